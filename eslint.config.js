@@ -1,0 +1,29 @@
+// Lint: recommended TypeScript rules plus the layering rule that keeps domain code free of HTTP and I/O.
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+const httpModules = ["node:http", "node:https", "node:net", "undici", "http", "https"];
+
+export default tseslint.config(
+  { ignores: ["dist/**", "node_modules/**", "test/fixtures/**", "**/*.py"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "no-console": "off",
+    },
+  },
+  {
+    files: ["src/core/**/*.ts", "src/iam/**/*.ts", "src/identity/**/*.ts", "src/secrets/**/*.ts", "src/services/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: httpModules.map((name) => ({ name, message: "domain code knows nothing of HTTP" })),
+          patterns: [{ group: ["**/control-plane/**", "**/gateway/**"], message: "domain code must not import adapters" }],
+        },
+      ],
+    },
+  },
+);

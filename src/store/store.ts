@@ -1,0 +1,67 @@
+// The persistence boundary. Everything durable goes through this interface so that a PostgreSQL backend can
+// replace the embedded SQLite one. Documents are JSON values addressed by (kind, name); a name is the resource's
+// full Google name. Transactions are optimistic: reads record versions, writes are buffered and committed at the
+// end only if nothing read has changed meanwhile (otherwise the function is retried, then ABORTED).
+
+export type Kind =
+  | "project"
+  | "user"
+  | "group"
+  | "serviceAccount"
+  | "serviceAccountKey"
+  | "policy"
+  | "signingKey"
+  | "service"
+  | "revision"
+  | "secret"
+  | "secretVersion"
+  | "image"
+  | "network"
+  | "subnetwork"
+  | "connector"
+  | "backendService"
+  | "setting";
+
+export interface Change {
+  kind: Kind;
+  name: string;
+  /** The new value, or undefined when deleted. */
+  value: unknown;
+}
+
+export interface TxView {
+  get<T>(kind: Kind, name: string): Promise<T | undefined>;
+  list<T>(kind: Kind, prefix?: string): Promise<T[]>;
+  put(kind: Kind, name: string, value: unknown): void;
+  delete(kind: Kind, name: string): void;
+}
+
+export interface LogEntryRecord {
+  /** RFC 3339 timestamp. */
+  timestamp: string;
+  /** e.g. projects/P/logs/cloudaudit.googleapis.com%2Factivity */
+  logName: string;
+  /** The whole LogEntry in Google's JSON shape. */
+  entry: Record<string, unknown>;
+}
+
+export interface LogQuery {
+  logNamePrefix?: string;
+  sinceTimestamp?: string;
+  /** Newest first when true (default), oldest first otherwise. */
+  newestFirst?: boolean;
+  limit?: number;
+}
+
+export interface Store {
+  get<T>(kind: Kind, name: string): Promise<T | undefined>;
+  /** All documents of a kind whose name starts with prefix, ordered by name. */
+  list<T>(kind: Kind, prefix?: string): Promise<T[]>;
+  /** Atomic read-modify-write over any number of documents. */
+  transact<R>(fn: (tx: TxView) => Promise<R>): Promise<R>;
+  appendLog(record: LogEntryRecord): Promise<void>;
+  readLogs(query: LogQuery): Promise<LogEntryRecord[]>;
+  /** Called after each committed change, in commit order. Returns an unsubscribe function. */
+  onChange(listener: (change: Change) => void): () => void;
+  close(): Promise<void>;
+}
