@@ -1,0 +1,58 @@
+// Google Groups, as Cloud Identity holds them: members are users, service accounts or other groups (nesting).
+import { invalidArgument, notFound } from "../core/errors.js";
+import type { Platform } from "../core/platform.js";
+import type { Group } from "../iam/types.js";
+import { parseMember } from "../iam/members.js";
+
+export const groupName = (email: string) => `groups/${email.toLowerCase()}`;
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export async function createGroup(platform: Platform, email: string, displayName?: string): Promise<Group> {
+  if (!EMAIL.test(email)) throw invalidArgument(`Invalid group email: '${email}'.`);
+  return platform.store.transact(async (tx) => {
+    const existing = await tx.get<Group>("group", groupName(email));
+    if (existing) return existing;
+    const group: Group = { email: email.toLowerCase(), members: [], ...(displayName ? { displayName } : {}) };
+    tx.put("group", groupName(email), group);
+    return group;
+  });
+}
+
+/** Adds `member` (user:, serviceAccount: or group:) to the group, creating the group if needed. */
+export async function addGroupMember(platform: Platform, email: string, member: string): Promise<Group> {
+  const parsed = parseMember(member);
+  if (!["user", "serviceAccount", "group"].includes(parsed.kind)) {
+    throw invalidArgument(`Groups can hold users, service accounts and groups, not '${member}'.`);
+  }
+  await createGroup(platform, email);
+  return platform.store.transact(async (tx) => {
+    const group = (await tx.get<Group>("group", groupName(email))) as Group;
+    const normalized = member.toLowerCase().replace(/^serviceaccount:/, "serviceAccount:");
+    if (group.members.includes(normalized)) return group;
+    const next = { ...group, members: [...group.members, normalized] };
+    tx.put("group", groupName(email), next);
+    return next;
+  });
+}
+
+export async function removeGroupMember(platform: Platform, email: string, member: string): Promise<Group> {
+  return platform.store.transact(async (tx) => {
+    const group = await tx.get<Group>("group", groupName(email));
+    if (!group) throw notFound(`Group ${email} does not exist.`);
+    const next = { ...group, members: group.members.filter((m) => m.toLowerCase() !== member.toLowerCase()) };
+    tx.put("group", groupName(email), next);
+    return next;
+  });
+}
+
+export async function deleteGroup(platform: Platform, email: string): Promise<void> {
+  await platform.store.transact(async (tx) => {
+    if (!(await tx.get("group", groupName(email)))) throw notFound(`Group ${email} does not exist.`);
+    tx.delete("group", groupName(email));
+  });
+}
+
+export async function listGroups(platform: Platform): Promise<Group[]> {
+  return platform.store.list<Group>("group");
+}

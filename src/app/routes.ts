@@ -1,0 +1,17 @@
+// Every control-plane route, in matching order.
+import type { Route } from "../control-plane/route.js";
+import { iamRoutes } from "../control-plane/apis/iam.js";
+import { iamCredentialsRoutes } from "../control-plane/apis/iamcredentials.js";
+import { resourceManagerRoutes } from "../control-plane/apis/resourcemanager.js";
+import { serviceUsageRoutes } from "../control-plane/apis/serviceusage.js";
+import { oauthRoutes } from "../control-plane/apis/oauth.js";
+import { adminRoutes } from "../control-plane/apis/admin.js";
+
+export const allRoutes: readonly Route[] = [
+  ...iamCredentialsRoutes,
+  ...iamRoutes,
+  ...resourceManagerRoutes,
+  ...serviceUsageRoutes,
+  ...oauthRoutes,
+  ...adminRoutes,
+];

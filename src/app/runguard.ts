@@ -1,0 +1,78 @@
+// Starts runguard: the platform and its listeners. The only place that binds ports.
+import { createServer, type Server } from "node:http";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { AddressInfo } from "node:net";
+import type { Config } from "../core/config.js";
+import type { Clock } from "../core/clock.js";
+import { createControlPlaneHandler, refuseConnect } from "../control-plane/server.js";
+import { createLogger, type Logger } from "../core/logger.js";
+import { openPlatform, type OpenedPlatform } from "./platform.js";
+import { allRoutes } from "./routes.js";
+
+export interface Endpoints {
+  api: string;
+  projectId: string;
+  projectNumber: string;
+  region: string;
+  ownerEmail: string;
+}
+
+export interface Runguard {
+  platform: OpenedPlatform;
+  endpoints: Endpoints;
+  close(): Promise<void>;
+}
+
+export function endpointsFile(dataDir: string): string {
+  return join(dataDir, "endpoints.json");
+}
+
+export async function startRunguard(config: Config, options: { clock?: Clock; logger?: Logger } = {}): Promise<Runguard> {
+  const logger = options.logger ?? createLogger();
+  const platform = await openPlatform(config, options.clock);
+  let apiUrl = "";
+  const api = createServer(
+    { keepAliveTimeout: 65_000 },
+    createControlPlaneHandler({
+      platform,
+      routes: allRoutes,
+      baseUrl: () => apiUrl,
+      onUnexpectedError: (requestId, error) => logger.error({ requestId, err: error }, "unexpected control-plane error"),
+    }),
+  );
+  api.on("connect", refuseConnect);
+  const port = await listen(api, config.apiPort, config.host);
+  apiUrl = `http://${config.host}:${port}`;
+  const project = await platform.store.get<{ projectNumber: string }>("project", `projects/${config.projectId}`);
+  const endpoints: Endpoints = {
+    api: apiUrl,
+    projectId: config.projectId,
+    projectNumber: project?.projectNumber ?? "",
+    region: config.region,
+    ownerEmail: config.ownerEmail,
+  };
+  writeFileSync(endpointsFile(config.dataDir), JSON.stringify(endpoints, null, 2), { mode: 0o600 });
+  return {
+    platform,
+    endpoints,
+    async close() {
+      await closeServer(api);
+      await platform.close();
+    },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

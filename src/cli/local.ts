@@ -1,0 +1,73 @@
+// What CLI commands share: the data directory's store and signing keys, the running server's endpoints,
+// and a small client for runguard's API.
+import { existsSync, readFileSync } from "node:fs";
+import type { Command } from "commander";
+import { systemClock } from "../core/clock.js";
+import { openSqliteStore } from "../store/sqlite-store.js";
+import { createTokenService } from "../tokens/token-service.js";
+import { endpointsFile, type Endpoints } from "../app/runguard.js";
+import type { LocalSigner } from "../app/local-credentials.js";
+import { mintAccessToken } from "../app/local-credentials.js";
+import { parsePrincipal } from "../iam/principal-parse.js";
+import type { Principal } from "../iam/types.js";
+import type { Store } from "../store/store.js";
+
+export function dataDirOf(command: Command): string {
+  return (command.optsWithGlobals() as { dataDir: string }).dataDir;
+}
+
+export function readEndpoints(dataDir: string): Endpoints {
+  const file = endpointsFile(dataDir);
+  if (!existsSync(file)) {
+    throw new Error(`runguard has not been started with data directory '${dataDir}': run \`runguard up\` first.`);
+  }
+  return JSON.parse(readFileSync(file, "utf8")) as Endpoints;
+}
+
+export interface LocalSession extends LocalSigner {
+  dataDir: string;
+  endpoints: Endpoints;
+  close(): Promise<void>;
+}
+
+export async function openLocal(dataDir: string): Promise<LocalSession> {
+  const endpoints = readEndpoints(dataDir);
+  const store: Store = openSqliteStore({ dataDir });
+  const tokens = createTokenService({ store, clock: systemClock });
+  return { dataDir, endpoints, store, tokens, clock: systemClock, close: () => store.close() };
+}
+
+export function defaultOwner(session: LocalSession): string {
+  return `user:${ownerOf(session)}`;
+}
+
+function ownerOf(session: LocalSession): string {
+  return session.endpoints.ownerEmail;
+}
+
+export function signedIn(text: string): Exclude<Principal, { kind: "anonymous" }> {
+  const principal = parsePrincipal(text);
+  if (principal.kind === "anonymous") throw new Error("cannot act as allUsers: choose a user or service account");
+  return principal;
+}
+
+/** Calls runguard's control plane as `principal`, returning the parsed JSON or throwing its Google error message. */
+export async function callApi(
+  session: LocalSession,
+  principal: Exclude<Principal, { kind: "anonymous" }>,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<unknown> {
+  const token = await mintAccessToken(session, principal);
+  const response = await fetch(`${session.endpoints.api}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  }).catch(() => {
+    throw new Error(`runguard is not answering at ${session.endpoints.api}: is \`runguard up\` running?`);
+  });
+  const parsed = (await response.json().catch(() => ({}))) as { error?: { status?: string; message?: string } };
+  if (!response.ok) throw new Error(`${parsed.error?.status ?? response.status}: ${parsed.error?.message ?? ""}`);
+  return parsed;
+}

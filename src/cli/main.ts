@@ -1,0 +1,31 @@
+// `runguard <noun> <verb>`: thin commands over the same code the API uses.
+import { Command } from "commander";
+import { registerUp } from "./up.js";
+import { registerEnv } from "./env.js";
+import { registerToken } from "./token.js";
+import { registerLogs } from "./logs.js";
+import { registerIam } from "./iam.js";
+import { registerGroups } from "./groups.js";
+
+export function buildCli(): Command {
+  const program = new Command("runguard")
+    .description("Google Cloud Run's security model, running for real on this machine.")
+    .option("--data-dir <dir>", "runguard's data directory", process.env["RUNGUARD_DATA_DIR"] ?? ".runguard")
+    .showHelpAfterError();
+  registerUp(program);
+  registerEnv(program);
+  registerToken(program);
+  registerLogs(program);
+  registerIam(program);
+  registerGroups(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (error) {
+    console.error(`ERROR: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  }
+}

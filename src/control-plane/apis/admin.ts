@@ -1,0 +1,63 @@
+// runguard's own admin API for what Google keeps outside a project (Cloud Identity groups) and for the
+// explainer. Changing groups takes resourcemanager.projects.setIamPolicy on the default project, reading them
+// and explaining decisions takes resourcemanager.projects.getIamPolicy.
+import { invalidArgument } from "../../core/errors.js";
+import { addGroupMember, listGroups, removeGroupMember } from "../../accounts/groups.js";
+import { parsePrincipal } from "../../iam/principal-parse.js";
+import { path, seg, type ApiCall, type Route } from "../route.js";
+
+function requireOnProject(call: ApiCall, permission: string): void {
+  const resource = `projects/${call.platform.config.projectId}`;
+  call.audit.resourceName = resource;
+  call.ctx.authorize(permission, resource);
+}
+
+function stringField(body: Record<string, unknown>, field: string): string {
+  const value = body[field];
+  if (typeof value !== "string" || value.length === 0) throw invalidArgument(`'${field}' is required.`);
+  return value;
+}
+
+export const adminRoutes: Route[] = [
+  {
+    api: "runguard",
+    method: "GET",
+    path: path("/runguard/v1/groups"),
+    methodName: "runguard.admin.ListGroups",
+    mutates: false,
+    async handle(call) {
+      requireOnProject(call, "resourcemanager.projects.getIamPolicy");
+      return { groups: await listGroups(call.platform) };
+    },
+  },
+  ...(["addMember", "removeMember"] as const).map(
+    (verb): Route => ({
+      api: "runguard",
+      method: "POST",
+      path: path(`/runguard/v1/groups/${seg("group")}:${verb}`),
+      methodName: `runguard.admin.${verb === "addMember" ? "AddGroupMember" : "RemoveGroupMember"}`,
+      mutates: true,
+      async handle(call) {
+        requireOnProject(call, "resourcemanager.projects.setIamPolicy");
+        const group = call.params["group"] ?? "";
+        const member = stringField(call.body, "member");
+        call.audit.resourceName = `groups/${group}`;
+        return verb === "addMember"
+          ? addGroupMember(call.platform, group, member)
+          : removeGroupMember(call.platform, group, member);
+      },
+    }),
+  ),
+  {
+    api: "runguard",
+    method: "POST",
+    path: path("/runguard/v1/iam:explain"),
+    methodName: "runguard.admin.ExplainAccess",
+    mutates: false,
+    async handle(call) {
+      requireOnProject(call, "resourcemanager.projects.getIamPolicy");
+      const principal = parsePrincipal(stringField(call.body, "principal"));
+      return call.platform.engine.explain(principal, stringField(call.body, "permission"), stringField(call.body, "resource"));
+    },
+  },
+];

@@ -1,0 +1,101 @@
+// Service Usage: every emulated API is enabled; generateServiceIdentity creates service agents (e.g. IAP's).
+import { notFound } from "../../core/errors.js";
+import { requireProject } from "../../accounts/projects.js";
+import { ensureServiceAgent } from "../../accounts/service-agents.js";
+import { path, seg, type ApiCall, type Route } from "../route.js";
+
+const SERVICES = new Set([
+  "run.googleapis.com",
+  "iam.googleapis.com",
+  "iamcredentials.googleapis.com",
+  "secretmanager.googleapis.com",
+  "cloudresourcemanager.googleapis.com",
+  "compute.googleapis.com",
+  "vpcaccess.googleapis.com",
+  "iap.googleapis.com",
+  "serviceusage.googleapis.com",
+  "logging.googleapis.com",
+]);
+
+async function project(call: ApiCall, permission: string) {
+  const found = await requireProject(call.platform, call.params["project"] ?? "");
+  call.audit.projectId = found.projectId;
+  call.audit.resourceName = `projects/${found.projectNumber}/services/${call.params["service"] ?? ""}`;
+  call.ctx.authorize(permission, `projects/${found.projectId}`);
+  const service = call.params["service"];
+  if (service !== undefined && !SERVICES.has(service)) {
+    throw notFound(`Service ${service} is not emulated by runguard.`);
+  }
+  return found;
+}
+
+export const serviceUsageRoutes: Route[] = [
+  {
+    api: "serviceusage",
+    method: "GET",
+    path: path(`/v1/projects/${seg("project")}/services/${seg("service")}`),
+    methodName: "google.api.serviceusage.v1.ServiceUsage.GetService",
+    mutates: false,
+    async handle(call) {
+      const found = await project(call, "serviceusage.services.get");
+      const service = call.params["service"] ?? "";
+      return {
+        name: `projects/${found.projectNumber}/services/${service}`,
+        config: { name: service },
+        state: "ENABLED",
+        parent: `projects/${found.projectNumber}`,
+      };
+    },
+  },
+  {
+    api: "serviceusage",
+    method: "POST",
+    path: path(`/v1/projects/${seg("project")}/services/${seg("service")}:enable`),
+    methodName: "google.api.serviceusage.v1.ServiceUsage.EnableService",
+    mutates: true,
+    async handle(call) {
+      await project(call, "serviceusage.services.enable");
+      return { name: "operations/noop.DONE_OPERATION", done: true, response: {} };
+    },
+  },
+  {
+    api: "serviceusage",
+    method: "POST",
+    path: path(`/v1/projects/${seg("project")}/services:batchEnable`),
+    methodName: "google.api.serviceusage.v1.ServiceUsage.BatchEnableServices",
+    mutates: true,
+    async handle(call) {
+      await project(call, "serviceusage.services.enable");
+      return { name: "operations/noop.DONE_OPERATION", done: true, response: {} };
+    },
+  },
+  {
+    api: "serviceusage",
+    method: "GET",
+    path: path(`/v1/operations/${seg("operation")}`),
+    methodName: "google.longrunning.Operations.GetOperation",
+    mutates: false,
+    handle: async (call) => ({ name: `operations/${call.params["operation"]}`, done: true, response: {} }),
+  },
+  {
+    api: "serviceusage",
+    method: "POST",
+    path: path(`/v1beta1/projects/${seg("project")}/services/${seg("service")}:generateServiceIdentity`),
+    methodName: "google.api.serviceusage.v1beta1.ServiceUsage.GenerateServiceIdentity",
+    mutates: true,
+    async handle(call) {
+      const found = await project(call, "serviceusage.services.generateServiceIdentity");
+      const agent = await ensureServiceAgent(call.platform, found, call.params["service"] ?? "");
+      // gcloud reads the identity from a finished operation and never polls.
+      return {
+        name: "operations/finished.DONE_OPERATION",
+        done: true,
+        response: {
+          "@type": "type.googleapis.com/google.api.serviceusage.v1beta1.ServiceIdentity",
+          email: agent.email,
+          uniqueId: agent.uniqueId,
+        },
+      };
+    },
+  },
+];

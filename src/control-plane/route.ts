@@ -1,0 +1,68 @@
+// A control-plane route: which API and URL it answers, the audit method name, and a handler that turns a
+// parsed call into a JSON body. Handlers are plain functions; HTTP stays in server.ts.
+import type { CallContext } from "../core/call-context.js";
+import type { Platform } from "../core/platform.js";
+
+export type ApiName =
+  | "iam"
+  | "iamcredentials"
+  | "cloudresourcemanager"
+  | "serviceusage"
+  | "run"
+  | "secretmanager"
+  | "compute"
+  | "logging"
+  | "oauth2"
+  | "runguard";
+
+export interface ApiCall {
+  platform: Platform;
+  ctx: CallContext;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  body: Record<string, unknown>;
+  /** The region taken from a regional host such as us-central1-run.googleapis.com. */
+  region?: string;
+  /** The externally visible base URL of the control plane, e.g. http://127.0.0.1:8089. */
+  baseUrl: string;
+  /** Set by handlers so the audit entry names the resource and its project. */
+  audit: { resourceName?: string; projectId?: string; resource?: { type: string; labels: Record<string, string> } };
+}
+
+const REPLY = Symbol("reply");
+
+export interface Reply {
+  [REPLY]: true;
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface Route {
+  api: ApiName;
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /** Matched against the URL path; named groups become params (URL-decoded). */
+  path: RegExp;
+  /** The fully-qualified audit methodName, e.g. google.iam.admin.v1.CreateServiceAccount. */
+  methodName: string;
+  /** Mutating calls are always audited (Admin Activity); reads only when denied. */
+  mutates: boolean;
+  /** Routes that do their own authentication (OAuth token endpoint, public keys). */
+  anonymous?: boolean;
+  handle(call: ApiCall): Promise<unknown | Reply>;
+}
+
+export const reply = (status: number, body: unknown, headers?: Record<string, string>): Reply => ({
+  [REPLY]: true,
+  status,
+  body,
+  ...(headers ? { headers } : {}),
+});
+
+export function isReply(value: unknown): value is Reply {
+  return typeof value === "object" && value !== null && REPLY in value;
+}
+
+/** `(?<name>[^/:]+)` with a readable name: seg("project") */
+export const seg = (name: string) => `(?<${name}>[^/:]+)`;
+export const path = (source: string) => new RegExp(`^${source}$`);

@@ -1,0 +1,136 @@
+// The control-plane HTTP front: find the route, authenticate, run the handler with an IAM-checking call
+// context, write the audit entry, and answer in Google's JSON shapes.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { ApiError } from "../core/errors.js";
+import { createCallContext, type CallContext } from "../core/call-context.js";
+import type { Platform } from "../core/platform.js";
+import { ANONYMOUS, type Principal } from "../iam/types.js";
+import { buildAuditEntry } from "../audit/audit-log.js";
+import { authenticateCaller } from "./authenticate.js";
+import { parseJsonBody, readBody } from "./read-body.js";
+import { httpCodeOf, sendError, sendJson, toApiError } from "./respond.js";
+import { isReply, type ApiCall, type Route } from "./route.js";
+import { parseTarget, type RequestTarget } from "./target.js";
+
+export interface ControlPlaneOptions {
+  platform: Platform;
+  routes: readonly Route[];
+  /** e.g. http://127.0.0.1:8089 */
+  baseUrl: () => string;
+  onUnexpectedError?: (requestId: string, error: unknown) => void;
+}
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export function createControlPlaneHandler(options: ControlPlaneOptions): RequestHandler {
+  return (req, res) => {
+    handle(options, req, res).catch((error: unknown) => {
+      options.onUnexpectedError?.("late", error);
+      if (!res.headersSent) sendError(res, new ApiError("INTERNAL", "Internal error encountered."));
+      else res.destroy();
+    });
+  };
+}
+
+/** runguard is an HTTP proxy for plain-http Google API calls only; it never tunnels anywhere. */
+export function refuseConnect(req: IncomingMessage, socket: Socket): void {
+  socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n`);
+  req.resume();
+}
+
+function findRoute(routes: readonly Route[], target: RequestTarget, method: string) {
+  for (const route of routes) {
+    if (target.api && route.api !== target.api && route.api !== "runguard") continue;
+    if (route.method !== method) continue;
+    const match = route.path.exec(target.pathname);
+    if (!match) continue;
+    const params: Record<string, string> = {};
+    for (const [key, value] of Object.entries(match.groups ?? {})) {
+      if (value !== undefined) params[key] = decodeURIComponent(value);
+    }
+    return { route, params };
+  }
+  return undefined;
+}
+
+async function handle(options: ControlPlaneOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { platform } = options;
+  const target = parseTarget(req);
+  const found = findRoute(options.routes, target, req.method ?? "GET");
+  if (!found) {
+    req.resume();
+    sendError(res, new ApiError("NOT_FOUND", `The requested URL ${target.pathname} was not found on this server.`));
+    return;
+  }
+  const { route, params } = found;
+  let principal: Principal = ANONYMOUS;
+  let ctx: CallContext | undefined;
+  const call: Partial<ApiCall> & { audit: ApiCall["audit"] } = { audit: {} };
+  try {
+    if (!route.anonymous) principal = await authenticateCaller(req.headers, platform.tokens);
+    const raw = await readBody(req, platform.config.maxBodyBytes);
+    const body = parseJsonBody(raw, req.headers["content-type"]) as Record<string, unknown>;
+    ctx = createCallContext({
+      principal,
+      serviceName: serviceNameOf(route),
+      decide: (p, permission, resource) => platform.engine.decide(p, permission, resource),
+    });
+    Object.assign(call, {
+      platform,
+      ctx,
+      params,
+      query: target.query,
+      body,
+      baseUrl: options.baseUrl(),
+      ...(target.region ? { region: target.region } : {}),
+    });
+    const result = await route.handle(call as ApiCall);
+    await auditCall(options, route, call, ctx, req);
+    if (isReply(result)) sendJson(res, result.status, result.body, result.headers);
+    else sendJson(res, 200, result ?? {});
+  } catch (thrown) {
+    const { error, unexpected, requestId } = toApiError(thrown);
+    if (unexpected && requestId) options.onUnexpectedError?.(requestId, thrown);
+    if (ctx && (route.mutates || error.status === "PERMISSION_DENIED")) {
+      await auditCall(options, route, call, ctx, req, error).catch(() => undefined);
+    }
+    if (!res.headersSent) sendError(res, error);
+    void httpCodeOf;
+  }
+}
+
+function serviceNameOf(route: Route): string {
+  return route.api === "runguard" ? "runguard.local" : `${route.api}.googleapis.com`;
+}
+
+async function auditCall(
+  options: ControlPlaneOptions,
+  route: Route,
+  call: Partial<ApiCall> & { audit: ApiCall["audit"] },
+  ctx: CallContext,
+  req: IncomingMessage,
+  error?: ApiError,
+): Promise<void> {
+  if (!route.mutates && !error) return;
+  const { platform } = options;
+  const projectId = call.audit.projectId ?? call.params?.["project"] ?? platform.config.projectId;
+  const userAgent = req.headers["user-agent"];
+  const entry = buildAuditEntry(
+    {
+      projectId: projectId === "-" ? platform.config.projectId : projectId,
+      logType: "activity",
+      serviceName: serviceNameOf(route),
+      methodName: route.methodName,
+      resourceName: call.audit.resourceName ?? ctx.authorizationInfo[0]?.resource ?? "",
+      principal: ctx.principal,
+      authorizationInfo: ctx.authorizationInfo,
+      ...(error ? { error: { status: error.status, message: error.message } } : {}),
+      ...(req.socket.remoteAddress ? { callerIp: req.socket.remoteAddress } : {}),
+      ...(userAgent ? { userAgent } : {}),
+      ...(call.audit.resource ? { resource: call.audit.resource } : {}),
+    },
+    platform.clock.now(),
+  );
+  await platform.store.appendLog(entry);
+}

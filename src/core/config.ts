@@ -1,0 +1,28 @@
+// One schema for runguard's configuration: parsed once at start, then frozen. Defaults are secure and documented.
+import { z } from "zod";
+
+export const configSchema = z.object({
+  /** Where the embedded store, keys and logs live. */
+  dataDir: z.string().default(".runguard"),
+  /** The project created on first start. */
+  projectId: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "project ids are 6-30 lowercase letters, digits or hyphens")
+    .default("my-gcp-project"),
+  /** The local developer, who owns the default project so that nothing is in the way of a first run. */
+  ownerEmail: z.string().email().default("developer@example.com"),
+  /** The default region for services. */
+  region: z.string().default("us-central1"),
+  /** Loopback address every listener binds to. */
+  host: z.string().default("127.0.0.1"),
+  /** Control-plane API port (also gcloud's HTTP proxy). 0 picks a free port. */
+  apiPort: z.number().int().min(0).max(65535).default(8089),
+  /** Largest accepted control-plane request body. */
+  maxBodyBytes: z.number().int().positive().default(1024 * 1024),
+});
+
+export type Config = Readonly<z.infer<typeof configSchema>>;
+
+export function parseConfig(input: unknown): Config {
+  return Object.freeze(configSchema.parse(input));
+}

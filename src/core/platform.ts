@@ -1,0 +1,14 @@
+// The shared dependencies a domain operation needs. Built once in app/ (the composition root).
+import type { Clock } from "./clock.js";
+import type { Config } from "./config.js";
+import type { Store } from "../store/store.js";
+import type { TokenService } from "../tokens/types.js";
+import type { PolicyEngine } from "../iam/engine.js";
+
+export interface Platform {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly store: Store;
+  readonly engine: PolicyEngine;
+  readonly tokens: TokenService;
+}

@@ -1,0 +1,55 @@
+// Starts a real runguard (real store, real sockets) in a throwaway data directory for one test file.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseConfig } from "../../src/core/config.js";
+import { startRunguard, type Runguard } from "../../src/app/runguard.js";
+import { createLogger } from "../../src/core/logger.js";
+import { gcloudEnv } from "../../src/app/gcloud-env.js";
+import { mintAccessToken, writeTokenFile, principalSlug } from "../../src/app/local-credentials.js";
+import { parsePrincipal } from "../../src/iam/principal-parse.js";
+import { ensureUser } from "../../src/accounts/users.js";
+
+export interface TestRunguard extends Runguard {
+  dataDir: string;
+  /** Environment for the real gcloud, signed in as `principal` (default: the owner). */
+  gcloudEnvFor(principal?: string): Promise<Record<string, string>>;
+  accessTokenFor(principal: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export const OWNER = "developer@example.com";
+export const PROJECT = "my-gcp-project";
+
+export async function startTestRunguard(overrides: Record<string, unknown> = {}): Promise<TestRunguard> {
+  const dataDir = mkdtempSync(join(tmpdir(), "runguard-test-"));
+  const config = parseConfig({ dataDir, apiPort: 0, projectId: PROJECT, ownerEmail: OWNER, ...overrides });
+  const runguard = await startRunguard(config, { logger: createLogger({ level: "silent" }) });
+  const { platform } = runguard;
+  const accessTokenFor = async (text: string) => {
+    const principal = parsePrincipal(text);
+    if (principal.kind === "anonymous") throw new Error("no token for allUsers");
+    if (principal.kind === "user") await ensureUser(platform, principal.email);
+    return mintAccessToken(platform, principal);
+  };
+  return {
+    ...runguard,
+    dataDir,
+    accessTokenFor,
+    async gcloudEnvFor(text = `user:${OWNER}`) {
+      const principal = parsePrincipal(text);
+      const tokenFile = writeTokenFile(dataDir, principal, await accessTokenFor(text));
+      return gcloudEnv({
+        apiUrl: runguard.endpoints.api,
+        projectId: PROJECT,
+        region: "us-central1",
+        tokenFile,
+        configDir: join(dataDir, "gcloud", principalSlug(principal)),
+      });
+    },
+    async stop() {
+      await runguard.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
