@@ -7,7 +7,7 @@ import { createPolicyEngine } from "../iam/engine.js";
 import { openSqliteStore } from "../store/sqlite-store.js";
 import { createTokenService } from "../tokens/token-service.js";
 import { syncEngine } from "./engine-sync.js";
-import { findServiceAccount } from "../accounts/service-accounts.js";
+import { createSubjectIndex } from "../accounts/subject-index.js";
 
 export interface OpenedPlatform extends Platform {
   close(): Promise<void>;
@@ -16,15 +16,16 @@ export interface OpenedPlatform extends Platform {
 export async function openPlatform(config: Config, clock: Clock = systemClock): Promise<OpenedPlatform> {
   const store = openSqliteStore({ dataDir: config.dataDir });
   const engine = createPolicyEngine({ clock });
-  const tokens = createTokenService({ store, clock });
+  const subjects = await createSubjectIndex(store);
+  const tokens = createTokenService({ store, clock, resolveSubject: (sub) => subjects.resolve(sub) });
   const platform: Platform = { config, clock, store, engine, tokens };
   await ensureProject(platform, config.projectId, config.ownerEmail);
   const stopSync = await syncEngine(store, engine);
-  void findServiceAccount;
   return {
     ...platform,
     async close() {
       stopSync();
+      subjects.close();
       await store.close();
     },
   };

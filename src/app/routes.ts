@@ -6,8 +6,10 @@ import { resourceManagerRoutes } from "../control-plane/apis/resourcemanager.js"
 import { serviceUsageRoutes } from "../control-plane/apis/serviceusage.js";
 import { oauthRoutes } from "../control-plane/apis/oauth.js";
 import { adminRoutes } from "../control-plane/apis/admin.js";
+import { runRoutes } from "../control-plane/apis/run.js";
 
 export const allRoutes: readonly Route[] = [
+  ...runRoutes,
   ...iamCredentialsRoutes,
   ...iamRoutes,
   ...resourceManagerRoutes,

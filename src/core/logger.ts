@@ -1,6 +1,6 @@
 // The logger interface (pino underneath). Authorization headers, tokens and secret payloads are redacted here,
 // at the logger, not by each caller.
-import { pino } from "pino";
+import { pino, destination } from "pino";
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -11,7 +11,6 @@ export interface Logger {
 const REDACT = [
   "authorization",
   "*.authorization",
-  "headers.authorization",
   'headers["x-serverless-authorization"]',
   "token",
   "*.token",
@@ -19,12 +18,8 @@ const REDACT = [
   "privateKeyData",
   "payload",
   "*.payload",
-  "data",
 ];
 
-export function createLogger(options: { level?: string; destination?: number } = {}): Logger {
-  return pino(
-    { level: options.level ?? "info", redact: { paths: REDACT, censor: "[REDACTED]" } },
-    pino.destination(options.destination ?? 2),
-  );
+export function createLogger(options: { level?: string; fd?: number } = {}): Logger {
+  return pino({ level: options.level ?? "info", redact: { paths: REDACT, censor: "[REDACTED]" } }, destination(options.fd ?? 2));
 }

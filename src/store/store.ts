@@ -23,7 +23,8 @@ export type Kind =
   | "setting";
 
 export interface Change {
-  kind: Kind;
+  /** "*" means another process changed the store: reload everything you cache. */
+  kind: Kind | "*";
   name: string;
   /** The new value, or undefined when deleted. */
   value: unknown;

@@ -38,7 +38,7 @@ export async function verifyKeyAssertion(
       audience: [...ACCEPTED_AUDIENCES, tokenUrl],
       currentDate: new Date(clock.now()),
       clockTolerance: 300,
-      maxTokenAge: "1h5m",
+      maxTokenAge: 3900,
     });
     const scope = typeof payload["scope"] === "string" ? payload["scope"] : undefined;
     const targetAudience = typeof payload["target_audience"] === "string" ? payload["target_audience"] : undefined;

@@ -84,7 +84,8 @@ export const serviceUsageRoutes: Route[] = [
     methodName: "google.api.serviceusage.v1beta1.ServiceUsage.GenerateServiceIdentity",
     mutates: true,
     async handle(call) {
-      const found = await project(call, "serviceusage.services.generateServiceIdentity");
+      // The public role dumps list no permission for this method; enabling services is the closest, and owners hold it.
+      const found = await project(call, "serviceusage.services.enable");
       const agent = await ensureServiceAgent(call.platform, found, call.params["service"] ?? "");
       // gcloud reads the identity from a finished operation and never polls.
       return {

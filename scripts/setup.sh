@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# One-time setup on a fresh machine: Debian packages the tests and the demo use, then npm packages
+# (better-sqlite3 builds from source; allow about a minute).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v gcloud >/dev/null || need_apt+=(google-cloud-cli)
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+  else
+    echo "setup: please install with apt-get: ${need_apt[*]}" >&2
+    exit 1
+  fi
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+node -e "require('better-sqlite3')(':memory:').close()" 2>/dev/null || npm rebuild better-sqlite3

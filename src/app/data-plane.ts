@@ -1,0 +1,57 @@
+// The data plane: the front end in front of every service, fed by the store's cached state.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Platform } from "../core/platform.js";
+import { createServiceDirectory, type ServiceDirectory } from "../gateway/directory.js";
+import { createFrontEnd } from "../gateway/front-end.js";
+import { createForwarder } from "../gateway/forward.js";
+import { createRequestLog } from "../gateway/request-log.js";
+import type { InstanceProvider } from "../gateway/forward.js";
+import type { TrafficSource } from "../gateway/ingress.js";
+
+export interface DataPlane {
+  frontEndUrl: string;
+  directory: ServiceDirectory;
+  close(): Promise<void>;
+}
+
+export async function startDataPlane(
+  platform: Platform,
+  instances: InstanceProvider,
+  options: { host: string; port: number },
+): Promise<DataPlane> {
+  const directory = await createServiceDirectory(platform.store);
+  const forwarder = createForwarder();
+  const requestLog = createRequestLog(platform.store);
+  const external: TrafficSource = { kind: "external" };
+  const frontEnd = createFrontEnd({
+    directory,
+    engine: platform.engine,
+    tokens: platform.tokens,
+    instances,
+    forwarder,
+    requestLog,
+    clock: platform.clock,
+    classifySource: () => external,
+  });
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => frontEnd(req, res));
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => resolve((server.address() as AddressInfo).port));
+  });
+  return {
+    frontEndUrl: `http://${options.host}:${port}`,
+    directory,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await requestLog.close();
+      await forwarder.close();
+      directory.close();
+    },
+  };
+}
+
+export type { Server };

@@ -1,0 +1,213 @@
+// Cloud Run Admin API as gcloud 528 uses it: Knative serving.knative.dev/v1 on the regional host for
+// services and revisions, v1 "one platform" paths for IAM, the global list and locations.
+import { requireProject } from "../../accounts/projects.js";
+import {
+  createService,
+  deleteService,
+  getRevision,
+  getService,
+  listRevisions,
+  listServices,
+  replaceService,
+  serviceResource,
+  type RunScope,
+} from "../../run/services.js";
+import { renderRevision, renderService } from "../../run/render.js";
+import type { StoredRevision, StoredService } from "../../run/types.js";
+import { getIamPolicy, setIamPolicy, testIamPermissions } from "../../policies/policy-ops.js";
+import { path, seg, type ApiCall, type Route } from "../route.js";
+
+const KN = `/apis/serving.knative.dev/v1/namespaces/${seg("namespace")}`;
+const ONE = `/v1/projects/${seg("project")}/locations/${seg("region")}`;
+const M1 = "google.cloud.run.v1.";
+
+async function scopeOf(call: ApiCall): Promise<RunScope> {
+  const project = await requireProject(call.platform, call.params["namespace"] ?? call.params["project"] ?? "");
+  const region = call.params["region"] ?? call.region ?? call.platform.config.region;
+  call.audit.projectId = project.projectId;
+  return { projectId: project.projectId, projectNumber: project.projectNumber, region };
+}
+
+function audited(call: ApiCall, scope: RunScope, name: string) {
+  call.audit.resourceName = `namespaces/${scope.projectId}/services/${name}`;
+  call.audit.resource = {
+    type: "cloud_run_revision",
+    labels: { project_id: scope.projectId, service_name: name, location: scope.region, configuration_name: name, revision_name: "" },
+  };
+}
+
+function matchesSelector(revision: StoredRevision, selector: string | null): boolean {
+  if (!selector) return true;
+  return selector.split(",").every((clause) => {
+    const [key, value] = clause.split("=").map((s) => s.trim());
+    if (!key) return true;
+    const labels: Record<string, string> = {
+      ...(revision.template.metadata?.labels ?? {}),
+      "serving.knative.dev/service": revision.service,
+      "serving.knative.dev/configuration": revision.service,
+    };
+    return labels[key] === value;
+  });
+}
+
+const list = (kind: string, items: unknown[]) => ({ apiVersion: "serving.knative.dev/v1", kind, metadata: {}, items });
+
+export const runRoutes: Route[] = [
+  {
+    api: "run",
+    method: "POST",
+    path: path(`${KN}/services`),
+    methodName: `${M1}Services.CreateService`,
+    mutates: true,
+    async handle(call) {
+      const scope = await scopeOf(call);
+      audited(call, scope, String((call.body["metadata"] as { name?: unknown } | undefined)?.name ?? ""));
+      const service = await createService(call.platform, call.ctx, scope, call.body);
+      return renderService(service, scope.projectNumber);
+    },
+  },
+  {
+    api: "run",
+    method: "GET",
+    path: path(`${KN}/services`),
+    methodName: `${M1}Services.ListServices`,
+    mutates: false,
+    async handle(call) {
+      const scope = await scopeOf(call);
+      const services = await listServices(call.platform, call.ctx, scope.projectId, scope.region);
+      return list("ServiceList", services.map((s) => renderService(s, scope.projectNumber)));
+    },
+  },
+  {
+    api: "run",
+    method: "GET",
+    path: path(`${KN}/services/${seg("service")}`),
+    methodName: `${M1}Services.GetService`,
+    mutates: false,
+    async handle(call) {
+      const scope = await scopeOf(call);
+      const service = await getService(call.platform, call.ctx, scope, call.params["service"] ?? "");
+      return renderService(service, scope.projectNumber);
+    },
+  },
+  {
+    api: "run",
+    method: "PUT",
+    path: path(`${KN}/services/${seg("service")}`),
+    methodName: `${M1}Services.ReplaceService`,
+    mutates: true,
+    async handle(call) {
+      const scope = await scopeOf(call);
+      const name = call.params["service"] ?? "";
+      audited(call, scope, name);
+      const service = await replaceService(call.platform, call.ctx, scope, name, call.body);
+      return renderService(service, scope.projectNumber);
+    },
+  },
+  {
+    api: "run",
+    method: "DELETE",
+    path: path(`${KN}/services/${seg("service")}`),
+    methodName: `${M1}Services.DeleteService`,
+    mutates: true,
+    async handle(call) {
+      const scope = await scopeOf(call);
+      const name = call.params["service"] ?? "";
+      audited(call, scope, name);
+      const deleted: StoredService = await deleteService(call.platform, call.ctx, scope, name);
+      return {
+        apiVersion: "v1",
+        kind: "Status",
+        status: "Success",
+        details: { name, group: "serving.knative.dev", kind: "services", uid: deleted.uid },
+        metadata: {},
+      };
+    },
+  },
+  {
+    api: "run",
+    method: "GET",
+    path: path(`${KN}/revisions`),
+    methodName: `${M1}Revisions.ListRevisions`,
+    mutates: false,
+    async handle(call) {
+      const scope = await scopeOf(call);
+      const selector = call.query.get("labelSelector");
+      const revisions = (await listRevisions(call.platform, call.ctx, scope)).filter((r) => matchesSelector(r, selector));
+      return list("RevisionList", revisions.map((r) => renderRevision(r, scope.projectNumber)));
+    },
+  },
+  {
+    api: "run",
+    method: "GET",
+    path: path(`${KN}/revisions/${seg("revision")}`),
+    methodName: `${M1}Revisions.GetRevision`,
+    mutates: false,
+    async handle(call) {
+      const scope = await scopeOf(call);
+      return renderRevision(await getRevision(call.platform, call.ctx, scope, call.params["revision"] ?? ""), scope.projectNumber);
+    },
+  },
+  {
+    api: "run",
+    method: "GET",
+    path: path(`/v1/projects/${seg("project")}/locations/-/services`),
+    methodName: `${M1}Services.ListServices`,
+    mutates: false,
+    async handle(call) {
+      const project = await requireProject(call.platform, call.params["project"] ?? "");
+      const services = await listServices(call.platform, call.ctx, project.projectId, "-");
+      return { ...list("ServiceList", services.map((s) => renderService(s, project.projectNumber))), unreachable: [] };
+    },
+  },
+  {
+    api: "run",
+    method: "GET",
+    path: path(`/v1/projects/${seg("project")}/locations`),
+    methodName: "google.cloud.location.Locations.ListLocations",
+    mutates: false,
+    async handle(call) {
+      const project = await requireProject(call.platform, call.params["project"] ?? "");
+      const region = call.platform.config.region;
+      return { locations: [{ name: `projects/${project.projectId}/locations/${region}`, locationId: region, displayName: region }] };
+    },
+  },
+  {
+    api: "run",
+    method: "GET",
+    path: path(`${ONE}/services/${seg("service")}:getIamPolicy`),
+    methodName: `${M1}Services.GetIamPolicy`,
+    mutates: false,
+    async handle(call) {
+      const scope = await scopeOf(call);
+      const service = await getService(call.platform, call.ctx, scope, call.params["service"] ?? "", "run.services.getIamPolicy");
+      return getIamPolicy(call.platform, call.ctx, service.resource, { permission: "run.services.getIamPolicy" }, call.query.get("options.requestedPolicyVersion"));
+    },
+  },
+  {
+    api: "run",
+    method: "POST",
+    path: path(`${ONE}/services/${seg("service")}:setIamPolicy`),
+    methodName: `${M1}Services.SetIamPolicy`,
+    mutates: true,
+    async handle(call) {
+      const scope = await scopeOf(call);
+      const name = call.params["service"] ?? "";
+      call.audit.resourceName = serviceResource(scope, name);
+      const service = await getService(call.platform, call.ctx, scope, name, "run.services.setIamPolicy");
+      return setIamPolicy(call.platform, call.ctx, service.resource, call.body, { permission: "run.services.setIamPolicy" });
+    },
+  },
+  {
+    api: "run",
+    method: "POST",
+    path: path(`${ONE}/services/${seg("service")}:testIamPermissions`),
+    methodName: `${M1}Services.TestIamPermissions`,
+    mutates: false,
+    async handle(call) {
+      // Answered even for a service that does not exist yet: gcloud asks before creating one.
+      const scope = await scopeOf(call);
+      return testIamPermissions(call.platform, call.ctx, serviceResource(scope, call.params["service"] ?? ""), call.body);
+    },
+  },
+];

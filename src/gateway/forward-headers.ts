@@ -1,0 +1,69 @@
+// The headers an instance receives: hop-by-hop headers removed, identity headers only as runguard vouches for
+// them (a client can never smuggle a verified-looking identity in), the checked token signature-stripped,
+// and the forwarding headers Google's front end adds.
+import type { IncomingHttpHeaders } from "node:http";
+import { randomBytes } from "node:crypto";
+
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+]);
+
+/** Headers only Google's infrastructure may set; a client's copies are dropped. */
+const SPOOFABLE = new Set([
+  "x-goog-iap-jwt-assertion",
+  "x-goog-authenticated-user-email",
+  "x-goog-authenticated-user-id",
+  "x-runguard-source",
+]);
+
+export interface ForwardContext {
+  clientIp: string;
+  host: string;
+  /** The header that carried the checked token and its signature-stripped value. */
+  checked?: { header: string; value: string };
+  /** On public services nobody verified X-Serverless-Authorization, so it must not reach the app. */
+  dropServerlessAuthorization: boolean;
+}
+
+export function requestHeadersForInstance(incoming: IncomingHttpHeaders, context: ForwardContext): Record<string, string | string[]> {
+  const connectionListed = new Set(
+    String(incoming["connection"] ?? "")
+      .split(",")
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+  );
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(incoming)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || SPOOFABLE.has(name) || connectionListed.has(name)) continue;
+    if (name === "x-serverless-authorization" && context.dropServerlessAuthorization) continue;
+    out[name] = value;
+  }
+  if (context.checked) out[context.checked.header] = context.checked.value;
+  out["host"] = context.host;
+  const forwardedFor = incoming["x-forwarded-for"];
+  out["x-forwarded-for"] = forwardedFor ? `${String(forwardedFor)}, ${context.clientIp}` : context.clientIp;
+  out["x-forwarded-proto"] = "https";
+  out["forwarded"] = `for="${context.clientIp}";proto=https`;
+  if (!incoming["x-cloud-trace-context"]) {
+    out["x-cloud-trace-context"] = `${randomBytes(16).toString("hex")}/${BigInt(`0x${randomBytes(8).toString("hex")}`) >> 1n};o=1`;
+  }
+  return out;
+}
+
+export function responseHeadersForClient(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}

@@ -1,0 +1,98 @@
+// Proxies a request to an instance over a pooled keep-alive connection (undici), streaming both ways.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { pipeline } from "node:stream/promises";
+import { Agent } from "undici";
+import type { RoutedService } from "./directory.js";
+import { responseHeadersForClient } from "./forward-headers.js";
+
+export interface InstanceLease {
+  host: string;
+  port: number;
+  release(): void;
+  markBroken(): void;
+}
+
+export interface InstanceProvider {
+  /** Rejects with an error named InstanceStartError (→ 500) or CapacityTimeoutError (→ 429). */
+  acquire(revision: string): Promise<InstanceLease>;
+}
+
+export type ForwardOutcome =
+  | { kind: "proxied"; status: number; responseSize?: number }
+  | { kind: "instance-failed"; responseSize?: number }
+  | { kind: "no-capacity"; responseSize?: number };
+
+export interface Forwarder {
+  forward(
+    instances: InstanceProvider,
+    service: RoutedService,
+    req: IncomingMessage,
+    res: ServerResponse,
+    headers: Record<string, string | string[]>,
+  ): Promise<ForwardOutcome>;
+  close(): Promise<void>;
+}
+
+/** One keep-alive connection pool per instance address, shared by every request of the front end. */
+export function createForwarder(): Forwarder {
+  const agent = new Agent({ keepAliveTimeout: 30_000, connections: 256, pipelining: 1 });
+  return {
+    forward: (instances, service, req, res, headers) => forwardToInstance(agent, instances, service, req, res, headers),
+    close: () => agent.close(),
+  };
+}
+
+async function forwardToInstance(
+  agent: Agent,
+  instances: InstanceProvider,
+  service: RoutedService,
+  req: IncomingMessage,
+  res: ServerResponse,
+  headers: Record<string, string | string[]>,
+): Promise<ForwardOutcome> {
+  if (!service.revision) return { kind: "instance-failed" };
+  let lease: InstanceLease;
+  try {
+    lease = await instances.acquire(service.revision);
+  } catch (error) {
+    req.resume();
+    return (error as Error).name === "CapacityTimeoutError" ? { kind: "no-capacity" } : { kind: "instance-failed" };
+  }
+  try {
+    const method = req.method ?? "GET";
+    const hasBody = method !== "GET" && method !== "HEAD";
+    const upstream = await agent.request({
+      origin: `http://${lease.host}:${lease.port}`,
+      path: req.url ?? "/",
+      method: method as "GET",
+      headers,
+      body: hasBody ? req : null,
+      headersTimeout: service.timeoutMs,
+      bodyTimeout: service.timeoutMs,
+    });
+    res.writeHead(upstream.statusCode, responseHeadersForClient(upstream.headers));
+    let size = 0;
+    upstream.body.on("data", (chunk: Buffer) => (size += chunk.length));
+    await pipeline(upstream.body, res);
+    return { kind: "proxied", status: upstream.statusCode, responseSize: size };
+  } catch (error) {
+    if (!res.headersSent && isTimeout(error)) {
+      res.writeHead(504, { "content-type": "text/plain" });
+      res.end("upstream request timeout");
+      return { kind: "proxied", status: 504 };
+    }
+    lease.markBroken();
+    if (res.headersSent) {
+      res.destroy();
+      return { kind: "proxied", status: res.statusCode };
+    }
+    return { kind: "instance-failed" };
+  } finally {
+    lease.release();
+  }
+}
+
+function isTimeout(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT";
+}

@@ -1,0 +1,137 @@
+// Runs revisions: one autoscaling pool of process instances per serving revision, each instance with its own
+// metadata server (its service account's identity) and the container contract's environment.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Platform } from "../core/platform.js";
+import type { StoredRevision, StoredService } from "../run/types.js";
+import { findImage } from "../run/images.js";
+import { findServiceAccount } from "../accounts/service-accounts.js";
+import { requireProject } from "../accounts/projects.js";
+import { createMetadataServer } from "../metadata/metadata-server.js";
+import { createInstancePool, type InstancePool } from "../runtime/instance-pool.js";
+import { findFreePort, startProcessInstance, type RunningInstance } from "../runtime/process-instance.js";
+import type { InstanceLease, InstanceProvider } from "../gateway/forward.js";
+import { buildArgv, buildContainerEnv, type InstanceNetworkEnv } from "./container-env.js";
+import { createInstanceLogWriter } from "./instance-logs.js";
+
+export interface InstanceManagerOptions {
+  platform: Platform;
+  /** Where instances get a private HOME and scratch space. */
+  workDir: string;
+  network: Omit<InstanceNetworkEnv, "metadataHostPort">;
+  idleTimeoutMs?: number;
+  startupTimeoutMs?: number;
+}
+
+export interface InstanceManager extends InstanceProvider {
+  stats(revision: string): ReturnType<InstancePool["stats"]> | undefined;
+  close(): Promise<void>;
+}
+
+function scaleOf(revision: StoredRevision) {
+  const annotations = revision.template.metadata?.annotations ?? {};
+  return {
+    minInstances: Number(annotations["autoscaling.knative.dev/minScale"] ?? 0),
+    maxInstances: Number(annotations["autoscaling.knative.dev/maxScale"] ?? 100),
+    concurrency: revision.template.spec.containerConcurrency ?? 80,
+  };
+}
+
+export function createInstanceManager(options: InstanceManagerOptions): InstanceManager {
+  const { platform } = options;
+  const pools = new Map<string, Promise<InstancePool>>();
+  const logs = createInstanceLogWriter(platform.store);
+
+  async function startInstance(revision: StoredRevision, instanceId: string): Promise<RunningInstance> {
+    const container = revision.template.spec.containers[0];
+    const image = await findImage(platform.store, container?.image ?? "");
+    if (!image) throw Object.assign(new Error(`Image '${container?.image}' not found.`), { name: "InstanceStartError" });
+    const project = await requireProject(platform, revision.projectId);
+    const account = await findServiceAccount(platform, "-", revision.serviceAccountEmail);
+    const metadata = createMetadataServer({
+      identity: {
+        serviceAccountEmail: revision.serviceAccountEmail,
+        serviceAccountUniqueId: account?.uniqueId ?? "0",
+        projectId: project.projectId,
+        projectNumber: project.projectNumber,
+        region: revision.region,
+        instanceId,
+      },
+      tokens: platform.tokens,
+      clock: platform.clock,
+    });
+    const address = await metadata.listen("127.0.0.1", 0);
+    const home = join(options.workDir, instanceId);
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+    const port = await findFreePort();
+    const env = buildContainerEnv(revision, port, { ...options.network, metadataHostPort: `127.0.0.1:${address.port}` }, {}, home);
+    try {
+      const instance = await startProcessInstance(
+        {
+          id: instanceId,
+          command: buildArgv(image.command, container?.command, container?.args),
+          cwd: image.dir,
+          env,
+          port,
+          startupTimeoutMs: options.startupTimeoutMs ?? 30_000,
+        },
+        {
+          onLog: (stream, line) => logs.write(revision, instanceId, stream, line),
+          onExit: () => void metadata.close(),
+        },
+      );
+      return instance;
+    } catch (error) {
+      await metadata.close();
+      throw error;
+    }
+  }
+
+  async function poolFor(revisionResource: string): Promise<InstancePool> {
+    const revision = await platform.store.get<StoredRevision>("revision", revisionResource);
+    if (!revision) throw Object.assign(new Error("revision not found"), { name: "InstanceStartError" });
+    return createInstancePool({
+      revision: revision.name,
+      ...scaleOf(revision),
+      idleTimeoutMs: options.idleTimeoutMs ?? 15 * 60_000,
+      startInstance: (instanceId) => startInstance(revision, instanceId),
+      clock: platform.clock,
+    });
+  }
+
+  // A revision that no longer serves traffic is drained and stopped.
+  const unsubscribe = platform.store.onChange((change) => {
+    if (change.kind !== "service") return;
+    const service = change.value as StoredService | undefined;
+    const prefix = change.name.replace(/\/services\/[^/]+$/, "/revisions/");
+    const serviceName = change.name.split("/").pop() ?? "";
+    for (const [resource, pool] of pools) {
+      const isThisService = resource.startsWith(`${prefix}${serviceName}-`);
+      const serving = service?.latestReadyRevision && resource.endsWith(`/revisions/${service.latestReadyRevision}`);
+      if (isThisService && !serving) {
+        pools.delete(resource);
+        void pool.then((p) => p.close()).catch(() => undefined);
+      }
+    }
+  });
+
+  return {
+    async acquire(revisionResource: string): Promise<InstanceLease> {
+      let pool = pools.get(revisionResource);
+      if (!pool) {
+        pool = poolFor(revisionResource);
+        pools.set(revisionResource, pool);
+        pool.catch(() => pools.delete(revisionResource));
+      }
+      return (await pool).acquire();
+    },
+    stats: () => undefined,
+    async close() {
+      unsubscribe();
+      const all = [...pools.values()];
+      pools.clear();
+      await Promise.all(all.map((p) => p.then((pool) => pool.close()).catch(() => undefined)));
+      await logs.close();
+    },
+  };
+}

@@ -1,0 +1,167 @@
+// Signs and verifies runguard's tokens with jose: Google-shaped RS256 ID tokens, and opaque-looking
+// `ya29.` access tokens for the control plane. Verification never throws on bad input: it returns a reason.
+import { SignJWT, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from "jose";
+import type { Clock } from "../core/clock.js";
+import type { Store } from "../store/store.js";
+import type { Principal } from "../iam/types.js";
+import { createKeyRing } from "./key-ring.js";
+import { createVerificationCache } from "./verification-cache.js";
+import type {
+  AccessTokenRequest,
+  IdTokenClaims,
+  IdTokenRequest,
+  IdTokenVerification,
+  IssuedAccessToken,
+  TokenFailure,
+  TokenService,
+  VerifiedAccessToken,
+} from "./types.js";
+
+export const GOOGLE_ISSUER = "https://accounts.google.com";
+const ACCEPTED_ISSUERS = [GOOGLE_ISSUER, "accounts.google.com"];
+const ACCESS_PREFIX = "ya29.";
+const MAX_TOKEN_BYTES = 16 * 1024;
+/** Access tokens handed to the CLI and gcloud may live 12 hours, so keys stay published that long. */
+const MAX_LIFETIME_MS = 12 * 3600 * 1000 + 5 * 60 * 1000;
+
+type SignedIn = Exclude<Principal, { kind: "anonymous" }>;
+
+export interface TokenServiceOptions {
+  store: Store;
+  clock: Clock;
+  issuer?: string;
+  accessTokenAudience?: string;
+  /** Maps the `sub` of a token without an email claim (a service account's unique id) to its principal. */
+  resolveSubject?: (sub: string) => SignedIn | undefined;
+}
+
+function principalFor(email: string): SignedIn {
+  return email.endsWith(".gserviceaccount.com") ? { kind: "serviceAccount", email } : { kind: "user", email };
+}
+
+function failureOf(error: unknown): TokenFailure {
+  if (error instanceof errors.JWTExpired) return "expired";
+  if (error instanceof errors.JWSSignatureVerificationFailed) return "bad_signature";
+  if (error instanceof errors.JOSEAlgNotAllowed) return "wrong_algorithm";
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === "iss") return "wrong_issuer";
+    if (error.claim === "nbf" || error.claim === "iat") return "not_yet_valid";
+    return "malformed";
+  }
+  if ((error as Error)?.message === "unknown kid") return "unknown_kid";
+  return "malformed";
+}
+
+export function createTokenService(options: TokenServiceOptions): TokenService {
+  const { store, clock } = options;
+  const issuer = options.issuer ?? GOOGLE_ISSUER;
+  const accessAudience = options.accessTokenAudience ?? "https://runguard.local/api";
+  const keys = createKeyRing(store, clock, MAX_LIFETIME_MS);
+  const idCache = createVerificationCache<{ claims: IdTokenClaims; principal: SignedIn }>(10_000);
+  const accessCache = createVerificationCache<VerifiedAccessToken>(10_000);
+
+  const keyFor = async (header: { kid?: string; alg?: string }) => {
+    const key = header.kid ? await keys.byKid(header.kid) : undefined;
+    if (!key) throw new Error("unknown kid");
+    return key.publicKey;
+  };
+
+  const sign = async (claims: JWTPayload, typ: string, lifetimeSeconds: number) => {
+    const key = await keys.current();
+    const iat = Math.floor(clock.now() / 1000);
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: "RS256", kid: key.kid, typ })
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + lifetimeSeconds)
+      .sign(key.privateKey);
+    return { token, expiresAtMs: (iat + lifetimeSeconds) * 1000 };
+  };
+
+  const verifyRaw = async (token: string, typ: string, audience?: string) => {
+    const { payload } = await jwtVerify(token, keyFor, {
+      algorithms: ["RS256"],
+      typ,
+      ...(audience ? { audience } : {}),
+      issuer: typ === "JWT" ? ACCEPTED_ISSUERS : issuer,
+      currentDate: new Date(clock.now()),
+    });
+    if (typeof payload.iat === "number" && payload.iat * 1000 > clock.now() + 5000) {
+      throw new errors.JWTClaimValidationFailed("iat in the future", payload, "iat", "check_failed");
+    }
+    return payload;
+  };
+
+  return {
+    async signIdToken(request: IdTokenRequest) {
+      const claims: JWTPayload = { iss: issuer, aud: request.audience, azp: request.uniqueId, sub: request.uniqueId };
+      if (request.includeEmail) Object.assign(claims, { email: request.principal.email, email_verified: true });
+      return (await sign(claims, "JWT", request.lifetimeSeconds ?? 3600)).token;
+    },
+
+    async issueAccessToken(request: AccessTokenRequest): Promise<IssuedAccessToken> {
+      const { token, expiresAtMs } = await sign(
+        { iss: issuer, aud: accessAudience, sub: request.principal.email, kind: request.principal.kind, scope: request.scopes.join(" ") },
+        "at+jwt",
+        request.lifetimeSeconds ?? 3600,
+      );
+      return { token: `${ACCESS_PREFIX}${token}`, expiresAtMs };
+    },
+
+    async verifyIdToken(token, acceptAudience): Promise<IdTokenVerification> {
+      const now = clock.now();
+      const cached = idCache.get(token, now);
+      if (!cached) {
+        if (token.length > MAX_TOKEN_BYTES || token.startsWith(ACCESS_PREFIX)) return { ok: false, reason: token.startsWith(ACCESS_PREFIX) ? "not_an_id_token" : "malformed" };
+        if (token.split(".").length !== 3) return { ok: false, reason: "malformed" };
+        let header: { typ?: string };
+        try {
+          header = decodeProtectedHeader(token);
+        } catch {
+          return { ok: false, reason: "malformed" };
+        }
+        if (header.typ === "at+jwt") return { ok: false, reason: "not_an_id_token" };
+        let payload: JWTPayload;
+        try {
+          payload = await verifyRaw(token, "JWT");
+        } catch (error) {
+          return { ok: false, reason: failureOf(error) };
+        }
+        const claims = payload as unknown as IdTokenClaims;
+        const principal = typeof claims.email === "string" ? principalFor(claims.email) : options.resolveSubject?.(String(claims.sub));
+        if (!principal || typeof claims.aud !== "string") return { ok: false, reason: "malformed" };
+        idCache.set(token, { claims, principal }, claims.exp * 1000);
+        return acceptAudience(claims.aud) ? { ok: true, claims, principal } : { ok: false, reason: "wrong_audience" };
+      }
+      return acceptAudience(cached.claims.aud) ? { ok: true, ...cached } : { ok: false, reason: "wrong_audience" };
+    },
+
+    async verifyAccessToken(token) {
+      const now = clock.now();
+      const cached = accessCache.get(token, now);
+      if (cached) return cached;
+      if (!token.startsWith(ACCESS_PREFIX) || token.length > MAX_TOKEN_BYTES) return undefined;
+      try {
+        const payload = await verifyRaw(token.slice(ACCESS_PREFIX.length), "at+jwt", accessAudience);
+        const email = String(payload.sub);
+        const principal: SignedIn = payload["kind"] === "serviceAccount" ? { kind: "serviceAccount", email } : { kind: "user", email };
+        const verified = { principal, scopes: String(payload["scope"] ?? "").split(" ").filter(Boolean), expiresAtMs: (payload.exp ?? 0) * 1000 };
+        accessCache.set(token, verified, verified.expiresAtMs);
+        return verified;
+      } catch {
+        return undefined;
+      }
+    },
+
+    async jwks() {
+      return { keys: (await keys.published()).map((k) => k.publicJwk) };
+    },
+
+    async pemCerts() {
+      const out: Record<string, string> = {};
+      for (const key of await keys.published()) out[key.kid] = key.publicKey.export({ type: "spki", format: "pem" }).toString();
+      return out;
+    },
+
+    rotate: () => keys.rotate(),
+  };
+}
