@@ -28,6 +28,7 @@ export async function startDataPlane(
     directory,
     engine: platform.engine,
     tokens: platform.tokens,
+    subjects: platform.subjects,
     instances,
     forwarder,
     requestLog,

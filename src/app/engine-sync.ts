@@ -6,6 +6,7 @@ import type { Change, Store } from "../store/store.js";
 import type { StoredPolicy } from "../policies/policy-ops.js";
 
 export async function loadEngine(store: Store, engine: PolicyEngine): Promise<void> {
+  engine.reset();
   for (const stored of await store.list<StoredPolicy>("policy")) engine.setPolicy(stored.resource, stored.policy);
   for (const group of await store.list<Group>("group")) engine.setGroup(group.email, group);
 }
@@ -15,12 +16,14 @@ export function applyChange(engine: PolicyEngine, change: Change): void {
     const stored = change.value as StoredPolicy | undefined;
     engine.setPolicy(change.name, stored?.policy);
   } else if (change.kind === "group") {
-    const group = change.value as Group | undefined;
-    engine.setGroup(change.name.replace(/^groups\//, ""), group);
+    engine.setGroup(change.name.replace(/^groups\//, ""), change.value as Group | undefined);
   }
 }
 
 export async function syncEngine(store: Store, engine: PolicyEngine): Promise<() => void> {
   await loadEngine(store, engine);
-  return store.onChange((change) => applyChange(engine, change));
+  return store.onChange((change) => {
+    if (change.kind === "*") void loadEngine(store, engine);
+    else applyChange(engine, change);
+  });
 }

@@ -18,7 +18,7 @@ export async function openPlatform(config: Config, clock: Clock = systemClock): 
   const engine = createPolicyEngine({ clock });
   const subjects = await createSubjectIndex(store);
   const tokens = createTokenService({ store, clock, resolveSubject: (sub) => subjects.resolve(sub) });
-  const platform: Platform = { config, clock, store, engine, tokens };
+  const platform: Platform = { config, clock, store, engine, tokens, subjects };
   await ensureProject(platform, config.projectId, config.ownerEmail);
   const stopSync = await syncEngine(store, engine);
   return {

@@ -9,12 +9,16 @@ const MISSING =
 const INVALID =
   "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.";
 
-export async function authenticateCaller(headers: IncomingHttpHeaders, tokens: TokenService): Promise<Principal> {
+export async function authenticateCaller(
+  headers: IncomingHttpHeaders,
+  tokens: TokenService,
+  isDisabled: (email: string) => boolean,
+): Promise<Principal> {
   const header = headers["authorization"];
   if (header === undefined) throw unauthenticated(MISSING);
   const match = /^bearer\s+(\S+)$/i.exec(header.trim());
   if (!match?.[1]) throw unauthenticated(INVALID);
   const verified = await tokens.verifyAccessToken(match[1]);
-  if (!verified) throw unauthenticated(INVALID);
+  if (!verified || isDisabled(verified.principal.email)) throw unauthenticated(INVALID);
   return verified.principal;
 }

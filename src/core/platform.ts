@@ -4,6 +4,7 @@ import type { Config } from "./config.js";
 import type { Store } from "../store/store.js";
 import type { TokenService } from "../tokens/types.js";
 import type { PolicyEngine } from "../iam/engine.js";
+import type { SubjectIndex } from "../accounts/subject-index.js";
 
 export interface Platform {
   readonly config: Config;
@@ -11,4 +12,6 @@ export interface Platform {
   readonly store: Store;
   readonly engine: PolicyEngine;
   readonly tokens: TokenService;
+  /** Service accounts and users by unique id, and which accounts are disabled. */
+  readonly subjects: SubjectIndex;
 }

@@ -23,6 +23,8 @@ export type InvokeVerdict =
 export interface InvokeDeps {
   engine: Pick<PolicyEngine, "decide">;
   tokens: Pick<TokenService, "verifyIdToken">;
+  /** A disabled service account's tokens stop working at once, as on Google Cloud. */
+  subjects: { isDisabled(email: string): boolean };
 }
 
 const OAUTH_CLIENT_AUDIENCE = /^[0-9]+-[a-z0-9]+\.apps\.googleusercontent\.com$|^\d+\.apps\.googleusercontent\.com$/;
@@ -46,6 +48,7 @@ export async function decideInvoke(
   );
   if (!verdict.ok) return { allowed: false, status: 401, logText: LOG_TEXT.notAuthorized };
   const principal = verdict.principal;
+  if (deps.subjects.isDisabled(principal.email)) return { allowed: false, status: 401, logText: LOG_TEXT.notAuthorized, principal };
   // Only developers' own tokens (gcloud's OAuth client as audience) may skip the service-URL audience.
   if (!service.audiences.has(verdict.claims.aud) && principal.kind !== "user") {
     return { allowed: false, status: 401, logText: LOG_TEXT.notAuthorized, principal };

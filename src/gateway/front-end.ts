@@ -17,6 +17,7 @@ export interface FrontEndOptions {
   directory: ServiceDirectory;
   engine: Pick<PolicyEngine, "decide">;
   tokens: Pick<TokenService, "verifyIdToken">;
+  subjects: { isDisabled(email: string): boolean };
   instances: InstanceProvider;
   forwarder: Forwarder;
   requestLog: RequestLog;
