@@ -53,7 +53,7 @@ export function routeOf(service: StoredService, projectNumber: string): RoutedSe
     urls,
     audiences,
     ingress: (service.annotations["run.googleapis.com/ingress"] as Ingress | undefined) ?? "all",
-    invokerIamDisabled: service.annotations["run.googleapis.com/invoker-iam-disabled"] === "true",
+    invokerIamDisabled: /^true$/i.test(service.annotations["run.googleapis.com/invoker-iam-disabled"] ?? ""),
     revision: latest ? revisionResource(service, latest) : undefined,
     timeoutMs: (service.template.spec.timeoutSeconds ?? 300) * 1000,
   };

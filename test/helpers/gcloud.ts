@@ -30,7 +30,9 @@ export function gcloud(
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    // gcloud colours names on some terminals; tests compare plain text.
+    const plain = (text: string) => text.replace(/\x1B\[[0-9;]*m/g, "");
+    child.on("close", (code) => resolve({ code, stdout: plain(stdout), stderr: plain(stderr) }));
     child.stdin.end(options.stdin ?? "");
   });
 }
