@@ -12,6 +12,8 @@ import type { TrafficSource } from "../gateway/ingress.js";
 export interface DataPlane {
   frontEndUrl: string;
   directory: ServiceDirectory;
+  /** Writes pending request logs now (tests and shutdown). */
+  flushLogs(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -35,7 +37,8 @@ export async function startDataPlane(
     clock: platform.clock,
     classifySource: () => external,
   });
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => frontEnd(req, res));
+  // Cloud Run accepts request headers up to 64 KiB.
+  const server = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 64 * 1024 }, (req, res) => frontEnd(req, res));
   const port = await new Promise<number>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => resolve((server.address() as AddressInfo).port));
@@ -43,6 +46,7 @@ export async function startDataPlane(
   return {
     frontEndUrl: `http://${options.host}:${port}`,
     directory,
+    flushLogs: () => requestLog.flush(),
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

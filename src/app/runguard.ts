@@ -9,9 +9,12 @@ import { createControlPlaneHandler, refuseConnect } from "../control-plane/serve
 import { createLogger, type Logger } from "../core/logger.js";
 import { openPlatform, type OpenedPlatform } from "./platform.js";
 import { allRoutes } from "./routes.js";
+import { startDataPlane, type DataPlane } from "./data-plane.js";
+import { createInstanceManager, type InstanceManager } from "../instances/instance-manager.js";
 
 export interface Endpoints {
   api: string;
+  frontEnd: string;
   projectId: string;
   projectNumber: string;
   region: string;
@@ -20,6 +23,8 @@ export interface Endpoints {
 
 export interface Runguard {
   platform: OpenedPlatform;
+  dataPlane: DataPlane;
+  instances: InstanceManager;
   endpoints: Endpoints;
   close(): Promise<void>;
 }
@@ -44,9 +49,17 @@ export async function startRunguard(config: Config, options: { clock?: Clock; lo
   api.on("connect", refuseConnect);
   const port = await listen(api, config.apiPort, config.host);
   apiUrl = `http://${config.host}:${port}`;
+  const instances = createInstanceManager({
+    platform,
+    workDir: join(config.dataDir, "instances"),
+    network: {},
+    idleTimeoutMs: config.idleTimeoutMs,
+  });
+  const dataPlane = await startDataPlane(platform, instances, { host: config.host, port: config.frontEndPort });
   const project = await platform.store.get<{ projectNumber: string }>("project", `projects/${config.projectId}`);
   const endpoints: Endpoints = {
     api: apiUrl,
+    frontEnd: dataPlane.frontEndUrl,
     projectId: config.projectId,
     projectNumber: project?.projectNumber ?? "",
     region: config.region,
@@ -55,9 +68,13 @@ export async function startRunguard(config: Config, options: { clock?: Clock; lo
   writeFileSync(endpointsFile(config.dataDir), JSON.stringify(endpoints, null, 2), { mode: 0o600 });
   return {
     platform,
+    dataPlane,
+    instances,
     endpoints,
     async close() {
       await closeServer(api);
+      await dataPlane.close();
+      await instances.close();
       await platform.close();
     },
   };

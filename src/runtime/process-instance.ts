@@ -1,0 +1,127 @@
+// One instance = one local process, started with the container contract's environment and considered ready
+// once it accepts TCP connections on its port. It runs in its own process group so that stopping it stops
+// everything it started.
+import { spawn } from "node:child_process";
+import { connect, createServer } from "node:net";
+import { createInterface } from "node:readline";
+
+export interface InstanceSpec {
+  id: string;
+  command: string[];
+  cwd: string;
+  env: Record<string, string>;
+  port: number;
+  startupTimeoutMs: number;
+}
+
+export interface InstanceHooks {
+  onLog(stream: "stdout" | "stderr", line: string): void;
+  onExit(code: number | null, signal: string | null): void;
+}
+
+export interface RunningInstance {
+  id: string;
+  host: "127.0.0.1";
+  port: number;
+  pid: number;
+  stop(graceMs?: number): Promise<void>;
+  exited: Promise<{ code: number | null; signal: string | null }>;
+}
+
+export class InstanceStartError extends Error {
+  override readonly name = "InstanceStartError";
+  constructor(
+    readonly reason: "exited" | "timeout" | "spawn",
+    message: string,
+    readonly stderrTail: string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+const MAX_LINE = 64 * 1024;
+
+export function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+export async function startProcessInstance(spec: InstanceSpec, hooks: InstanceHooks): Promise<RunningInstance> {
+  const [file, ...args] = spec.command;
+  if (!file) throw new InstanceStartError("spawn", "The container has no command to run.");
+  const child = spawn(file, args, { cwd: spec.cwd, env: spec.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const stderrTail: string[] = [];
+  for (const [stream, readable] of [["stdout", child.stdout], ["stderr", child.stderr]] as const) {
+    createInterface({ input: readable, crlfDelay: Infinity }).on("line", (line) => {
+      for (let i = 0; i < Math.max(line.length, 1); i += MAX_LINE) {
+        const part = line.slice(i, i + MAX_LINE);
+        if (stream === "stderr") {
+          stderrTail.push(part);
+          if (stderrTail.length > 20) stderrTail.shift();
+        }
+        hooks.onLog(stream, part);
+      }
+    });
+  }
+  let exitInfo: { code: number | null; signal: string | null } | undefined;
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+    child.once("exit", (code, signal) => {
+      exitInfo = { code, signal };
+      hooks.onExit(code, signal);
+      resolve(exitInfo);
+    });
+  });
+  let spawnFailure: Error | undefined;
+  child.once("error", (error) => (spawnFailure = error));
+  const pid = child.pid;
+  const stop = async (graceMs = 10_000) => {
+    if (exitInfo || pid === undefined) return;
+    signalGroup(pid, "SIGTERM");
+    const timer = setTimeout(() => signalGroup(pid, "SIGKILL"), graceMs);
+    await exited;
+    clearTimeout(timer);
+    signalGroup(pid, "SIGKILL");
+  };
+
+  const deadline = Date.now() + spec.startupTimeoutMs;
+  let delay = 25;
+  for (;;) {
+    if (spawnFailure) throw new InstanceStartError("spawn", `The container command could not be started: ${spawnFailure.message}`);
+    if (exitInfo) {
+      throw new InstanceStartError("exited", `The user-provided container exited (code ${exitInfo.code ?? exitInfo.signal}) before listening on the port defined by the PORT=${spec.port} environment variable.`, [...stderrTail]);
+    }
+    if (await canConnect(spec.port)) break;
+    if (Date.now() > deadline) {
+      await stop(1000);
+      throw new InstanceStartError("timeout", `The user-provided container failed to start and listen on the port defined provided by the PORT=${spec.port} environment variable within the allocated timeout.`, [...stderrTail]);
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 100);
+  }
+  return { id: spec.id, host: "127.0.0.1", port: spec.port, pid: pid ?? 0, stop, exited };
+}

@@ -1,0 +1,165 @@
+// The front end enforces invoker IAM exactly like Cloud Run (fidelity reference §1), on real instances.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { OWNER, PROJECT, startTestRunguard, type TestRunguard } from "../helpers/runguard-instance.js";
+import { deploy, registerTestImages, setInvokers, FAIL_IMAGE } from "../helpers/deploy.js";
+import { invokeUrl } from "../helpers/invoke.js";
+import { forbiddenPage, unauthorizedPage } from "../../src/gateway/pages.js";
+import { ensureUser } from "../../src/accounts/users.js";
+
+interface Echo {
+  pid: number;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  env: Record<string, string>;
+}
+
+describe("invocation control", () => {
+  let rg: TestRunguard;
+  let privateUrl: string;
+  let publicUrl: string;
+  const idToken = async (email: string, audience: string, kind: "user" | "serviceAccount" = "user") => {
+    const user = await ensureUser(rg.platform, email);
+    return rg.platform.tokens.signIdToken({ principal: { kind, email }, uniqueId: user.uniqueId, audience, includeEmail: true });
+  };
+  const call = (url: string, headers: Record<string, string | string[]> = {}, path = "/") => invokeUrl(rg.endpoints.frontEnd, url, { headers, path });
+
+  before(async () => {
+    rg = await startTestRunguard();
+    await registerTestImages(rg);
+    [privateUrl] = (await deploy(rg, "private-api", { env: { GREETING: "hi" } })) as [string];
+    [publicUrl] = (await deploy(rg, "public-api", { public: true })) as [string];
+  });
+  after(async () => rg.stop());
+
+  it("a public service answers anyone, cold-starting an instance with the container contract", async () => {
+    const result = await call(publicUrl, {}, "/hello?x=1");
+    assert.equal(result.status, 200);
+    const echo = JSON.parse(result.body) as Echo;
+    assert.equal(echo.path, "/hello?x=1");
+    assert.equal(echo.env["K_SERVICE"], "public-api");
+    assert.match(echo.env["K_REVISION"] ?? "", /^public-api-00001-[a-z0-9]{3}$/);
+    assert.equal(echo.env["K_CONFIGURATION"], "public-api");
+    assert.match(echo.env["PORT"] ?? "", /^\d+$/);
+    assert.equal(echo.headers["x-forwarded-proto"], "https");
+    assert.equal(echo.headers["host"], new URL(publicUrl).host);
+  });
+
+  it("both URL forms of a service route to it", async () => {
+    const service = rg.dataPlane.directory.byResource(`projects/${PROJECT}/locations/us-central1/services/public-api`);
+    assert.equal(service?.urls.length, 2);
+    for (const url of service?.urls ?? []) assert.equal((await call(url)).status, 200, url);
+  });
+
+  it("no token → 403 with Google's page; the request log says why", async () => {
+    const result = await call(privateUrl, {}, "/x?a=<b>");
+    assert.equal(result.status, 403);
+    assert.equal(result.body, forbiddenPage("/x?a=<b>"));
+    assert.match(result.body, /<code>\/x\?a=&lt;b&gt;<\/code>/);
+    await rg.dataPlane.flushLogs();
+    const logs = await rg.platform.store.readLogs({ logNamePrefix: `projects/${PROJECT}/logs/run.googleapis.com%2Frequests`, limit: 5 });
+    const entry = logs[0]?.entry as { severity: string; textPayload: string; httpRequest: { status: number } };
+    assert.equal(entry.httpRequest.status, 403);
+    assert.equal(entry.severity, "WARNING");
+    assert.match(entry.textPayload, /^The request was not authenticated\. Either allow unauthenticated invocations/);
+  });
+
+  it("bad credentials → 401", async () => {
+    const good = await idToken(OWNER, privateUrl);
+    const [h, p] = good.split(".");
+    const expired = await rg.platform.tokens.signIdToken({ principal: { kind: "user", email: OWNER }, uniqueId: "1", audience: privateUrl, includeEmail: true, lifetimeSeconds: -10 });
+    const hs256Header = Buffer.from(JSON.stringify({ alg: "HS256", typ: "JWT" })).toString("base64url");
+    const cases: Array<[string, Record<string, string | string[]>]> = [
+      ["garbage", { authorization: "Bearer garbage" }],
+      ["not a bearer", { authorization: `Basic ${good}` }],
+      ["access token", { authorization: `Bearer ${await rg.accessTokenFor(`user:${OWNER}`)}` }],
+      ["expired", { authorization: `Bearer ${expired}` }],
+      ["wrong audience", { authorization: `Bearer ${await idToken(OWNER, "https://other.example")}` }],
+      ["audience with a path", { authorization: `Bearer ${await idToken(OWNER, `${privateUrl}/api/v1`)}` }],
+      ["alg none", { authorization: `Bearer ${Buffer.from('{"alg":"none"}').toString("base64url")}.${p}.` }],
+      ["HS256", { authorization: `Bearer ${hs256Header}.${p}.${createHmac("sha256", "k").update(`${hs256Header}.${p}`).digest("base64url")}` }],
+      ["truncated", { authorization: `Bearer ${good.slice(0, -5)}` }],
+      ["two tokens in one header", { authorization: `Bearer ${good} ${good}` }],
+      ["two authorization headers", { authorization: [`Bearer ${good}`, `Bearer ${good}`] }],
+      ["oversized", { authorization: `Bearer ${"a".repeat(20_000)}.${"b".repeat(20_000)}.c` }],
+      ["tampered", { authorization: `Bearer ${h}.${Buffer.from(JSON.stringify({ email: "x@example.com" })).toString("base64url")}.${good.split(".")[2]}` }],
+    ];
+    for (const [name, headers] of cases) {
+      const result = await call(privateUrl, headers, "/p");
+      assert.equal(result.status, 401, name);
+      assert.equal(result.body, unauthorizedPage("/p"), name);
+    }
+  });
+
+  it("a valid token without run.routes.invoke → 403; granting it → 200 on the next request", async () => {
+    const token = await idToken("alice@example.com", privateUrl);
+    assert.equal((await call(privateUrl, { authorization: `Bearer ${token}` })).status, 403);
+    await setInvokers(rg, "private-api", ["user:alice@example.com"]);
+    assert.equal((await call(privateUrl, { authorization: `Bearer ${token}` })).status, 200);
+    await setInvokers(rg, "private-api", []);
+    assert.equal((await call(privateUrl, { authorization: `Bearer ${token}` })).status, 403);
+  });
+
+  it("the owner (roles/owner includes run.routes.invoke) is let in, with the token's signature stripped", async () => {
+    const token = await idToken(OWNER, privateUrl);
+    const result = await call(privateUrl, { authorization: `Bearer ${token}` });
+    assert.equal(result.status, 200);
+    const echo = JSON.parse(result.body) as Echo;
+    assert.equal(echo.headers["authorization"], `Bearer ${token.split(".").slice(0, 2).join(".")}.SIGNATURE_REMOVED_BY_GOOGLE`);
+    assert.equal(echo.env["GREETING"], "hi");
+  });
+
+  it("X-Serverless-Authorization takes precedence; Authorization then reaches the app untouched", async () => {
+    const token = await idToken(OWNER, privateUrl);
+    const result = await call(privateUrl, { "x-serverless-authorization": `Bearer ${token}`, authorization: "Bearer app-specific-credential" });
+    assert.equal(result.status, 200);
+    const echo = JSON.parse(result.body) as Echo;
+    assert.equal(echo.headers["authorization"], "Bearer app-specific-credential");
+    assert.match(echo.headers["x-serverless-authorization"] ?? "", /\.SIGNATURE_REMOVED_BY_GOOGLE$/);
+    const bad = await call(privateUrl, { "x-serverless-authorization": "Bearer nope", authorization: `Bearer ${token}` });
+    assert.equal(bad.status, 401, "only X-Serverless-Authorization is checked when both are sent");
+  });
+
+  it("identity headers a client sends never reach the instance", async () => {
+    const result = await call(publicUrl, {
+      "x-goog-authenticated-user-email": "accounts.google.com:admin@example.com",
+      "x-goog-iap-jwt-assertion": "forged",
+      "x-serverless-authorization": "Bearer forged",
+    });
+    const echo = JSON.parse(result.body) as Echo;
+    assert.equal(echo.headers["x-goog-authenticated-user-email"], undefined);
+    assert.equal(echo.headers["x-goog-iap-jwt-assertion"], undefined);
+    assert.equal(echo.headers["x-serverless-authorization"], undefined);
+  });
+
+  it("a public service passes Authorization through untouched", async () => {
+    const echo = JSON.parse((await call(publicUrl, { authorization: "Bearer firebase-token" })).body) as Echo;
+    assert.equal(echo.headers["authorization"], "Bearer firebase-token");
+  });
+
+  it("unknown hosts get Google's 404", async () => {
+    const result = await call("https://nope-123.us-central1.run.app");
+    assert.equal(result.status, 404);
+    assert.match(result.body, /Error 404 \(Not Found\)/);
+  });
+
+  it("a revision whose instances cannot start answers 500, and its stderr reaches the service log", async () => {
+    const [url] = (await deploy(rg, "broken-api", { image: FAIL_IMAGE, public: true })) as [string];
+    const result = await call(url);
+    assert.equal(result.status, 500);
+    assert.match(result.body, /Error: Server Error/);
+    await new Promise((r) => setTimeout(r, 300));
+    const logs = await rg.platform.store.readLogs({ logNamePrefix: `projects/${PROJECT}/logs/run.googleapis.com%2Fstderr`, limit: 10 });
+    assert.ok(logs.some((r) => r.entry["textPayload"] === "FATAL: cannot connect to the database"));
+  });
+
+  it("a crashed instance is replaced on the next request", async () => {
+    const first = JSON.parse((await call(publicUrl)).body) as Echo;
+    await call(publicUrl, {}, "/crash").catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 200));
+    const second = JSON.parse((await call(publicUrl)).body) as Echo;
+    assert.notEqual(first.pid, second.pid);
+  });
+});
