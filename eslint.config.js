@@ -1,6 +1,7 @@
 // Lint: recommended TypeScript rules plus the layering rule that keeps domain code free of HTTP and I/O.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import globals from "globals";
 
 const httpModules = ["node:http", "node:https", "node:net", "undici", "http", "https"];
 
@@ -8,6 +9,7 @@ export default tseslint.config(
   { ignores: ["dist/**", "node_modules/**", "test/fixtures/**", "**/*.py"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  { languageOptions: { globals: { ...globals.node } } },
   {
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
@@ -15,13 +17,21 @@ export default tseslint.config(
     },
   },
   {
-    files: ["src/core/**/*.ts", "src/iam/**/*.ts", "src/identity/**/*.ts", "src/secrets/**/*.ts", "src/services/**/*.ts"],
+    files: [
+      "src/core/**/*.ts",
+      "src/iam/**/*.ts",
+      "src/identity/**/*.ts",
+      "src/secrets/**/*.ts",
+      "src/services/**/*.ts",
+    ],
     rules: {
       "no-restricted-imports": [
         "error",
         {
           paths: httpModules.map((name) => ({ name, message: "domain code knows nothing of HTTP" })),
-          patterns: [{ group: ["**/control-plane/**", "**/gateway/**"], message: "domain code must not import adapters" }],
+          patterns: [
+            { group: ["**/control-plane/**", "**/gateway/**"], message: "domain code must not import adapters" },
+          ],
         },
       ],
     },

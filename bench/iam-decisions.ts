@@ -5,8 +5,21 @@
 import { createPolicyEngine } from "../src/iam/engine.js";
 import type { Binding, Principal } from "../src/iam/types.js";
 
-const ROLES = ["roles/run.invoker", "roles/run.viewer", "roles/run.developer", "roles/secretmanager.secretAccessor", "roles/iam.serviceAccountUser", "roles/cloudsql.client"];
-const PERMISSIONS = ["run.routes.invoke", "run.services.get", "secretmanager.versions.access", "iam.serviceAccounts.actAs", "run.services.update"];
+const ROLES = [
+  "roles/run.invoker",
+  "roles/run.viewer",
+  "roles/run.developer",
+  "roles/secretmanager.secretAccessor",
+  "roles/iam.serviceAccountUser",
+  "roles/cloudsql.client",
+];
+const PERMISSIONS = [
+  "run.routes.invoke",
+  "run.services.get",
+  "secretmanager.versions.access",
+  "iam.serviceAccounts.actAs",
+  "run.services.update",
+];
 
 export interface IamBenchResult {
   bindings: number;
@@ -20,7 +33,7 @@ export interface IamBenchResult {
 
 function random(seed: number) {
   let s = seed;
-  return () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  return () => (s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
 }
 
 export function runIamDecisionBench(): IamBenchResult {
@@ -28,7 +41,9 @@ export function runIamDecisionBench(): IamBenchResult {
   const pick = <T>(list: readonly T[]) => list[Math.floor(rand() * list.length)] as T;
   const engine = createPolicyEngine();
   const principals: Principal[] = Array.from({ length: 1000 }, (_, i) =>
-    i % 2 === 0 ? { kind: "user", email: `user${i}@example.com` } : { kind: "serviceAccount", email: `sa${i}@p.iam.gserviceaccount.com` },
+    i % 2 === 0
+      ? { kind: "user", email: `user${i}@example.com` }
+      : { kind: "serviceAccount", email: `sa${i}@p.iam.gserviceaccount.com` },
   );
   const members = principals.map((p) => (p.kind === "anonymous" ? "allUsers" : `${p.kind}:${p.email}`));
   for (let g = 0; g < 100; g++) {
@@ -49,7 +64,11 @@ export function runIamDecisionBench(): IamBenchResult {
   }
   for (const [resource, list] of perResource) engine.setPolicy(resource, { version: 1, bindings: list });
 
-  const queries = Array.from({ length: 4096 }, () => ({ principal: pick(principals), permission: pick(PERMISSIONS), resource: pick(resources) }));
+  const queries = Array.from({ length: 4096 }, () => ({
+    principal: pick(principals),
+    permission: pick(PERMISSIONS),
+    resource: pick(resources),
+  }));
   let allowed = 0;
   for (let i = 0; i < 200_000; i++) {
     const q = queries[i & 4095]!;

@@ -16,6 +16,8 @@ const page = `<!doctype html>
 createServer((req, res) => {
   res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
   res.end(req.method === "HEAD" ? undefined : page);
-}).listen(port, () => console.log(`Hello from Cloud Run! The container started successfully and is listening for HTTP requests on ${port}`));
+}).listen(port, () =>
+  console.log(`Hello from Cloud Run! The container started successfully and is listening for HTTP requests on ${port}`),
+);
 
 process.on("SIGTERM", () => process.exit(0));

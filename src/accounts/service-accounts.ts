@@ -178,7 +178,11 @@ async function updateAccount(
 }
 
 /** Deletes the account and its keys; bindings that named it now show it as deleted:serviceAccount:…?uid=…, as Google does. */
-export async function deleteServiceAccount(platform: Platform, ctx: CallContext, account: ServiceAccount): Promise<void> {
+export async function deleteServiceAccount(
+  platform: Platform,
+  ctx: CallContext,
+  account: ServiceAccount,
+): Promise<void> {
   ctx.authorize("iam.serviceAccounts.delete", account.name);
   await platform.store.transact(async (tx) => {
     tx.delete("serviceAccount", account.name);
@@ -196,6 +200,9 @@ async function markMemberDeleted(tx: TxView, member: string, uid: string): Promi
       ...b,
       members: b.members.map((m) => (m === member ? `deleted:${member}?uid=${uid}` : m)),
     }));
-    tx.put("policy", stored.resource, { resource: stored.resource, policy: { ...stored.policy, bindings, etag: policyEtag() } });
+    tx.put("policy", stored.resource, {
+      resource: stored.resource,
+      policy: { ...stored.policy, bindings, etag: policyEtag() },
+    });
   }
 }

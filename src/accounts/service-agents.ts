@@ -10,7 +10,11 @@ export function serviceAgentEmail(projectNumber: string, service: string): strin
   return `service-${projectNumber}@gcp-sa-${short}.iam.gserviceaccount.com`;
 }
 
-export async function ensureServiceAgent(platform: Platform, project: Project, service: string): Promise<ServiceAccount> {
+export async function ensureServiceAgent(
+  platform: Platform,
+  project: Project,
+  service: string,
+): Promise<ServiceAccount> {
   const email = serviceAgentEmail(project.projectNumber, service);
   const name = serviceAccountName(project.projectId, email);
   return platform.store.transact(async (tx) => {

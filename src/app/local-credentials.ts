@@ -19,10 +19,15 @@ export interface LocalSigner {
 }
 
 export function principalSlug(principal: Principal): string {
-  return principal.kind === "anonymous" ? "anonymous" : `${principal.kind}-${principal.email}`.replace(/[^A-Za-z0-9@._-]/g, "_");
+  return principal.kind === "anonymous"
+    ? "anonymous"
+    : `${principal.kind}-${principal.email}`.replace(/[^A-Za-z0-9@._-]/g, "_");
 }
 
-export async function mintAccessToken(signer: LocalSigner, principal: Exclude<Principal, { kind: "anonymous" }>): Promise<string> {
+export async function mintAccessToken(
+  signer: LocalSigner,
+  principal: Exclude<Principal, { kind: "anonymous" }>,
+): Promise<string> {
   const issued = await signer.tokens.issueAccessToken({
     principal,
     scopes: ["https://www.googleapis.com/auth/cloud-platform"],

@@ -33,7 +33,10 @@ export function endpointsFile(dataDir: string): string {
   return join(dataDir, "endpoints.json");
 }
 
-export async function startRunguard(config: Config, options: { clock?: Clock; logger?: Logger } = {}): Promise<Runguard> {
+export async function startRunguard(
+  config: Config,
+  options: { clock?: Clock; logger?: Logger } = {},
+): Promise<Runguard> {
   const logger = options.logger ?? createLogger();
   const platform = await openPlatform(config, options.clock);
   let apiUrl = "";
@@ -43,7 +46,8 @@ export async function startRunguard(config: Config, options: { clock?: Clock; lo
       platform,
       routes: allRoutes,
       baseUrl: () => apiUrl,
-      onUnexpectedError: (requestId, error) => logger.error({ requestId, err: error }, "unexpected control-plane error"),
+      onUnexpectedError: (requestId, error) =>
+        logger.error({ requestId, err: error }, "unexpected control-plane error"),
     }),
   );
   api.on("connect", refuseConnect);

@@ -55,7 +55,10 @@ export function buildAuditEntry(record: AuditRecord, nowMs: number): LogEntryRec
     entry: {
       protoPayload,
       insertId: randomBytes(6).toString("hex"),
-      resource: record.resource ?? { type: "audited_resource", labels: { service: record.serviceName, method: record.methodName, project_id: record.projectId } },
+      resource: record.resource ?? {
+        type: "audited_resource",
+        labels: { service: record.serviceName, method: record.methodName, project_id: record.projectId },
+      },
       timestamp,
       severity,
       logName,

@@ -10,7 +10,7 @@ import { dataDirOf, defaultOwner, openLocal, signedIn } from "./local.js";
 export function registerEnv(program: Command): void {
   program
     .command("env")
-    .description("print the shell lines that point gcloud at runguard (eval \"$(runguard env)\")")
+    .description('print the shell lines that point gcloud at runguard (eval "$(runguard env)")')
     .option("--as <principal>", "act as user:EMAIL or serviceAccount:EMAIL (default: the owner)")
     .option("--format <format>", "sh or json", "sh")
     .action(async (options: { as?: string; format: string }, command: Command) => {

@@ -15,7 +15,9 @@ export function formatExplanation(e: Explanation): string {
     for (const b of policy.bindings) {
       const match = b.matchedMember ? `matches ${b.matchedMember} [${b.via}]` : "no member matches";
       const perm = b.roleHasPermission ? `includes ${e.permission}` : `does not include ${e.permission}`;
-      const cond = b.condition ? `; condition ${JSON.stringify(b.condition.expression)} → ${String(b.condition.result)}` : "";
+      const cond = b.condition
+        ? `; condition ${JSON.stringify(b.condition.expression)} → ${String(b.condition.result)}`
+        : "";
       lines.push(`    ${b.role}: ${perm}; ${match}${cond}`);
     }
   }

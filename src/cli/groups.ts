@@ -33,7 +33,12 @@ export function registerGroups(program: Command): void {
     .action(async (options: { as?: string }, command: Command) => {
       const session = await openLocal(dataDirOf(command));
       try {
-        const result = await callApi(session, signedIn(options.as ?? defaultOwner(session)), "GET", "/runguard/v1/groups");
+        const result = await callApi(
+          session,
+          signedIn(options.as ?? defaultOwner(session)),
+          "GET",
+          "/runguard/v1/groups",
+        );
         console.log(JSON.stringify(result, null, 2));
       } finally {
         await session.close();

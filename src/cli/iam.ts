@@ -16,18 +16,20 @@ export function registerIam(program: Command): void {
     .argument("<permission>", "e.g. run.routes.invoke")
     .argument("<resource>", "e.g. projects/P/locations/R/services/S")
     .option("--json", "print the explanation as JSON", false)
-    .action(async (principal: string, permission: string, resource: string, options: { json: boolean }, command: Command) => {
-      const session = await openLocal(dataDirOf(command));
-      try {
-        const engine = createPolicyEngine({ clock: session.clock });
-        await loadEngine(session.store, engine);
-        const explanation = engine.explain(parsePrincipal(principal), permission, resource);
-        console.log(options.json ? JSON.stringify(explanation, null, 2) : formatExplanation(explanation));
-        if (!explanation.allowed) process.exitCode = 3;
-      } finally {
-        await session.close();
-      }
-    });
+    .action(
+      async (principal: string, permission: string, resource: string, options: { json: boolean }, command: Command) => {
+        const session = await openLocal(dataDirOf(command));
+        try {
+          const engine = createPolicyEngine({ clock: session.clock });
+          await loadEngine(session.store, engine);
+          const explanation = engine.explain(parsePrincipal(principal), permission, resource);
+          console.log(options.json ? JSON.stringify(explanation, null, 2) : formatExplanation(explanation));
+          if (!explanation.allowed) process.exitCode = 3;
+        } finally {
+          await session.close();
+        }
+      },
+    );
   iam
     .command("who-can")
     .description("every principal holding PERMISSION on RESOURCE, and through which binding")

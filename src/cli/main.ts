@@ -6,6 +6,7 @@ import { registerToken } from "./token.js";
 import { registerLogs } from "./logs.js";
 import { registerIam } from "./iam.js";
 import { registerGroups } from "./groups.js";
+import { registerImages } from "./images.js";
 
 export function buildCli(): Command {
   const program = new Command("runguard")
@@ -18,6 +19,7 @@ export function buildCli(): Command {
   registerLogs(program);
   registerIam(program);
   registerGroups(program);
+  registerImages(program);
   return program;
 }
 

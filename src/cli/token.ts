@@ -38,7 +38,12 @@ export function registerToken(program: Command): void {
           }
           const user = await ensureUser(session, caller.email);
           console.log(
-            await session.tokens.signIdToken({ principal: caller, uniqueId: user.uniqueId, audience: options.audience, includeEmail: true }),
+            await session.tokens.signIdToken({
+              principal: caller,
+              uniqueId: user.uniqueId,
+              audience: options.audience,
+              includeEmail: true,
+            }),
           );
         } finally {
           await session.close();

@@ -3,6 +3,17 @@ import type { Command } from "commander";
 import { parseConfig } from "../core/config.js";
 import { startRunguard } from "../app/runguard.js";
 import { dataDirOf } from "./local.js";
+import { runDemo } from "./demo.js";
+
+interface UpOptions {
+  project?: string;
+  owner?: string;
+  port?: string;
+  region?: string;
+  frontEndPort?: string;
+  demo: boolean;
+  exitAfterDemo: boolean;
+}
 
 export function registerUp(program: Command): void {
   program
@@ -12,20 +23,37 @@ export function registerUp(program: Command): void {
     .option("--owner <email>", "the local developer, owner of the project", process.env["RUNGUARD_OWNER"])
     .option("--port <port>", "control-plane API port (also gcloud's proxy)", process.env["RUNGUARD_PORT"])
     .option("--region <region>", "default region", process.env["RUNGUARD_REGION"])
-    .action(async (options: { project?: string; owner?: string; port?: string; region?: string }, command: Command) => {
+    .option("--front-end-port <port>", "the front end's port (service URLs)", process.env["RUNGUARD_FRONT_END_PORT"])
+    .option("--demo", "deploy demo services and show calls succeeding and failing as on Cloud Run", false)
+    .option("--exit-after-demo", "stop after the demo (exit code 0 when every call answered as on Cloud Run)", false)
+    .action(async (options: UpOptions, command: Command) => {
       const config = parseConfig({
         dataDir: dataDirOf(command),
         ...(options.project ? { projectId: options.project } : {}),
         ...(options.owner ? { ownerEmail: options.owner } : {}),
         ...(options.port ? { apiPort: Number(options.port) } : {}),
         ...(options.region ? { region: options.region } : {}),
+        ...(options.frontEndPort ? { frontEndPort: Number(options.frontEndPort) } : {}),
       });
       const runguard = await startRunguard(config);
       const { endpoints } = runguard;
       console.log(`runguard is up (data in ${config.dataDir})`);
-      console.log(`  project:        ${endpoints.projectId} (number ${endpoints.projectNumber}), owner ${config.ownerEmail}`);
+      console.log(
+        `  project:        ${endpoints.projectId} (number ${endpoints.projectNumber}), owner ${config.ownerEmail}`,
+      );
       console.log(`  control plane:  ${endpoints.api}  (Google APIs; gcloud's HTTP proxy)`);
-      console.log(`  point gcloud:   eval "$(runguard env)"   or as someone else: eval "$(runguard env --as user:alice@example.com)"`);
+      console.log(`  front end:      ${endpoints.frontEnd}  (service URLs, routed by Host)`);
+      console.log(
+        `  point gcloud:   eval "$(runguard env)"   or as someone else: eval "$(runguard env --as user:alice@example.com)"`,
+      );
+      if (options.demo) {
+        const asExpected = await runDemo(runguard);
+        if (options.exitAfterDemo) {
+          await runguard.close();
+          process.exitCode = asExpected ? 0 : 1;
+          return;
+        }
+      }
       await waitForSignal();
       console.log("\nrunguard is shutting down...");
       await runguard.close();

@@ -70,7 +70,12 @@ export function toApiError(thrown: unknown): { error: ApiError; unexpected: bool
   };
 }
 
-export function sendJson(res: ServerResponse, statusCode: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(statusCode, {
     "content-type": "application/json; charset=UTF-8",

@@ -68,7 +68,10 @@ async function handle(options: ControlPlaneOptions, req: IncomingMessage, res: S
   let ctx: CallContext | undefined;
   const call: Partial<ApiCall> & { audit: ApiCall["audit"] } = { audit: {} };
   try {
-    if (!route.anonymous) principal = await authenticateCaller(req.headers, platform.tokens, (email) => platform.subjects.isDisabled(email));
+    if (!route.anonymous)
+      principal = await authenticateCaller(req.headers, platform.tokens, (email) =>
+        platform.subjects.isDisabled(email),
+      );
     const raw = await readBody(req, platform.config.maxBodyBytes);
     const body = parseJsonBody(raw, req.headers["content-type"]) as Record<string, unknown>;
     ctx = createCallContext({

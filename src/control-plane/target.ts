@@ -30,7 +30,9 @@ const KNOWN_APIS = new Set<string>([
 export function parseTarget(req: IncomingMessage): RequestTarget {
   const raw = req.url ?? "/";
   const absolute = /^https?:\/\//i.test(raw);
-  const url = new URL(absolute ? raw : `http://${req.headers.host ?? "localhost"}${raw.startsWith("/") ? "" : "/"}${raw}`);
+  const url = new URL(
+    absolute ? raw : `http://${req.headers.host ?? "localhost"}${raw.startsWith("/") ? "" : "/"}${raw}`,
+  );
   const host = url.hostname.toLowerCase();
   const target: RequestTarget = { host, pathname: url.pathname, query: url.searchParams };
   const match = GOOGLE_API_HOST.exec(host);

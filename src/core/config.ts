@@ -20,9 +20,17 @@ export const configSchema = z.object({
   /** The front end in front of every service (service URLs are routed here by Host). 0 picks a free port. */
   frontEndPort: z.number().int().min(0).max(65535).default(8090),
   /** Idle time after which an instance is stopped (Cloud Run: about 15 minutes). */
-  idleTimeoutMs: z.number().int().positive().default(15 * 60_000),
+  idleTimeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .default(15 * 60_000),
   /** Largest accepted control-plane request body. */
-  maxBodyBytes: z.number().int().positive().default(1024 * 1024),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;

@@ -21,5 +21,8 @@ const REDACT = [
 ];
 
 export function createLogger(options: { level?: string; fd?: number } = {}): Logger {
-  return pino({ level: options.level ?? "info", redact: { paths: REDACT, censor: "[REDACTED]" } }, destination(options.fd ?? 2));
+  return pino(
+    { level: options.level ?? "info", redact: { paths: REDACT, censor: "[REDACTED]" } },
+    destination(options.fd ?? 2),
+  );
 }

@@ -48,7 +48,8 @@ export async function decideInvoke(
   );
   if (!verdict.ok) return { allowed: false, status: 401, logText: LOG_TEXT.notAuthorized };
   const principal = verdict.principal;
-  if (deps.subjects.isDisabled(principal.email)) return { allowed: false, status: 401, logText: LOG_TEXT.notAuthorized, principal };
+  if (deps.subjects.isDisabled(principal.email))
+    return { allowed: false, status: 401, logText: LOG_TEXT.notAuthorized, principal };
   // Only developers' own tokens (gcloud's OAuth client as audience) may skip the service-URL audience.
   if (!service.audiences.has(verdict.claims.aud) && principal.kind !== "user") {
     return { allowed: false, status: 401, logText: LOG_TEXT.notAuthorized, principal };
@@ -56,5 +57,12 @@ export async function decideInvoke(
   if (!deps.engine.decide(principal, "run.routes.invoke", service.resource).allowed) {
     return { allowed: false, status: 403, logText: LOG_TEXT.missingInvoke, principal };
   }
-  return { allowed: true, public: false, principal, header: credential.header, scheme: credential.scheme, token: credential.token };
+  return {
+    allowed: true,
+    public: false,
+    principal,
+    header: credential.header,
+    scheme: credential.scheme,
+    token: credential.token,
+  };
 }

@@ -34,7 +34,10 @@ export interface ForwardContext {
   dropServerlessAuthorization: boolean;
 }
 
-export function requestHeadersForInstance(incoming: IncomingHttpHeaders, context: ForwardContext): Record<string, string | string[]> {
+export function requestHeadersForInstance(
+  incoming: IncomingHttpHeaders,
+  context: ForwardContext,
+): Record<string, string | string[]> {
   const connectionListed = new Set(
     String(incoming["connection"] ?? "")
       .split(",")
@@ -54,12 +57,15 @@ export function requestHeadersForInstance(incoming: IncomingHttpHeaders, context
   out["x-forwarded-proto"] = "https";
   out["forwarded"] = `for="${context.clientIp}";proto=https`;
   if (!incoming["x-cloud-trace-context"]) {
-    out["x-cloud-trace-context"] = `${randomBytes(16).toString("hex")}/${BigInt(`0x${randomBytes(8).toString("hex")}`) >> 1n};o=1`;
+    out["x-cloud-trace-context"] =
+      `${randomBytes(16).toString("hex")}/${BigInt(`0x${randomBytes(8).toString("hex")}`) >> 1n};o=1`;
   }
   return out;
 }
 
-export function responseHeadersForClient(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+export function responseHeadersForClient(
+  headers: Record<string, string | string[] | undefined>,
+): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || HOP_BY_HOP.has(name)) continue;

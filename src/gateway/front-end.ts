@@ -8,7 +8,14 @@ import type { ServiceDirectory, RoutedService } from "./directory.js";
 import { decideInvoke } from "./decide-invoke.js";
 import { stripSignature } from "./credentials.js";
 import { admitsSource, type TrafficSource } from "./ingress.js";
-import { forbiddenPage, notFoundPage, serverErrorPage, tooManyRequestsPage, unauthorizedPage, LOG_TEXT } from "./pages.js";
+import {
+  forbiddenPage,
+  notFoundPage,
+  serverErrorPage,
+  tooManyRequestsPage,
+  unauthorizedPage,
+  LOG_TEXT,
+} from "./pages.js";
 import { requestHeadersForInstance } from "./forward-headers.js";
 import type { Forwarder, InstanceProvider } from "./forward.js";
 import type { RequestLog, RequestLogInput } from "./request-log.js";
@@ -79,21 +86,37 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
         if (!verdict.allowed) {
           req.resume();
           const body = verdict.status === 401 ? unauthorizedPage(path) : forbiddenPage(path);
-          const extra = verdict.status === 401 ? { "www-authenticate": 'Bearer error="invalid_token" error_description="The access token could not be verified"' } : {};
+          const extra =
+            verdict.status === 401
+              ? {
+                  "www-authenticate":
+                    'Bearer error="invalid_token" error_description="The access token could not be verified"',
+                }
+              : {};
           const size = sendPage(res, verdict.status, body, extra);
-          const email = verdict.principal && verdict.principal.kind !== "anonymous" ? verdict.principal.email : undefined;
-          log(verdict.status, { responseSize: size, textPayload: verdict.logText, ...(email ? { principalEmail: email } : {}) });
+          const email =
+            verdict.principal && verdict.principal.kind !== "anonymous" ? verdict.principal.email : undefined;
+          log(verdict.status, {
+            responseSize: size,
+            textPayload: verdict.logText,
+            ...(email ? { principalEmail: email } : {}),
+          });
           return;
         }
         const headers = requestHeadersForInstance(req.headers, {
           clientIp: req.socket.remoteAddress ?? "",
           host: hostOf(req) || new URL(service.urls[0] ?? "http://localhost").hostname,
           dropServerlessAuthorization: verdict.public,
-          ...(verdict.public ? {} : { checked: { header: verdict.header, value: stripSignature(verdict.scheme, verdict.token) } }),
+          ...(verdict.public
+            ? {}
+            : { checked: { header: verdict.header, value: stripSignature(verdict.scheme, verdict.token) } }),
         });
         const outcome = await options.forwarder.forward(options.instances, service, req, res, headers);
         const email = verdict.public ? undefined : verdict.principal.email;
-        const base = { ...(email ? { principalEmail: email } : {}), ...(outcome.responseSize === undefined ? {} : { responseSize: outcome.responseSize }) };
+        const base = {
+          ...(email ? { principalEmail: email } : {}),
+          ...(outcome.responseSize === undefined ? {} : { responseSize: outcome.responseSize }),
+        };
         if (outcome.kind === "instance-failed") {
           const size = sendPage(res, 500, serverErrorPage());
           log(500, { ...base, responseSize: size, textPayload: LOG_TEXT.instanceFailed });

@@ -39,9 +39,16 @@ export function resourceTypeOf(resource: string): { type: string; service: strin
     return { type: "run.googleapis.com/Service", service: "run.googleapis.com" };
   }
   if (/\/secrets\/[^/]+(\/versions\/[^/]+)?$/.test(resource)) {
-    return { type: resource.includes("/versions/") ? "secretmanager.googleapis.com/SecretVersion" : "secretmanager.googleapis.com/Secret", service: "secretmanager.googleapis.com" };
+    return {
+      type: resource.includes("/versions/")
+        ? "secretmanager.googleapis.com/SecretVersion"
+        : "secretmanager.googleapis.com/Secret",
+      service: "secretmanager.googleapis.com",
+    };
   }
-  if (/\/serviceAccounts\//.test(resource)) return { type: "iam.googleapis.com/ServiceAccount", service: "iam.googleapis.com" };
-  if (/^projects\/[^/]+$/.test(resource)) return { type: "cloudresourcemanager.googleapis.com/Project", service: "cloudresourcemanager.googleapis.com" };
+  if (/\/serviceAccounts\//.test(resource))
+    return { type: "iam.googleapis.com/ServiceAccount", service: "iam.googleapis.com" };
+  if (/^projects\/[^/]+$/.test(resource))
+    return { type: "cloudresourcemanager.googleapis.com/Project", service: "cloudresourcemanager.googleapis.com" };
   return { type: "", service: "" };
 }

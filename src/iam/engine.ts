@@ -72,8 +72,14 @@ export function createPolicyEngine(options: { clock?: Clock } = {}): PolicyEngin
       for (const binding of policy.bindings) {
         if (!roleGrants(binding.role, permission)) continue;
         if (binding.condition) {
-          index.conditional.push({ members: new Set(binding.members), binding, compiled: compileCondition(binding.condition) });
-        } else for (const member of binding.members) if (!index.unconditional.has(member)) index.unconditional.set(member, binding);
+          index.conditional.push({
+            members: new Set(binding.members),
+            binding,
+            compiled: compileCondition(binding.condition),
+          });
+        } else
+          for (const member of binding.members)
+            if (!index.unconditional.has(member)) index.unconditional.set(member, binding);
       }
       byPermission.set(permission, index);
     }
@@ -88,21 +94,38 @@ export function createPolicyEngine(options: { clock?: Clock } = {}): PolicyEngin
       for (const candidate of list) {
         const binding = index.unconditional.get(candidate.member);
         if (binding) {
-          return { allowed: true, principal: list[0]!.member, permission, resource, grant: { resource: holder, role: binding.role, member: candidate.member, via: candidate.via } };
+          return {
+            allowed: true,
+            principal: list[0]!.member,
+            permission,
+            resource,
+            grant: { resource: holder, role: binding.role, member: candidate.member, via: candidate.via },
+          };
         }
       }
       for (const grant of index.conditional) {
         const candidate = list.find((c) => grant.members.has(c.member));
         if (!candidate) continue;
         const { type, service } = resourceTypeOf(resource);
-        const result = evaluateCompiled(grant.compiled, { requestTimeMs: clock.now(), resourceName: resource, resourceType: type, resourceService: service });
+        const result = evaluateCompiled(grant.compiled, {
+          requestTimeMs: clock.now(),
+          resourceName: resource,
+          resourceType: type,
+          resourceService: service,
+        });
         if (result === true) {
           return {
             allowed: true,
             principal: list[0]!.member,
             permission,
             resource,
-            grant: { resource: holder, role: grant.binding.role, member: candidate.member, via: candidate.via, ...(grant.binding.condition ? { condition: grant.binding.condition } : {}) },
+            grant: {
+              resource: holder,
+              role: grant.binding.role,
+              member: candidate.member,
+              via: candidate.via,
+              ...(grant.binding.condition ? { condition: grant.binding.condition } : {}),
+            },
           };
         }
       }
@@ -134,9 +157,19 @@ export function createPolicyEngine(options: { clock?: Clock } = {}): PolicyEngin
     },
     decide,
     explain: (principal, permission, resource) =>
-      explainDecision({ principal, permission, resource, candidates: candidates(principal), ancestors: ancestors(resource), policies, clockMs: clock.now(), decision: decide(principal, permission, resource) }),
+      explainDecision({
+        principal,
+        permission,
+        resource,
+        candidates: candidates(principal),
+        ancestors: ancestors(resource),
+        policies,
+        clockMs: clock.now(),
+        decision: decide(principal, permission, resource),
+      }),
     whoCan: (permission, resource) => listHolders(permission, ancestors(resource), policies, groups),
-    testPermissions: (principal, permissions, resource) => permissions.filter((p) => decide(principal, p, resource).allowed),
+    testPermissions: (principal, permissions, resource) =>
+      permissions.filter((p) => decide(principal, p, resource).allowed),
     policyOf: (resource) => policies.get(resource),
     groups: () => [...groups.values()],
   };

@@ -43,7 +43,12 @@ export function explainDecision(input: ExplainInput): Explanation {
     bindings: (input.policies.get(holder)?.bindings ?? []).map((binding): ConsideredBinding => {
       const match = input.candidates.find((c) => binding.members.includes(c.member));
       const result = binding.condition
-        ? evaluateCompiled(compileCondition(binding.condition), { requestTimeMs: input.clockMs, resourceName: input.resource, resourceType: type, resourceService: service })
+        ? evaluateCompiled(compileCondition(binding.condition), {
+            requestTimeMs: input.clockMs,
+            resourceName: input.resource,
+            resourceType: type,
+            resourceService: service,
+          })
         : undefined;
       return {
         role: binding.role,
@@ -51,7 +56,13 @@ export function explainDecision(input: ExplainInput): Explanation {
         roleHasPermission: roleGrants(binding.role, input.permission),
         ...(match ? { matchedMember: match.member, via: match.via } : {}),
         ...(binding.condition
-          ? { condition: { expression: binding.condition.expression, ...(binding.condition.title ? { title: binding.condition.title } : {}), result: result instanceof Error ? `error: ${result.message}` : result === true } }
+          ? {
+              condition: {
+                expression: binding.condition.expression,
+                ...(binding.condition.title ? { title: binding.condition.title } : {}),
+                result: result instanceof Error ? `error: ${result.message}` : result === true,
+              },
+            }
           : {}),
       };
     }),
@@ -73,7 +84,12 @@ export interface Holder {
 }
 
 /** Every member holding the permission, with group members expanded (and the group named in `via`). */
-export function listHolders(permission: string, ancestors: string[], policies: ReadonlyMap<string, Policy>, groups: ReadonlyMap<string, Group>): Holder[] {
+export function listHolders(
+  permission: string,
+  ancestors: string[],
+  policies: ReadonlyMap<string, Policy>,
+  groups: ReadonlyMap<string, Group>,
+): Holder[] {
   const out: Holder[] = [];
   const expand = (member: string, grant: Grant, chain: string, seen: Set<string>) => {
     out.push({ member, grant: { ...grant, via: chain || "direct" } });
@@ -87,7 +103,13 @@ export function listHolders(permission: string, ancestors: string[], policies: R
     for (const binding of policies.get(holder)?.bindings ?? []) {
       if (!roleGrants(binding.role, permission)) continue;
       for (const member of binding.members) {
-        const grant: Grant = { resource: holder, role: binding.role, member, via: "direct", ...(binding.condition ? { condition: binding.condition } : {}) };
+        const grant: Grant = {
+          resource: holder,
+          role: binding.role,
+          member,
+          via: "direct",
+          ...(binding.condition ? { condition: binding.condition } : {}),
+        };
         expand(member, grant, "", new Set());
       }
     }

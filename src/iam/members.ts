@@ -23,7 +23,9 @@ const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,6
 const DELETED = /^deleted:(user|serviceAccount|group):([^?\s]+)\?uid=\d+$/;
 
 function invalid(member: string) {
-  return invalidArgument(`Invalid principal: ${JSON.stringify(member)}. Principals must be of the form user:EMAIL, serviceAccount:EMAIL, group:EMAIL, domain:DOMAIN, allUsers or allAuthenticatedUsers.`);
+  return invalidArgument(
+    `Invalid principal: ${JSON.stringify(member)}. Principals must be of the form user:EMAIL, serviceAccount:EMAIL, group:EMAIL, domain:DOMAIN, allUsers or allAuthenticatedUsers.`,
+  );
 }
 
 export function parseMember(member: string): ParsedMember {

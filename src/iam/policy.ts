@@ -31,13 +31,17 @@ function validateBinding(binding: unknown, conditionsAllowed: boolean): Binding 
 /** Validates a policy sent to setIamPolicy and returns it in canonical form (without etag). */
 export function validatePolicy(policy: Policy): Policy {
   const version = policy.version ?? 1;
-  if (![0, 1, 3].includes(version)) throw invalidArgument(`Invalid policy version: ${String(policy.version)}. Valid values are 0, 1, and 3.`);
+  if (![0, 1, 3].includes(version))
+    throw invalidArgument(`Invalid policy version: ${String(policy.version)}. Valid values are 0, 1, and 3.`);
   if (policy.bindings !== undefined && !Array.isArray(policy.bindings)) {
     throw invalidArgument("Invalid value at 'policy.bindings': expected a list.");
   }
   const bindings = (policy.bindings ?? []).map((b) => validateBinding(b, version === 3));
   const count = bindings.reduce((n, b) => n + b.members.length, 0);
-  if (count > MAX_MEMBERS) throw invalidArgument(`The number of members in the policy (${count}) is larger than the maximum allowed size ${MAX_MEMBERS}.`);
+  if (count > MAX_MEMBERS)
+    throw invalidArgument(
+      `The number of members in the policy (${count}) is larger than the maximum allowed size ${MAX_MEMBERS}.`,
+    );
   const hasConditions = bindings.some((b) => b.condition);
   return {
     version: hasConditions ? 3 : 1,

@@ -33,9 +33,7 @@ export interface Policy {
 
 /** Who is calling: an authenticated user or service account, or nobody. */
 export type Principal =
-  | { kind: "user"; email: string }
-  | { kind: "serviceAccount"; email: string }
-  | { kind: "anonymous" };
+  { kind: "user"; email: string } | { kind: "serviceAccount"; email: string } | { kind: "anonymous" };
 
 export const ANONYMOUS: Principal = { kind: "anonymous" };
 

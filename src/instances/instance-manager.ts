@@ -45,7 +45,8 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
   async function startInstance(revision: StoredRevision, instanceId: string): Promise<RunningInstance> {
     const container = revision.template.spec.containers[0];
     const image = await findImage(platform.store, container?.image ?? "");
-    if (!image) throw Object.assign(new Error(`Image '${container?.image}' not found.`), { name: "InstanceStartError" });
+    if (!image)
+      throw Object.assign(new Error(`Image '${container?.image}' not found.`), { name: "InstanceStartError" });
     const project = await requireProject(platform, revision.projectId);
     const account = await findServiceAccount(platform, "-", revision.serviceAccountEmail);
     const metadata = createMetadataServer({
@@ -64,7 +65,13 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
     const home = join(options.workDir, instanceId);
     mkdirSync(home, { recursive: true, mode: 0o700 });
     const port = await findFreePort();
-    const env = buildContainerEnv(revision, port, { ...options.network, metadataHostPort: `127.0.0.1:${address.port}` }, {}, home);
+    const env = buildContainerEnv(
+      revision,
+      port,
+      { ...options.network, metadataHostPort: `127.0.0.1:${address.port}` },
+      {},
+      home,
+    );
     try {
       const instance = await startProcessInstance(
         {

@@ -36,10 +36,17 @@ export function createAccessTokenCache(deps: MetadataDeps) {
     const key = scopes.join(",");
     const now = deps.clock.now();
     if (!cached || cached.scopes !== key || cached.expiresAtMs - now < 5 * 60_000) {
-      const issued = await deps.tokens.issueAccessToken({ principal: { kind: "serviceAccount", email: deps.identity.serviceAccountEmail }, scopes });
+      const issued = await deps.tokens.issueAccessToken({
+        principal: { kind: "serviceAccount", email: deps.identity.serviceAccountEmail },
+        scopes,
+      });
       cached = { ...issued, scopes: key };
     }
-    return { access_token: cached.token, expires_in: Math.floor((cached.expiresAtMs - now) / 1000), token_type: "Bearer" };
+    return {
+      access_token: cached.token,
+      expires_in: Math.floor((cached.expiresAtMs - now) / 1000),
+      token_type: "Bearer",
+    };
   };
 }
 

@@ -27,7 +27,8 @@ export function createMetadataServer(deps: MetadataDeps): MetadataServer {
     };
     const flavor = req.headers["metadata-flavor"] === "Google" || req.headers["x-google-metadata-request"] === "True";
     // The real server refuses proxied requests, so an SSRF through a proxy cannot reach it.
-    if (!flavor || req.headers["x-forwarded-for"] !== undefined) return send(403, missingHeaderBody(url.pathname), "text/html; charset=UTF-8");
+    if (!flavor || req.headers["x-forwarded-for"] !== undefined)
+      return send(403, missingHeaderBody(url.pathname), "text/html; charset=UTF-8");
     if (req.method !== "GET") return send(405, "Method Not Allowed\n");
     route(url.pathname, url.searchParams).then(
       (reply) => send(reply.status, reply.body, reply.json ? "application/json" : "application/text"),

@@ -95,7 +95,10 @@ function escapeEtag(etag: string): string {
   const bytes = Buffer.from(etagBytes(etag), "hex");
   let out = "";
   for (const byte of bytes) {
-    out += byte >= 0x20 && byte < 0x7f && byte !== 0x5c ? String.fromCharCode(byte) : `\\${byte.toString(8).padStart(3, "0")}`;
+    out +=
+      byte >= 0x20 && byte < 0x7f && byte !== 0x5c
+        ? String.fromCharCode(byte)
+        : `\\${byte.toString(8).padStart(3, "0")}`;
   }
   return out;
 }

@@ -47,6 +47,8 @@ export async function listImages(store: Store): Promise<ImageEntry[]> {
 
 /** A stable content digest so that gcloud can pin a revision's image as REF@sha256:…, as on Cloud Run. */
 export function imageDigest(entry: ImageEntry): string {
-  const digest = createHash("sha256").update(JSON.stringify([entry.dir, entry.command])).digest("hex");
+  const digest = createHash("sha256")
+    .update(JSON.stringify([entry.dir, entry.command]))
+    .digest("hex");
   return `${entry.ref}@sha256:${digest}`;
 }

@@ -21,7 +21,12 @@ export interface RunScope {
 }
 
 export interface ServiceInput {
-  metadata?: { name?: unknown; annotations?: Record<string, string>; labels?: Record<string, string>; resourceVersion?: string };
+  metadata?: {
+    name?: unknown;
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+    resourceVersion?: string;
+  };
   spec?: { template?: unknown; traffic?: unknown };
 }
 
@@ -56,7 +61,14 @@ async function authorizeActAs(platform: Platform, ctx: CallContext, email: strin
     throw new ApiError(
       "PERMISSION_DENIED",
       `Permission 'iam.serviceaccounts.actAs' denied on service account ${email} (or it may not exist).`,
-      [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "IAM_PERMISSION_DENIED", domain: "run.googleapis.com", metadata: { permission: "iam.serviceAccounts.actAs" } }],
+      [
+        {
+          "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+          reason: "IAM_PERMISSION_DENIED",
+          domain: "run.googleapis.com",
+          metadata: { permission: "iam.serviceAccounts.actAs" },
+        },
+      ],
     );
   }
 }
@@ -70,12 +82,24 @@ async function prepareTemplate(platform: Platform, ctx: CallContext, scope: RunS
   return { template: validated, digest: imageDigest(entry) };
 }
 
-function authorizeInvokerCheck(ctx: CallContext, resource: string, annotations: Record<string, string>, before?: Record<string, string>) {
+function authorizeInvokerCheck(
+  ctx: CallContext,
+  resource: string,
+  annotations: Record<string, string>,
+  before?: Record<string, string>,
+) {
   const key = "run.googleapis.com/invoker-iam-disabled";
   if ((annotations[key] ?? "") !== (before?.[key] ?? "")) ctx.authorize("run.services.setIamPolicy", resource);
 }
 
-function newRevision(scope: RunScope, service: string, generation: number, template: RevisionTemplate, digest: string, now: string): StoredRevision {
+function newRevision(
+  scope: RunScope,
+  service: string,
+  generation: number,
+  template: RevisionTemplate,
+  digest: string,
+  now: string,
+): StoredRevision {
   const name = `${service}-${String(generation).padStart(5, "0")}-${lowerAlnum(3)}`;
   return {
     resource: revisionResource(scope, name),
@@ -92,7 +116,12 @@ function newRevision(scope: RunScope, service: string, generation: number, templ
   };
 }
 
-export async function createService(platform: Platform, ctx: CallContext, scope: RunScope, input: ServiceInput): Promise<StoredService> {
+export async function createService(
+  platform: Platform,
+  ctx: CallContext,
+  scope: RunScope,
+  input: ServiceInput,
+): Promise<StoredService> {
   const name = validateServiceName(input.metadata?.name);
   const resource = serviceResource(scope, name);
   ctx.authorize("run.services.create", resource, `namespaces/${scope.projectId}/services/${name}`);
@@ -106,12 +135,23 @@ export async function createService(platform: Platform, ctx: CallContext, scope:
     if (await tx.get("service", resource)) throw alreadyExists(`Resource '${name}' already exists.`);
     const revision = newRevision(scope, name, 1, template, digest, now);
     const service: StoredService = {
-      resource, projectId: scope.projectId, region: scope.region, name,
-      uid: randomUUID(), generation: 1, resourceVersion: lowerAlnum(12), createTime: now,
-      creator: who, lastModifier: who, urlHash: lowerAlnum(10),
-      labels: input.metadata?.labels ?? {}, annotations, template,
+      resource,
+      projectId: scope.projectId,
+      region: scope.region,
+      name,
+      uid: randomUUID(),
+      generation: 1,
+      resourceVersion: lowerAlnum(12),
+      createTime: now,
+      creator: who,
+      lastModifier: who,
+      urlHash: lowerAlnum(10),
+      labels: input.metadata?.labels ?? {},
+      annotations,
+      template,
       traffic: [{ latestRevision: true, percent: 100 }],
-      latestCreatedRevision: revision.name, latestReadyRevision: revision.name,
+      latestCreatedRevision: revision.name,
+      latestReadyRevision: revision.name,
       ready: { status: "True", lastTransitionTime: now },
     };
     tx.put("revision", revision.resource, revision);
@@ -124,7 +164,13 @@ function sameTemplate(a: RevisionTemplate, b: RevisionTemplate): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-export async function replaceService(platform: Platform, ctx: CallContext, scope: RunScope, name: string, input: ServiceInput): Promise<StoredService> {
+export async function replaceService(
+  platform: Platform,
+  ctx: CallContext,
+  scope: RunScope,
+  name: string,
+  input: ServiceInput,
+): Promise<StoredService> {
   const resource = serviceResource(scope, name);
   ctx.authorize("run.services.update", resource, `namespaces/${scope.projectId}/services/${name}`);
   const current = await platform.store.get<StoredService>("service", resource);
@@ -142,15 +188,23 @@ export async function replaceService(platform: Platform, ctx: CallContext, scope
     if (!latest) throw notFoundService(scope, name);
     const sent = input.metadata?.resourceVersion;
     if (sent !== undefined && sent !== latest.resourceVersion) {
-      throw new ApiError("ABORTED", `Conflict for resource '${name}': version '${sent}' was specified but current version is '${latest.resourceVersion}'.`);
+      throw new ApiError(
+        "ABORTED",
+        `Conflict for resource '${name}': version '${sent}' was specified but current version is '${latest.resourceVersion}'.`,
+      );
     }
     const generation = latest.generation + 1;
     const changed = !sameTemplate(latest.template, template);
     const revision = changed ? newRevision(scope, name, generation, template, digest, now) : undefined;
     if (revision) tx.put("revision", revision.resource, revision);
     const next: StoredService = {
-      ...latest, generation, resourceVersion: lowerAlnum(12), annotations, labels: input.metadata?.labels ?? latest.labels,
-      template, lastModifier: principalEmail(ctx.principal) ?? latest.lastModifier,
+      ...latest,
+      generation,
+      resourceVersion: lowerAlnum(12),
+      annotations,
+      labels: input.metadata?.labels ?? latest.labels,
+      template,
+      lastModifier: principalEmail(ctx.principal) ?? latest.lastModifier,
       latestCreatedRevision: revision?.name ?? latest.latestCreatedRevision,
       latestReadyRevision: revision?.name ?? latest.latestReadyRevision ?? latest.latestCreatedRevision,
       ready: { status: "True", lastTransitionTime: now },
@@ -160,7 +214,13 @@ export async function replaceService(platform: Platform, ctx: CallContext, scope
   });
 }
 
-export async function getService(platform: Platform, ctx: CallContext, scope: RunScope, name: string, permission = "run.services.get"): Promise<StoredService> {
+export async function getService(
+  platform: Platform,
+  ctx: CallContext,
+  scope: RunScope,
+  name: string,
+  permission = "run.services.get",
+): Promise<StoredService> {
   const resource = serviceResource(scope, name);
   ctx.authorize(permission, resource, `namespaces/${scope.projectId}/services/${name}`);
   const service = await platform.store.get<StoredService>("service", resource);
@@ -169,7 +229,12 @@ export async function getService(platform: Platform, ctx: CallContext, scope: Ru
 }
 
 /** Lists the services the caller may list; region "-" means every region. */
-export async function listServices(platform: Platform, ctx: CallContext, projectId: string, region: string): Promise<StoredService[]> {
+export async function listServices(
+  platform: Platform,
+  ctx: CallContext,
+  projectId: string,
+  region: string,
+): Promise<StoredService[]> {
   const scopeResource = `projects/${projectId}/locations/${region}`;
   if (!ctx.holds("run.services.list", `projects/${projectId}`)) {
     throw permissionDenied("run.services.list", scopeResource, ctx.serviceName);
@@ -178,12 +243,20 @@ export async function listServices(platform: Platform, ctx: CallContext, project
   return platform.store.list<StoredService>("service", prefix);
 }
 
-export async function deleteService(platform: Platform, ctx: CallContext, scope: RunScope, name: string): Promise<StoredService> {
+export async function deleteService(
+  platform: Platform,
+  ctx: CallContext,
+  scope: RunScope,
+  name: string,
+): Promise<StoredService> {
   const service = await getService(platform, ctx, scope, name, "run.services.delete");
   await platform.store.transact(async (tx) => {
     tx.delete("service", service.resource);
     tx.delete("policy", service.resource);
-    for (const revision of await tx.list<StoredRevision>("revision", `projects/${scope.projectId}/locations/${scope.region}/revisions/${name}-`)) {
+    for (const revision of await tx.list<StoredRevision>(
+      "revision",
+      `projects/${scope.projectId}/locations/${scope.region}/revisions/${name}-`,
+    )) {
       if (revision.service === name) tx.delete("revision", revision.resource);
     }
   });
@@ -192,13 +265,24 @@ export async function deleteService(platform: Platform, ctx: CallContext, scope:
 
 export async function listRevisions(platform: Platform, ctx: CallContext, scope: RunScope): Promise<StoredRevision[]> {
   ctx.authorize("run.revisions.list", `projects/${scope.projectId}`);
-  return platform.store.list<StoredRevision>("revision", `projects/${scope.projectId}/locations/${scope.region}/revisions/`);
+  return platform.store.list<StoredRevision>(
+    "revision",
+    `projects/${scope.projectId}/locations/${scope.region}/revisions/`,
+  );
 }
 
-export async function getRevision(platform: Platform, ctx: CallContext, scope: RunScope, name: string): Promise<StoredRevision> {
+export async function getRevision(
+  platform: Platform,
+  ctx: CallContext,
+  scope: RunScope,
+  name: string,
+): Promise<StoredRevision> {
   const resource = revisionResource(scope, name);
   ctx.authorize("run.revisions.get", resource, `namespaces/${scope.projectId}/revisions/${name}`);
   const revision = await platform.store.get<StoredRevision>("revision", resource);
-  if (!revision) throw notFound(`Resource '${name}' of kind 'REVISION' in region '${scope.region}' in project '${scope.projectId}' does not exist.`);
+  if (!revision)
+    throw notFound(
+      `Resource '${name}' of kind 'REVISION' in region '${scope.region}' in project '${scope.projectId}' does not exist.`,
+    );
   return revision;
 }

@@ -38,7 +38,8 @@ export function validateServiceAnnotations(annotations: Record<string, string>):
 }
 
 function validateEnv(env: EnvVar[], prefix: string): void {
-  if (env.length > 1000) throw fieldViolation(`${prefix}.env`, "A container may have at most 1000 environment variables.");
+  if (env.length > 1000)
+    throw fieldViolation(`${prefix}.env`, "A container may have at most 1000 environment variables.");
   const reserved = env.filter((e) => RESERVED_ENV.includes(e.name)).map((e) => e.name);
   if (reserved.length > 0) {
     throw fieldViolation(
@@ -48,11 +49,17 @@ function validateEnv(env: EnvVar[], prefix: string): void {
   }
   env.forEach((e, i) => {
     if (typeof e.name !== "string" || e.name === "" || e.name.includes("=") || e.name.startsWith("X_GOOGLE_")) {
-      throw fieldViolation(`${prefix}.env[${i}].name`, "Environment variable names must be non-empty, must not contain '=' and must not start with 'X_GOOGLE_'.");
+      throw fieldViolation(
+        `${prefix}.env[${i}].name`,
+        "Environment variable names must be non-empty, must not contain '=' and must not start with 'X_GOOGLE_'.",
+      );
     }
     const ref = e.valueFrom?.secretKeyRef;
     if (ref && (typeof ref.name !== "string" || !/^(latest|\d+)$/.test(String(ref.key)))) {
-      throw fieldViolation(`${prefix}.env[${i}].valueFrom.secretKeyRef`, "A secret reference needs a secret name and a version ('latest' or a number).");
+      throw fieldViolation(
+        `${prefix}.env[${i}].valueFrom.secretKeyRef`,
+        "A secret reference needs a secret name and a version ('latest' or a number).",
+      );
     }
   });
 }
@@ -78,7 +85,8 @@ function validateContainer(container: Container, index: number): Container {
 function integerIn(value: unknown, min: number, max: number, field: string, fallback: number): number {
   if (value === undefined || value === null) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw fieldViolation(field, `Must be an integer between ${min} and ${max}.`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw fieldViolation(field, `Must be an integer between ${min} and ${max}.`);
   return n;
 }
 
@@ -97,14 +105,27 @@ export function validateTemplate(template: unknown, defaultServiceAccount: strin
     );
   }
   for (const key of ["autoscaling.knative.dev/maxScale", "autoscaling.knative.dev/minScale"]) {
-    if (annotations[key] !== undefined) integerIn(annotations[key], 0, 1000, `spec.template.metadata.annotations[${key}]`, 0);
+    if (annotations[key] !== undefined)
+      integerIn(annotations[key], 0, 1000, `spec.template.metadata.annotations[${key}]`, 0);
   }
   return {
     metadata: { ...(t?.metadata ?? {}), annotations, labels: t?.metadata?.labels ?? {} },
     spec: {
       ...t!.spec,
-      containerConcurrency: integerIn(t?.spec.containerConcurrency, 1, 1000, "spec.template.spec.containerConcurrency", DEFAULT_CONCURRENCY),
-      timeoutSeconds: integerIn(t?.spec.timeoutSeconds, 1, 3600, "spec.template.spec.timeoutSeconds", DEFAULT_TIMEOUT_SECONDS),
+      containerConcurrency: integerIn(
+        t?.spec.containerConcurrency,
+        1,
+        1000,
+        "spec.template.spec.containerConcurrency",
+        DEFAULT_CONCURRENCY,
+      ),
+      timeoutSeconds: integerIn(
+        t?.spec.timeoutSeconds,
+        1,
+        3600,
+        "spec.template.spec.timeoutSeconds",
+        DEFAULT_TIMEOUT_SECONDS,
+      ),
       serviceAccountName: t?.spec.serviceAccountName || defaultServiceAccount,
       containers: containers.map(validateContainer),
     },

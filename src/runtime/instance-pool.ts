@@ -145,17 +145,20 @@ export function createInstancePool(options: InstancePoolOptions): InstancePool {
     if (!closed) scale();
   };
 
-  const sweep = setInterval(() => {
-    const now = clock.now();
-    let live = [...slots.values()].filter((s) => !s.gone).length;
-    for (const [id, slot] of slots) {
-      if (live <= options.minInstances) break;
-      if (slot.inFlight === 0 && now - slot.lastUsedMs >= options.idleTimeoutMs) {
-        remove(id, slot);
-        live--;
+  const sweep = setInterval(
+    () => {
+      const now = clock.now();
+      let live = [...slots.values()].filter((s) => !s.gone).length;
+      for (const [id, slot] of slots) {
+        if (live <= options.minInstances) break;
+        if (slot.inFlight === 0 && now - slot.lastUsedMs >= options.idleTimeoutMs) {
+          remove(id, slot);
+          live--;
+        }
       }
-    }
-  }, Math.max(50, Math.min(1000, options.idleTimeoutMs / 4)));
+    },
+    Math.max(50, Math.min(1000, options.idleTimeoutMs / 4)),
+  );
   sweep.unref();
   scale();
 
@@ -180,7 +183,12 @@ export function createInstancePool(options: InstancePoolOptions): InstancePool {
     },
     stats() {
       const live = [...slots.values()].filter((s) => !s.gone);
-      return { ready: live.length, starting, inFlight: live.reduce((n, s) => n + s.inFlight, 0), waiting: waiters.length };
+      return {
+        ready: live.length,
+        starting,
+        inFlight: live.reduce((n, s) => n + s.inFlight, 0),
+        waiting: waiters.length,
+      };
     },
     async close() {
       closed = true;

@@ -76,7 +76,10 @@ export async function startProcessInstance(spec: InstanceSpec, hooks: InstanceHo
   if (!file) throw new InstanceStartError("spawn", "The container has no command to run.");
   const child = spawn(file, args, { cwd: spec.cwd, env: spec.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   const stderrTail: string[] = [];
-  for (const [stream, readable] of [["stdout", child.stdout], ["stderr", child.stderr]] as const) {
+  for (const [stream, readable] of [
+    ["stdout", child.stdout],
+    ["stderr", child.stderr],
+  ] as const) {
     createInterface({ input: readable, crlfDelay: Infinity }).on("line", (line) => {
       for (let i = 0; i < Math.max(line.length, 1); i += MAX_LINE) {
         const part = line.slice(i, i + MAX_LINE);
@@ -111,14 +114,23 @@ export async function startProcessInstance(spec: InstanceSpec, hooks: InstanceHo
   const deadline = Date.now() + spec.startupTimeoutMs;
   let delay = 25;
   for (;;) {
-    if (spawnFailure) throw new InstanceStartError("spawn", `The container command could not be started: ${spawnFailure.message}`);
+    if (spawnFailure)
+      throw new InstanceStartError("spawn", `The container command could not be started: ${spawnFailure.message}`);
     if (exitInfo) {
-      throw new InstanceStartError("exited", `The user-provided container exited (code ${exitInfo.code ?? exitInfo.signal}) before listening on the port defined by the PORT=${spec.port} environment variable.`, [...stderrTail]);
+      throw new InstanceStartError(
+        "exited",
+        `The user-provided container exited (code ${exitInfo.code ?? exitInfo.signal}) before listening on the port defined by the PORT=${spec.port} environment variable.`,
+        [...stderrTail],
+      );
     }
     if (await canConnect(spec.port)) break;
     if (Date.now() > deadline) {
       await stop(1000);
-      throw new InstanceStartError("timeout", `The user-provided container failed to start and listen on the port defined provided by the PORT=${spec.port} environment variable within the allocated timeout.`, [...stderrTail]);
+      throw new InstanceStartError(
+        "timeout",
+        `The user-provided container failed to start and listen on the port defined provided by the PORT=${spec.port} environment variable within the allocated timeout.`,
+        [...stderrTail],
+      );
     }
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 100);

@@ -19,7 +19,10 @@ export function createMemoryStore(): Store {
       return doc ? clone(doc) : undefined;
     },
     readPrefix: (kind, prefix) =>
-      [...table(kind).values()].filter((d) => d.name.startsWith(prefix)).sort((a, b) => (a.name < b.name ? -1 : 1)).map(clone),
+      [...table(kind).values()]
+        .filter((d) => d.name.startsWith(prefix))
+        .sort((a, b) => (a.name < b.name ? -1 : 1))
+        .map(clone),
     commit(checks, writes) {
       const holds = checks.every((c) =>
         c.type === "doc"
@@ -36,13 +39,14 @@ export function createMemoryStore(): Store {
     },
   };
   const notify = (changes: Change[]) => {
-    for (const change of changes) for (const l of listeners) {
-      try {
-        l(change);
-      } catch {
-        // see sqlite-store: listeners cannot break commits
+    for (const change of changes)
+      for (const l of listeners) {
+        try {
+          l(change);
+        } catch {
+          // see sqlite-store: listeners cannot break commits
+        }
       }
-    }
   };
   return {
     get: async <T>(kind: Kind, name: string) => backend.read(kind, name)?.value as T | undefined,

@@ -76,7 +76,13 @@ export async function runOptimistic<R>(
     const result = await fn(tx);
     const pending = [...writes.values()];
     if (backend.commit(checks, pending)) {
-      notify(pending.map((w) => ({ kind: w.kind, name: w.name, value: w.json === undefined ? undefined : JSON.parse(w.json) })));
+      notify(
+        pending.map((w) => ({
+          kind: w.kind,
+          name: w.name,
+          value: w.json === undefined ? undefined : JSON.parse(w.json),
+        })),
+      );
       return result;
     }
   }

@@ -7,7 +7,14 @@ import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { ApiError } from "../core/errors.js";
 import { MIGRATIONS } from "./migrations.js";
-import { runOptimistic, prefixFingerprint, type PendingWrite, type ReadCheck, type TxBackend, type VersionedDoc } from "./optimistic-tx.js";
+import {
+  runOptimistic,
+  prefixFingerprint,
+  type PendingWrite,
+  type ReadCheck,
+  type TxBackend,
+  type VersionedDoc,
+} from "./optimistic-tx.js";
 import type { Change, Kind, LogEntryRecord, LogQuery, Store } from "./store.js";
 
 export interface SqliteStoreOptions {
@@ -34,13 +41,18 @@ function openDatabase(dataDir: string, fileName: string): Db {
 
 function migrate(db: Db): void {
   db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
-  const applied = new Set((db.prepare("SELECT version FROM schema_migrations").all() as Array<{ version: number }>).map((r) => r.version));
+  const applied = new Set(
+    (db.prepare("SELECT version FROM schema_migrations").all() as Array<{ version: number }>).map((r) => r.version),
+  );
   MIGRATIONS.forEach((sql, index) => {
     const version = index + 1;
     if (applied.has(version)) return;
     db.transaction(() => {
       db.exec(sql);
-      db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(version, new Date().toISOString());
+      db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(
+        version,
+        new Date().toISOString(),
+      );
     }).immediate();
   });
 }
@@ -50,7 +62,9 @@ const prefixEnd = (prefix: string) => `${prefix}\u{10FFFF}`;
 
 function createBackend(db: Db): TxBackend {
   const getDoc = db.prepare("SELECT name, value, version FROM documents WHERE kind = ? AND name = ?");
-  const listDocs = db.prepare("SELECT name, value, version FROM documents WHERE kind = ? AND name >= ? AND name < ? ORDER BY name");
+  const listDocs = db.prepare(
+    "SELECT name, value, version FROM documents WHERE kind = ? AND name >= ? AND name < ? ORDER BY name",
+  );
   const upsert = db.prepare(
     `INSERT INTO documents (kind, name, value, version, update_time) VALUES (?, ?, ?, 1, ?)
      ON CONFLICT (kind, name) DO UPDATE SET value = excluded.value, version = documents.version + 1, update_time = excluded.update_time`,
@@ -62,7 +76,8 @@ function createBackend(db: Db): TxBackend {
     const row = getDoc.get(kind, name) as Row | undefined;
     return row ? toDoc(row) : undefined;
   };
-  const readPrefix = (kind: Kind, prefix: string) => (listDocs.all(kind, prefix, prefixEnd(prefix)) as Row[]).map(toDoc);
+  const readPrefix = (kind: Kind, prefix: string) =>
+    (listDocs.all(kind, prefix, prefixEnd(prefix)) as Row[]).map(toDoc);
   const stillHolds = (check: ReadCheck) =>
     check.type === "doc"
       ? read(check.kind, check.name)?.version === check.version
@@ -151,8 +166,16 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       const where = clauses.length > 0 ? `WHERE ${clauses.join(" AND ")}` : "";
       const order = query.newestFirst === false ? "ASC" : "DESC";
       const sql = `SELECT timestamp, log_name, entry FROM log_entries ${where} ORDER BY id ${order} LIMIT ?`;
-      const rows = db.prepare(sql).all(...params, query.limit ?? 1000) as Array<{ timestamp: string; log_name: string; entry: string }>;
-      return rows.map((r) => ({ timestamp: r.timestamp, logName: r.log_name, entry: JSON.parse(r.entry) as Record<string, unknown> }));
+      const rows = db.prepare(sql).all(...params, query.limit ?? 1000) as Array<{
+        timestamp: string;
+        log_name: string;
+        entry: string;
+      }>;
+      return rows.map((r) => ({
+        timestamp: r.timestamp,
+        logName: r.log_name,
+        entry: JSON.parse(r.entry) as Record<string, unknown>,
+      }));
     },
     onChange(listener) {
       listeners.add(listener);

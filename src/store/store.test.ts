@@ -91,19 +91,36 @@ for (const [name, open] of backends) {
         tx.put("group", "groups/b", { email: "b" });
       });
       await store.transact(async (tx) => tx.delete("group", "groups/a"));
-      assert.deepEqual(seen.map((c) => [c.name, c.value === undefined]), [["groups/a", false], ["groups/b", false], ["groups/a", true]]);
+      assert.deepEqual(
+        seen.map((c) => [c.name, c.value === undefined]),
+        [
+          ["groups/a", false],
+          ["groups/b", false],
+          ["groups/a", true],
+        ],
+      );
       await store.close();
     });
 
     it("reads logs by prefix, time and order", async () => {
       const store = open();
       for (const [i, log] of ["a%2Factivity", "a%2Frequests", "b%2Factivity"].entries()) {
-        await store.appendLog({ timestamp: `2026-01-0${i + 1}T00:00:00.000Z`, logName: `projects/p/logs/${log}`, entry: { i } });
+        await store.appendLog({
+          timestamp: `2026-01-0${i + 1}T00:00:00.000Z`,
+          logName: `projects/p/logs/${log}`,
+          entry: { i },
+        });
       }
       const activity = await store.readLogs({ logNamePrefix: "projects/p/logs/a%2F" });
-      assert.deepEqual(activity.map((r) => r.entry["i"]), [1, 0]);
+      assert.deepEqual(
+        activity.map((r) => r.entry["i"]),
+        [1, 0],
+      );
       const since = await store.readLogs({ sinceTimestamp: "2026-01-02T00:00:00.000Z", newestFirst: false });
-      assert.deepEqual(since.map((r) => r.entry["i"]), [1, 2]);
+      assert.deepEqual(
+        since.map((r) => r.entry["i"]),
+        [1, 2],
+      );
       await store.close();
     });
   });

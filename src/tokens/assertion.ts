@@ -9,10 +9,13 @@ export interface AssertionKey {
 }
 
 export type AssertionResult =
-  | { ok: true; email: string; scope?: string; targetAudience?: string }
-  | { ok: false; description: string };
+  { ok: true; email: string; scope?: string; targetAudience?: string } | { ok: false; description: string };
 
-const ACCEPTED_AUDIENCES = ["https://oauth2.googleapis.com/token", "https://www.googleapis.com/oauth2/v4/token", "https://accounts.google.com/o/oauth2/token"];
+const ACCEPTED_AUDIENCES = [
+  "https://oauth2.googleapis.com/token",
+  "https://www.googleapis.com/oauth2/v4/token",
+  "https://accounts.google.com/o/oauth2/token",
+];
 
 export async function verifyKeyAssertion(
   assertion: string,
@@ -43,7 +46,12 @@ export async function verifyKeyAssertion(
     const scope = typeof payload["scope"] === "string" ? payload["scope"] : undefined;
     const targetAudience = typeof payload["target_audience"] === "string" ? payload["target_audience"] : undefined;
     if (!scope && !targetAudience) return { ok: false, description: "Invalid JWT: neither scope nor target_audience." };
-    return { ok: true, email: key.serviceAccountEmail, ...(scope ? { scope } : {}), ...(targetAudience ? { targetAudience } : {}) };
+    return {
+      ok: true,
+      email: key.serviceAccountEmail,
+      ...(scope ? { scope } : {}),
+      ...(targetAudience ? { targetAudience } : {}),
+    };
   } catch {
     return { ok: false, description: "Invalid JWT Signature." };
   }

@@ -73,7 +73,8 @@ export function createKeyRing(store: Store, clock: Clock, maxTokenLifetimeMs: nu
     cache = loaded;
     return loaded;
   };
-  const alive = (key: LoadedKey) => key.stored.retiredAtMs === undefined || key.stored.retiredAtMs + maxTokenLifetimeMs > clock.now();
+  const alive = (key: LoadedKey) =>
+    key.stored.retiredAtMs === undefined || key.stored.retiredAtMs + maxTokenLifetimeMs > clock.now();
   return {
     async current() {
       const keys = [...(await all()).values()];
@@ -91,7 +92,8 @@ export function createKeyRing(store: Store, clock: Clock, maxTokenLifetimeMs: nu
     async rotate() {
       await store.transact(async (tx) => {
         for (const key of await tx.list<StoredSigningKey>("signingKey")) {
-          if (key.retiredAtMs === undefined) tx.put("signingKey", keyName(key.kid), { ...key, retiredAtMs: clock.now() });
+          if (key.retiredAtMs === undefined)
+            tx.put("signingKey", keyName(key.kid), { ...key, retiredAtMs: clock.now() });
           else if (key.retiredAtMs + maxTokenLifetimeMs <= clock.now()) tx.delete("signingKey", keyName(key.kid));
         }
         const fresh = newKey(clock.now());

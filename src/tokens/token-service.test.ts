@@ -12,8 +12,13 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("bas
 
 function setup() {
   const clock = fixedClock(Date.parse("2026-11-23T00:00:00Z"));
-  const tokens = createTokenService({ store: createMemoryStore(), clock, resolveSubject: (sub) => (sub === "111" ? sa : undefined) });
-  const mint = (audience = AUD, includeEmail = true) => tokens.signIdToken({ principal: sa, uniqueId: "111", audience, includeEmail });
+  const tokens = createTokenService({
+    store: createMemoryStore(),
+    clock,
+    resolveSubject: (sub) => (sub === "111" ? sa : undefined),
+  });
+  const mint = (audience = AUD, includeEmail = true) =>
+    tokens.signIdToken({ principal: sa, uniqueId: "111", audience, includeEmail });
   const verify = (token: string) => tokens.verifyIdToken(token, (aud) => aud === AUD);
   return { clock, tokens, mint, verify };
 }
@@ -22,11 +27,23 @@ describe("ID tokens", () => {
   it("carry Google's claims exactly", async () => {
     const { mint, verify, clock } = setup();
     const token = await mint();
-    const [header, payload] = token.split(".").slice(0, 2).map((s) => JSON.parse(Buffer.from(s, "base64url").toString()));
+    const [header, payload] = token
+      .split(".")
+      .slice(0, 2)
+      .map((s) => JSON.parse(Buffer.from(s, "base64url").toString()));
     assert.equal(header.alg, "RS256");
     assert.match(header.kid, /^[0-9a-f]{40}$/);
     const iat = Math.floor(clock.now() / 1000);
-    assert.deepEqual(payload, { iss: "https://accounts.google.com", aud: AUD, azp: "111", sub: "111", email: sa.email, email_verified: true, iat, exp: iat + 3600 });
+    assert.deepEqual(payload, {
+      iss: "https://accounts.google.com",
+      aud: AUD,
+      azp: "111",
+      sub: "111",
+      email: sa.email,
+      email_verified: true,
+      iat,
+      exp: iat + 3600,
+    });
     const verdict = await verify(token);
     assert.equal(verdict.ok && verdict.principal.email, sa.email);
   });
@@ -51,8 +68,16 @@ describe("ID tokens", () => {
       ["oversized", "a".repeat(100_000), "malformed"],
       ["alg none", `${b64({ alg: "none", typ: "JWT" })}.${p}.`, "wrong_algorithm"],
       ["HS256 signed with the public key", hs256, "wrong_algorithm"],
-      ["unknown kid", `${b64({ alg: "RS256", typ: "JWT", kid: "f".repeat(40) })}.${p}.${good.split(".")[2]}`, "unknown_kid"],
-      ["tampered payload", `${h}.${b64({ ...JSON.parse(Buffer.from(p!, "base64url").toString()), email: "admin@p.iam.gserviceaccount.com" })}.${good.split(".")[2]}`, "bad_signature"],
+      [
+        "unknown kid",
+        `${b64({ alg: "RS256", typ: "JWT", kid: "f".repeat(40) })}.${p}.${good.split(".")[2]}`,
+        "unknown_kid",
+      ],
+      [
+        "tampered payload",
+        `${h}.${b64({ ...JSON.parse(Buffer.from(p!, "base64url").toString()), email: "admin@p.iam.gserviceaccount.com" })}.${good.split(".")[2]}`,
+        "bad_signature",
+      ],
       ["access token given as ID token", access, "not_an_id_token"],
       ["access token without its prefix", access.slice(5), "not_an_id_token"],
       ["wrong audience", await mint("https://other.example"), "wrong_audience"],
@@ -68,7 +93,10 @@ describe("ID tokens", () => {
 
   it("tokens from another issuer fail", async () => {
     const { verify } = setup();
-    const other = createTokenService({ store: createMemoryStore(), clock: fixedClock(Date.parse("2026-11-23T00:00:00Z")) });
+    const other = createTokenService({
+      store: createMemoryStore(),
+      clock: fixedClock(Date.parse("2026-11-23T00:00:00Z")),
+    });
     const foreign = await other.signIdToken({ principal: sa, uniqueId: "111", audience: AUD, includeEmail: true });
     assert.equal((await verify(foreign)).ok, false);
   });
@@ -113,7 +141,11 @@ describe("ID tokens", () => {
 describe("access tokens", () => {
   it("look like Google's and verify to their principal", async () => {
     const { tokens, clock } = setup();
-    const issued = await tokens.issueAccessToken({ principal: sa, scopes: ["https://www.googleapis.com/auth/cloud-platform"], lifetimeSeconds: 60 });
+    const issued = await tokens.issueAccessToken({
+      principal: sa,
+      scopes: ["https://www.googleapis.com/auth/cloud-platform"],
+      lifetimeSeconds: 60,
+    });
     assert.match(issued.token, /^ya29\./);
     assert.equal((await tokens.verifyAccessToken(issued.token))?.principal.email, sa.email);
     const idToken = await tokens.signIdToken({ principal: sa, uniqueId: "111", audience: AUD, includeEmail: true });

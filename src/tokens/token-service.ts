@@ -100,7 +100,13 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
 
     async issueAccessToken(request: AccessTokenRequest): Promise<IssuedAccessToken> {
       const { token, expiresAtMs } = await sign(
-        { iss: issuer, aud: accessAudience, sub: request.principal.email, kind: request.principal.kind, scope: request.scopes.join(" ") },
+        {
+          iss: issuer,
+          aud: accessAudience,
+          sub: request.principal.email,
+          kind: request.principal.kind,
+          scope: request.scopes.join(" "),
+        },
         "at+jwt",
         request.lifetimeSeconds ?? 3600,
       );
@@ -111,7 +117,8 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
       const now = clock.now();
       const cached = idCache.get(token, now);
       if (!cached) {
-        if (token.length > MAX_TOKEN_BYTES || token.startsWith(ACCESS_PREFIX)) return { ok: false, reason: token.startsWith(ACCESS_PREFIX) ? "not_an_id_token" : "malformed" };
+        if (token.length > MAX_TOKEN_BYTES || token.startsWith(ACCESS_PREFIX))
+          return { ok: false, reason: token.startsWith(ACCESS_PREFIX) ? "not_an_id_token" : "malformed" };
         if (token.split(".").length !== 3) return { ok: false, reason: "malformed" };
         let header: { typ?: string };
         try {
@@ -127,7 +134,8 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
           return { ok: false, reason: failureOf(error) };
         }
         const claims = payload as unknown as IdTokenClaims;
-        const principal = typeof claims.email === "string" ? principalFor(claims.email) : options.resolveSubject?.(String(claims.sub));
+        const principal =
+          typeof claims.email === "string" ? principalFor(claims.email) : options.resolveSubject?.(String(claims.sub));
         if (!principal || typeof claims.aud !== "string") return { ok: false, reason: "malformed" };
         idCache.set(token, { claims, principal }, claims.exp * 1000);
         return acceptAudience(claims.aud) ? { ok: true, claims, principal } : { ok: false, reason: "wrong_audience" };
@@ -143,8 +151,15 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
       try {
         const payload = await verifyRaw(token.slice(ACCESS_PREFIX.length), "at+jwt", accessAudience);
         const email = String(payload.sub);
-        const principal: SignedIn = payload["kind"] === "serviceAccount" ? { kind: "serviceAccount", email } : { kind: "user", email };
-        const verified = { principal, scopes: String(payload["scope"] ?? "").split(" ").filter(Boolean), expiresAtMs: (payload.exp ?? 0) * 1000 };
+        const principal: SignedIn =
+          payload["kind"] === "serviceAccount" ? { kind: "serviceAccount", email } : { kind: "user", email };
+        const verified = {
+          principal,
+          scopes: String(payload["scope"] ?? "")
+            .split(" ")
+            .filter(Boolean),
+          expiresAtMs: (payload.exp ?? 0) * 1000,
+        };
         accessCache.set(token, verified, verified.expiresAtMs);
         return verified;
       } catch {
@@ -158,7 +173,8 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
 
     async pemCerts() {
       const out: Record<string, string> = {};
-      for (const key of await keys.published()) out[key.kid] = key.publicKey.export({ type: "spki", format: "pem" }).toString();
+      for (const key of await keys.published())
+        out[key.kid] = key.publicKey.export({ type: "spki", format: "pem" }).toString();
       return out;
     },
 

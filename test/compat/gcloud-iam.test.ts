@@ -63,7 +63,9 @@ describe("gcloud iam / projects against runguard", () => {
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /Updated IAM policy for project \[my-gcp-project\]\./);
     const policy = JSON.parse(result.stdout) as { bindings: Array<{ role: string; members: string[] }> };
-    assert.deepEqual(policy.bindings.find((b) => b.role === "roles/cloudsql.client")?.members, [`serviceAccount:${SA}`]);
+    assert.deepEqual(policy.bindings.find((b) => b.role === "roles/cloudsql.client")?.members, [
+      `serviceAccount:${SA}`,
+    ]);
     const sa = { kind: "serviceAccount" as const, email: SA };
     assert.equal(rg.platform.engine.decide(sa, "cloudsql.instances.connect", `projects/${PROJECT}`).allowed, true);
     assert.equal(rg.platform.engine.decide(sa, "run.routes.invoke", `projects/${PROJECT}`).allowed, false);
@@ -82,9 +84,13 @@ describe("gcloud iam / projects against runguard", () => {
 
   it("creates a key file that is recorded and works for gcloud's own service-account sign-in", async () => {
     const cwd = rg.dataDir;
-    const created = await gcloud(ownerEnv, ["iam", "service-accounts", "keys", "create", "key.json", `--iam-account=${SA}`], {
-      cwd,
-    });
+    const created = await gcloud(
+      ownerEnv,
+      ["iam", "service-accounts", "keys", "create", "key.json", `--iam-account=${SA}`],
+      {
+        cwd,
+      },
+    );
     assert.equal(created.code, 0, created.stderr);
     assert.match(created.stderr, /created key \[[0-9a-f]{40}\] of type \[json\] as \[key.json\]/);
     const keyFile = join(cwd, "key.json");
@@ -106,7 +112,10 @@ describe("gcloud iam / projects against runguard", () => {
     assert.equal(activated.code, 0, activated.stderr);
     const printed = await gcloud(saEnv, ["auth", "print-identity-token", "--audiences=https://my-api.example"]);
     assert.equal(printed.code, 0, printed.stderr);
-    const verdict = await rg.platform.tokens.verifyIdToken(printed.stdout.trim(), (aud) => aud === "https://my-api.example");
+    const verdict = await rg.platform.tokens.verifyIdToken(
+      printed.stdout.trim(),
+      (aud) => aud === "https://my-api.example",
+    );
     assert.equal(verdict.ok, true);
     assert.equal(verdict.ok && verdict.principal.email, SA);
   });
@@ -146,7 +155,12 @@ describe("gcloud iam / projects against runguard", () => {
   });
 
   it("impersonation needs roles/iam.serviceAccountTokenCreator, which the owner does not have", async () => {
-    const args = ["auth", "print-identity-token", "--audiences=https://x.example", `--impersonate-service-account=${SA}`];
+    const args = [
+      "auth",
+      "print-identity-token",
+      "--audiences=https://x.example",
+      `--impersonate-service-account=${SA}`,
+    ];
     const denied = await gcloud(ownerEnv, args);
     assert.notEqual(denied.code, 0);
     const grant = await gcloud(ownerEnv, [

@@ -50,7 +50,12 @@ export async function deploy(rg: TestRunguard, name: string, options: DeployOpti
         spec: {
           ...(options.concurrency ? { containerConcurrency: options.concurrency } : {}),
           ...(options.serviceAccount ? { serviceAccountName: options.serviceAccount } : {}),
-          containers: [{ image: options.image ?? ECHO_IMAGE, env: Object.entries(options.env ?? {}).map(([k, v]) => ({ name: k, value: v })) }],
+          containers: [
+            {
+              image: options.image ?? ECHO_IMAGE,
+              env: Object.entries(options.env ?? {}).map(([k, v]) => ({ name: k, value: v })),
+            },
+          ],
         },
       },
     },

@@ -31,6 +31,7 @@ export function gcloud(
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("error", reject);
     // gcloud colours names on some terminals; tests compare plain text.
+    // eslint-disable-next-line no-control-regex -- ANSI escapes are control characters by definition
     const plain = (text: string) => text.replace(/\x1B\[[0-9;]*m/g, "");
     child.on("close", (code) => resolve({ code, stdout: plain(stdout), stderr: plain(stderr) }));
     child.stdin.end(options.stdin ?? "");

@@ -11,7 +11,13 @@ export interface InvokeResult {
 export function invokeUrl(
   frontEndUrl: string,
   serviceUrl: string,
-  options: { method?: string; path?: string; headers?: Record<string, string | string[]>; body?: string; rawHeaders?: string[] } = {},
+  options: {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string | string[]>;
+    body?: string;
+    rawHeaders?: string[];
+  } = {},
 ): Promise<InvokeResult> {
   const front = new URL(frontEndUrl);
   const target = new URL(serviceUrl);

@@ -23,7 +23,14 @@ export const PROJECT = "my-gcp-project";
 
 export async function startTestRunguard(overrides: Record<string, unknown> = {}): Promise<TestRunguard> {
   const dataDir = mkdtempSync(join(tmpdir(), "runguard-test-"));
-  const config = parseConfig({ dataDir, apiPort: 0, frontEndPort: 0, projectId: PROJECT, ownerEmail: OWNER, ...overrides });
+  const config = parseConfig({
+    dataDir,
+    apiPort: 0,
+    frontEndPort: 0,
+    projectId: PROJECT,
+    ownerEmail: OWNER,
+    ...overrides,
+  });
   const runguard = await startRunguard(config, { logger: createLogger({ level: "silent" }) });
   const { platform } = runguard;
   const accessTokenFor = async (text: string) => {

@@ -87,7 +87,10 @@ describe("control-plane errors", () => {
     const stale = await call("POST", `/v1/projects/${PROJECT}:setIamPolicy`, { policy: { etag, bindings } });
     assert.equal(stale.status, 409);
     assert.equal(stale.json.error.status, "ABORTED");
-    assert.match(stale.json.error.message, /^There were concurrent policy changes\. Please retry the whole read-modify-write with exponential backoff\. The request's ETag '.*' did not match the current policy's ETag '.*'\.$/);
+    assert.match(
+      stale.json.error.message,
+      /^There were concurrent policy changes\. Please retry the whole read-modify-write with exponential backoff\. The request's ETag '.*' did not match the current policy's ETag '.*'\.$/,
+    );
     const now = await call("POST", `/v1/projects/${PROJECT}:getIamPolicy`, {});
     assert.ok(JSON.stringify(now.json).includes("user:bob@example.com"), "the stale write changed nothing");
   });

@@ -22,9 +22,15 @@ describe("invocation control", () => {
   let publicUrl: string;
   const idToken = async (email: string, audience: string, kind: "user" | "serviceAccount" = "user") => {
     const user = await ensureUser(rg.platform, email);
-    return rg.platform.tokens.signIdToken({ principal: { kind, email }, uniqueId: user.uniqueId, audience, includeEmail: true });
+    return rg.platform.tokens.signIdToken({
+      principal: { kind, email },
+      uniqueId: user.uniqueId,
+      audience,
+      includeEmail: true,
+    });
   };
-  const call = (url: string, headers: Record<string, string | string[]> = {}, path = "/") => invokeUrl(rg.endpoints.frontEnd, url, { headers, path });
+  const call = (url: string, headers: Record<string, string | string[]> = {}, path = "/") =>
+    invokeUrl(rg.endpoints.frontEnd, url, { headers, path });
 
   before(async () => {
     rg = await startTestRunguard();
@@ -59,7 +65,10 @@ describe("invocation control", () => {
     assert.equal(result.body, forbiddenPage("/x?a=<b>"));
     assert.match(result.body, /<code>\/x\?a=&lt;b&gt;<\/code>/);
     await rg.dataPlane.flushLogs();
-    const logs = await rg.platform.store.readLogs({ logNamePrefix: `projects/${PROJECT}/logs/run.googleapis.com%2Frequests`, limit: 5 });
+    const logs = await rg.platform.store.readLogs({
+      logNamePrefix: `projects/${PROJECT}/logs/run.googleapis.com%2Frequests`,
+      limit: 5,
+    });
     const entry = logs[0]?.entry as { severity: string; textPayload: string; httpRequest: { status: number } };
     assert.equal(entry.httpRequest.status, 403);
     assert.equal(entry.severity, "WARNING");
@@ -69,7 +78,13 @@ describe("invocation control", () => {
   it("bad credentials → 401", async () => {
     const good = await idToken(OWNER, privateUrl);
     const [h, p] = good.split(".");
-    const expired = await rg.platform.tokens.signIdToken({ principal: { kind: "user", email: OWNER }, uniqueId: "1", audience: privateUrl, includeEmail: true, lifetimeSeconds: -10 });
+    const expired = await rg.platform.tokens.signIdToken({
+      principal: { kind: "user", email: OWNER },
+      uniqueId: "1",
+      audience: privateUrl,
+      includeEmail: true,
+      lifetimeSeconds: -10,
+    });
     const hs256Header = Buffer.from(JSON.stringify({ alg: "HS256", typ: "JWT" })).toString("base64url");
     const cases: Array<[string, Record<string, string | string[]>]> = [
       ["garbage", { authorization: "Bearer garbage" }],
@@ -79,12 +94,22 @@ describe("invocation control", () => {
       ["wrong audience", { authorization: `Bearer ${await idToken(OWNER, "https://other.example")}` }],
       ["audience with a path", { authorization: `Bearer ${await idToken(OWNER, `${privateUrl}/api/v1`)}` }],
       ["alg none", { authorization: `Bearer ${Buffer.from('{"alg":"none"}').toString("base64url")}.${p}.` }],
-      ["HS256", { authorization: `Bearer ${hs256Header}.${p}.${createHmac("sha256", "k").update(`${hs256Header}.${p}`).digest("base64url")}` }],
+      [
+        "HS256",
+        {
+          authorization: `Bearer ${hs256Header}.${p}.${createHmac("sha256", "k").update(`${hs256Header}.${p}`).digest("base64url")}`,
+        },
+      ],
       ["truncated", { authorization: `Bearer ${good.slice(0, -5)}` }],
       ["two tokens in one header", { authorization: `Bearer ${good} ${good}` }],
       ["two authorization headers", { authorization: [`Bearer ${good}`, `Bearer ${good}`] }],
       ["oversized", { authorization: `Bearer ${"a".repeat(20_000)}.${"b".repeat(20_000)}.c` }],
-      ["tampered", { authorization: `Bearer ${h}.${Buffer.from(JSON.stringify({ email: "x@example.com" })).toString("base64url")}.${good.split(".")[2]}` }],
+      [
+        "tampered",
+        {
+          authorization: `Bearer ${h}.${Buffer.from(JSON.stringify({ email: "x@example.com" })).toString("base64url")}.${good.split(".")[2]}`,
+        },
+      ],
     ];
     for (const [name, headers] of cases) {
       const result = await call(privateUrl, headers, "/p");
@@ -107,18 +132,27 @@ describe("invocation control", () => {
     const result = await call(privateUrl, { authorization: `Bearer ${token}` });
     assert.equal(result.status, 200);
     const echo = JSON.parse(result.body) as Echo;
-    assert.equal(echo.headers["authorization"], `Bearer ${token.split(".").slice(0, 2).join(".")}.SIGNATURE_REMOVED_BY_GOOGLE`);
+    assert.equal(
+      echo.headers["authorization"],
+      `Bearer ${token.split(".").slice(0, 2).join(".")}.SIGNATURE_REMOVED_BY_GOOGLE`,
+    );
     assert.equal(echo.env["GREETING"], "hi");
   });
 
   it("X-Serverless-Authorization takes precedence; Authorization then reaches the app untouched", async () => {
     const token = await idToken(OWNER, privateUrl);
-    const result = await call(privateUrl, { "x-serverless-authorization": `Bearer ${token}`, authorization: "Bearer app-specific-credential" });
+    const result = await call(privateUrl, {
+      "x-serverless-authorization": `Bearer ${token}`,
+      authorization: "Bearer app-specific-credential",
+    });
     assert.equal(result.status, 200);
     const echo = JSON.parse(result.body) as Echo;
     assert.equal(echo.headers["authorization"], "Bearer app-specific-credential");
     assert.match(echo.headers["x-serverless-authorization"] ?? "", /\.SIGNATURE_REMOVED_BY_GOOGLE$/);
-    const bad = await call(privateUrl, { "x-serverless-authorization": "Bearer nope", authorization: `Bearer ${token}` });
+    const bad = await call(privateUrl, {
+      "x-serverless-authorization": "Bearer nope",
+      authorization: `Bearer ${token}`,
+    });
     assert.equal(bad.status, 401, "only X-Serverless-Authorization is checked when both are sent");
   });
 
@@ -151,7 +185,10 @@ describe("invocation control", () => {
     assert.equal(result.status, 500);
     assert.match(result.body, /Error: Server Error/);
     await new Promise((r) => setTimeout(r, 300));
-    const logs = await rg.platform.store.readLogs({ logNamePrefix: `projects/${PROJECT}/logs/run.googleapis.com%2Fstderr`, limit: 10 });
+    const logs = await rg.platform.store.readLogs({
+      logNamePrefix: `projects/${PROJECT}/logs/run.googleapis.com%2Fstderr`,
+      limit: 10,
+    });
     assert.ok(logs.some((r) => r.entry["textPayload"] === "FATAL: cannot connect to the database"));
   });
 

@@ -52,7 +52,11 @@ describe("store crash safety", () => {
         const store = openSqliteStore({ dataDir, watchExternalMs: 0 });
         const balances = await store.list<{ balance: number }>("setting", "accounts/");
         assert.equal(balances.length, ACCOUNTS);
-        assert.equal(balances.reduce((sum, a) => sum + a.balance, 0), TOTAL, `round ${round}: total preserved`);
+        assert.equal(
+          balances.reduce((sum, a) => sum + a.balance, 0),
+          TOTAL,
+          `round ${round}: total preserved`,
+        );
         await store.close();
         const db = new Database(join(dataDir, "runguard.db"), { readonly: true });
         assert.equal(db.pragma("integrity_check", { simple: true }), "ok");

@@ -30,24 +30,22 @@ export const adminRoutes: Route[] = [
       return { groups: await listGroups(call.platform) };
     },
   },
-  ...(["addMember", "removeMember"] as const).map(
-    (verb): Route => ({
-      api: "runguard",
-      method: "POST",
-      path: path(`/runguard/v1/groups/${seg("group")}:${verb}`),
-      methodName: `runguard.admin.${verb === "addMember" ? "AddGroupMember" : "RemoveGroupMember"}`,
-      mutates: true,
-      async handle(call) {
-        requireOnProject(call, "resourcemanager.projects.setIamPolicy");
-        const group = call.params["group"] ?? "";
-        const member = stringField(call.body, "member");
-        call.audit.resourceName = `groups/${group}`;
-        return verb === "addMember"
-          ? addGroupMember(call.platform, group, member)
-          : removeGroupMember(call.platform, group, member);
-      },
-    }),
-  ),
+  ...(["addMember", "removeMember"] as const).map((verb): Route => ({
+    api: "runguard",
+    method: "POST",
+    path: path(`/runguard/v1/groups/${seg("group")}:${verb}`),
+    methodName: `runguard.admin.${verb === "addMember" ? "AddGroupMember" : "RemoveGroupMember"}`,
+    mutates: true,
+    async handle(call) {
+      requireOnProject(call, "resourcemanager.projects.setIamPolicy");
+      const group = call.params["group"] ?? "";
+      const member = stringField(call.body, "member");
+      call.audit.resourceName = `groups/${group}`;
+      return verb === "addMember"
+        ? addGroupMember(call.platform, group, member)
+        : removeGroupMember(call.platform, group, member);
+    },
+  })),
   {
     api: "runguard",
     method: "POST",
@@ -57,7 +55,11 @@ export const adminRoutes: Route[] = [
     async handle(call) {
       requireOnProject(call, "resourcemanager.projects.getIamPolicy");
       const principal = parsePrincipal(stringField(call.body, "principal"));
-      return call.platform.engine.explain(principal, stringField(call.body, "permission"), stringField(call.body, "resource"));
+      return call.platform.engine.explain(
+        principal,
+        stringField(call.body, "permission"),
+        stringField(call.body, "resource"),
+      );
     },
   },
 ];

@@ -134,20 +134,18 @@ export const iamRoutes: Route[] = [
       return {};
     },
   },
-  ...(["disable", "enable"] as const).map(
-    (verb): Route => ({
-      api: "iam",
-      method: "POST",
-      path: path(`${SA}:${verb}`),
-      methodName: `${M}${verb === "disable" ? "Disable" : "Enable"}ServiceAccount`,
-      mutates: true,
-      async handle(call) {
-        const found = await account(call, `iam.serviceAccounts.${verb}`);
-        await setServiceAccountDisabled(call.platform, call.ctx, found, verb === "disable");
-        return {};
-      },
-    }),
-  ),
+  ...(["disable", "enable"] as const).map((verb): Route => ({
+    api: "iam",
+    method: "POST",
+    path: path(`${SA}:${verb}`),
+    methodName: `${M}${verb === "disable" ? "Disable" : "Enable"}ServiceAccount`,
+    mutates: true,
+    async handle(call) {
+      const found = await account(call, `iam.serviceAccounts.${verb}`);
+      await setServiceAccountDisabled(call.platform, call.ctx, found, verb === "disable");
+      return {};
+    },
+  })),
   {
     api: "iam",
     method: "POST",
@@ -158,7 +156,11 @@ export const iamRoutes: Route[] = [
       const found = await account(call, "iam.serviceAccountKeys.create");
       const created = await createServiceAccountKey(call.platform, call.ctx, found, call.body, `${call.baseUrl}/token`);
       call.audit.resourceName = created.key.name;
-      return { ...publicKey(created.key), privateKeyType: created.privateKeyType, privateKeyData: created.privateKeyData };
+      return {
+        ...publicKey(created.key),
+        privateKeyType: created.privateKeyType,
+        privateKeyData: created.privateKeyData,
+      };
     },
   },
   {
@@ -168,7 +170,11 @@ export const iamRoutes: Route[] = [
     methodName: `${M}ListServiceAccountKeys`,
     mutates: false,
     async handle(call) {
-      const keys = await listServiceAccountKeys(call.platform, call.ctx, await account(call, "iam.serviceAccountKeys.list"));
+      const keys = await listServiceAccountKeys(
+        call.platform,
+        call.ctx,
+        await account(call, "iam.serviceAccountKeys.list"),
+      );
       return { keys: keys.map(publicKey) };
     },
   },
@@ -180,7 +186,13 @@ export const iamRoutes: Route[] = [
     mutates: false,
     async handle(call) {
       const found = await account(call, "iam.serviceAccountKeys.get");
-      const key = await requireServiceAccountKey(call.platform, call.ctx, found, call.params["key"] ?? "", "iam.serviceAccountKeys.get");
+      const key = await requireServiceAccountKey(
+        call.platform,
+        call.ctx,
+        found,
+        call.params["key"] ?? "",
+        "iam.serviceAccountKeys.get",
+      );
       return publicKey(key);
     },
   },
@@ -192,7 +204,13 @@ export const iamRoutes: Route[] = [
     mutates: true,
     async handle(call) {
       const found = await account(call, "iam.serviceAccountKeys.delete");
-      const key = await requireServiceAccountKey(call.platform, call.ctx, found, call.params["key"] ?? "", "iam.serviceAccountKeys.delete");
+      const key = await requireServiceAccountKey(
+        call.platform,
+        call.ctx,
+        found,
+        call.params["key"] ?? "",
+        "iam.serviceAccountKeys.delete",
+      );
       call.audit.resourceName = key.name;
       await deleteServiceAccountKey(call.platform, key);
       return {};
@@ -209,7 +227,13 @@ export const iamRoutes: Route[] = [
       const version =
         call.query.get("options.requestedPolicyVersion") ??
         (call.body["options"] as { requestedPolicyVersion?: unknown } | undefined)?.requestedPolicyVersion;
-      return getIamPolicy(call.platform, call.ctx, found.name, { permission: "iam.serviceAccounts.getIamPolicy" }, version);
+      return getIamPolicy(
+        call.platform,
+        call.ctx,
+        found.name,
+        { permission: "iam.serviceAccounts.getIamPolicy" },
+        version,
+      );
     },
   },
   {
@@ -220,7 +244,9 @@ export const iamRoutes: Route[] = [
     mutates: true,
     async handle(call) {
       const found = await account(call, "iam.serviceAccounts.setIamPolicy");
-      return setIamPolicy(call.platform, call.ctx, found.name, call.body, { permission: "iam.serviceAccounts.setIamPolicy" });
+      return setIamPolicy(call.platform, call.ctx, found.name, call.body, {
+        permission: "iam.serviceAccounts.setIamPolicy",
+      });
     },
   },
   {
@@ -230,7 +256,11 @@ export const iamRoutes: Route[] = [
     methodName: `${M}TestIamPermissions`,
     mutates: false,
     async handle(call) {
-      const found = await findServiceAccount(call.platform, call.params["project"] ?? "-", call.params["account"] ?? "");
+      const found = await findServiceAccount(
+        call.platform,
+        call.params["project"] ?? "-",
+        call.params["account"] ?? "",
+      );
       return found ? testIamPermissions(call.platform, call.ctx, found.name, call.body) : {};
     },
   },
@@ -240,7 +270,15 @@ export const iamRoutes: Route[] = [
     path: path("/v1/roles"),
     methodName: `${M}ListRoles`,
     mutates: false,
-    handle: async () => ({ roles: listRoles().map((r) => ({ name: r.name, title: r.title, description: r.description, stage: "GA", etag: "AA==" })) }),
+    handle: async () => ({
+      roles: listRoles().map((r) => ({
+        name: r.name,
+        title: r.title,
+        description: r.description,
+        stage: "GA",
+        etag: "AA==",
+      })),
+    }),
   },
   {
     api: "iam",
@@ -251,7 +289,14 @@ export const iamRoutes: Route[] = [
     async handle(call) {
       const role = getRole(`roles/${call.params["role"] ?? ""}`);
       if (!role) throw notFound(`The role named roles/${call.params["role"]} was not found.`);
-      return { name: role.name, title: role.title, description: role.description, includedPermissions: [...role.includedPermissions], stage: "GA", etag: "AA==" };
+      return {
+        name: role.name,
+        title: role.title,
+        description: role.description,
+        includedPermissions: [...role.includedPermissions],
+        stage: "GA",
+        etag: "AA==",
+      };
     },
   },
 ];

@@ -40,17 +40,15 @@ async function exchangeAssertion(call: ApiCall) {
 }
 
 export const oauthRoutes: Route[] = [
-  ...["/token", "/oauth2/v4/token"].map(
-    (p): Route => ({
-      api: "oauth2",
-      method: "POST",
-      path: path(p),
-      methodName: "google.identity.oauth2.Token",
-      mutates: false,
-      anonymous: true,
-      handle: exchangeAssertion,
-    }),
-  ),
+  ...["/token", "/oauth2/v4/token"].map((p): Route => ({
+    api: "oauth2",
+    method: "POST",
+    path: path(p),
+    methodName: "google.identity.oauth2.Token",
+    mutates: false,
+    anonymous: true,
+    handle: exchangeAssertion,
+  })),
   {
     api: "oauth2",
     method: "GET",

@@ -55,7 +55,9 @@ export const resourceManagerRoutes: Route[] = [
     mutates: false,
     async handle(call) {
       const visible = (await listProjects(call.platform)).filter(
-        (p) => call.platform.engine.decide(call.ctx.principal, "resourcemanager.projects.get", projectResource(p.projectId)).allowed,
+        (p) =>
+          call.platform.engine.decide(call.ctx.principal, "resourcemanager.projects.get", projectResource(p.projectId))
+            .allowed,
       );
       return { projects: visible.map(publicProject) };
     },

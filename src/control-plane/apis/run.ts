@@ -32,7 +32,13 @@ function audited(call: ApiCall, scope: RunScope, name: string) {
   call.audit.resourceName = `namespaces/${scope.projectId}/services/${name}`;
   call.audit.resource = {
     type: "cloud_run_revision",
-    labels: { project_id: scope.projectId, service_name: name, location: scope.region, configuration_name: name, revision_name: "" },
+    labels: {
+      project_id: scope.projectId,
+      service_name: name,
+      location: scope.region,
+      configuration_name: name,
+      revision_name: "",
+    },
   };
 }
 
@@ -75,7 +81,10 @@ export const runRoutes: Route[] = [
     async handle(call) {
       const scope = await scopeOf(call);
       const services = await listServices(call.platform, call.ctx, scope.projectId, scope.region);
-      return list("ServiceList", services.map((s) => renderService(s, scope.projectNumber)));
+      return list(
+        "ServiceList",
+        services.map((s) => renderService(s, scope.projectNumber)),
+      );
     },
   },
   {
@@ -133,8 +142,13 @@ export const runRoutes: Route[] = [
     async handle(call) {
       const scope = await scopeOf(call);
       const selector = call.query.get("labelSelector");
-      const revisions = (await listRevisions(call.platform, call.ctx, scope)).filter((r) => matchesSelector(r, selector));
-      return list("RevisionList", revisions.map((r) => renderRevision(r, scope.projectNumber)));
+      const revisions = (await listRevisions(call.platform, call.ctx, scope)).filter((r) =>
+        matchesSelector(r, selector),
+      );
+      return list(
+        "RevisionList",
+        revisions.map((r) => renderRevision(r, scope.projectNumber)),
+      );
     },
   },
   {
@@ -145,7 +159,10 @@ export const runRoutes: Route[] = [
     mutates: false,
     async handle(call) {
       const scope = await scopeOf(call);
-      return renderRevision(await getRevision(call.platform, call.ctx, scope, call.params["revision"] ?? ""), scope.projectNumber);
+      return renderRevision(
+        await getRevision(call.platform, call.ctx, scope, call.params["revision"] ?? ""),
+        scope.projectNumber,
+      );
     },
   },
   {
@@ -157,7 +174,13 @@ export const runRoutes: Route[] = [
     async handle(call) {
       const project = await requireProject(call.platform, call.params["project"] ?? "");
       const services = await listServices(call.platform, call.ctx, project.projectId, "-");
-      return { ...list("ServiceList", services.map((s) => renderService(s, project.projectNumber))), unreachable: [] };
+      return {
+        ...list(
+          "ServiceList",
+          services.map((s) => renderService(s, project.projectNumber)),
+        ),
+        unreachable: [],
+      };
     },
   },
   {
@@ -169,7 +192,11 @@ export const runRoutes: Route[] = [
     async handle(call) {
       const project = await requireProject(call.platform, call.params["project"] ?? "");
       const region = call.platform.config.region;
-      return { locations: [{ name: `projects/${project.projectId}/locations/${region}`, locationId: region, displayName: region }] };
+      return {
+        locations: [
+          { name: `projects/${project.projectId}/locations/${region}`, locationId: region, displayName: region },
+        ],
+      };
     },
   },
   {
@@ -180,8 +207,20 @@ export const runRoutes: Route[] = [
     mutates: false,
     async handle(call) {
       const scope = await scopeOf(call);
-      const service = await getService(call.platform, call.ctx, scope, call.params["service"] ?? "", "run.services.getIamPolicy");
-      return getIamPolicy(call.platform, call.ctx, service.resource, { permission: "run.services.getIamPolicy" }, call.query.get("options.requestedPolicyVersion"));
+      const service = await getService(
+        call.platform,
+        call.ctx,
+        scope,
+        call.params["service"] ?? "",
+        "run.services.getIamPolicy",
+      );
+      return getIamPolicy(
+        call.platform,
+        call.ctx,
+        service.resource,
+        { permission: "run.services.getIamPolicy" },
+        call.query.get("options.requestedPolicyVersion"),
+      );
     },
   },
   {
@@ -195,7 +234,9 @@ export const runRoutes: Route[] = [
       const name = call.params["service"] ?? "";
       call.audit.resourceName = serviceResource(scope, name);
       const service = await getService(call.platform, call.ctx, scope, name, "run.services.setIamPolicy");
-      return setIamPolicy(call.platform, call.ctx, service.resource, call.body, { permission: "run.services.setIamPolicy" });
+      return setIamPolicy(call.platform, call.ctx, service.resource, call.body, {
+        permission: "run.services.setIamPolicy",
+      });
     },
   },
   {
@@ -207,7 +248,12 @@ export const runRoutes: Route[] = [
     async handle(call) {
       // Answered even for a service that does not exist yet: gcloud asks before creating one.
       const scope = await scopeOf(call);
-      return testIamPermissions(call.platform, call.ctx, serviceResource(scope, call.params["service"] ?? ""), call.body);
+      return testIamPermissions(
+        call.platform,
+        call.ctx,
+        serviceResource(scope, call.params["service"] ?? ""),
+        call.body,
+      );
     },
   },
 ];
