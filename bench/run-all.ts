@@ -1,8 +1,11 @@
 // `npm run bench`: every benchmark in one run.
 import { runIamDecisionBench } from "./iam-decisions.js";
+import { formatFrontEndReport, runFrontEndBench } from "./front-end.js";
 
 const iam = runIamDecisionBench();
 console.log("IAM decisions (10k bindings, 1k principals, 100 groups):");
 console.log(
   `  ${iam.decisionsPerSecond.toLocaleString("en-US")} decisions/s warm; p50 ${iam.p50Us.toFixed(2)} µs, p99 ${iam.p99Us.toFixed(2)} µs (target > 1,000,000/s, p99 < 5 µs)`,
 );
+console.log("Front end (wrk, hello backend):");
+console.log(formatFrontEndReport(await runFrontEndBench(Number(process.env["BENCH_SECONDS"] ?? 5))));

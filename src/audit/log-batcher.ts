@@ -8,7 +8,7 @@ export interface LogBatcher {
   close(): Promise<void>;
 }
 
-export function createLogBatcher(store: Store, flushEveryMs = 200): LogBatcher {
+export function createLogBatcher(store: Store, flushEveryMs = 50): LogBatcher {
   let queue: LogEntryRecord[] = [];
   let chain: Promise<void> = Promise.resolve();
   const flush = () => {
@@ -16,7 +16,7 @@ export function createLogBatcher(store: Store, flushEveryMs = 200): LogBatcher {
     queue = [];
     if (batch.length > 0) {
       chain = chain.then(async () => {
-        for (const record of batch) await store.appendLog(record).catch(() => undefined);
+        await store.appendLogs(batch).catch(() => undefined);
       });
     }
     return chain;

@@ -33,3 +33,21 @@ export function lowerAlnum(length: number): string {
   for (let i = 0; i < length; i++) out += alphabet[randomInt(0, alphabet.length)];
   return out;
 }
+
+/**
+ * Random hex from a pooled buffer: hot paths (trace ids, log insert ids) need unpredictable-enough ids
+ * without a crypto call per request.
+ */
+export function createHexPool(poolBytes = 64 * 1024): (bytes: number) => string {
+  let pool = randomBytes(poolBytes);
+  let offset = 0;
+  return (bytes) => {
+    if (offset + bytes > pool.length) {
+      pool = randomBytes(poolBytes);
+      offset = 0;
+    }
+    const out = pool.toString("hex", offset, offset + bytes);
+    offset += bytes;
+    return out;
+  };
+}

@@ -2,7 +2,7 @@
 // them (a client can never smuggle a verified-looking identity in), the checked token signature-stripped,
 // and the forwarding headers Google's front end adds.
 import type { IncomingHttpHeaders } from "node:http";
-import { randomBytes } from "node:crypto";
+import { createHexPool } from "../core/ids.js";
 
 const HOP_BY_HOP = new Set([
   "connection",
@@ -34,9 +34,16 @@ export interface ForwardContext {
   dropServerlessAuthorization: boolean;
 }
 
-export function requestHeadersForInstance(
+export function createHeaderRewriter() {
+  const randomHex = createHexPool();
+  return (incoming: IncomingHttpHeaders, context: ForwardContext) =>
+    requestHeadersForInstance(incoming, context, randomHex);
+}
+
+function requestHeadersForInstance(
   incoming: IncomingHttpHeaders,
   context: ForwardContext,
+  randomHex: (bytes: number) => string,
 ): Record<string, string | string[]> {
   const connectionListed = new Set(
     String(incoming["connection"] ?? "")
@@ -57,8 +64,7 @@ export function requestHeadersForInstance(
   out["x-forwarded-proto"] = "https";
   out["forwarded"] = `for="${context.clientIp}";proto=https`;
   if (!incoming["x-cloud-trace-context"]) {
-    out["x-cloud-trace-context"] =
-      `${randomBytes(16).toString("hex")}/${BigInt(`0x${randomBytes(8).toString("hex")}`) >> 1n};o=1`;
+    out["x-cloud-trace-context"] = `${randomHex(16)}/${parseInt(randomHex(6), 16)};o=1`;
   }
   return out;
 }

@@ -1,6 +1,5 @@
-// Proxies a request to an instance over a pooled keep-alive connection (undici), streaming both ways.
+// Proxies a request to an instance over pooled keep-alive connections (undici), streaming both ways.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { pipeline } from "node:stream/promises";
 import { Agent } from "undici";
 import type { RoutedService } from "./directory.js";
 import { responseHeadersForClient } from "./forward-headers.js";
@@ -61,20 +60,28 @@ async function forwardToInstance(
   try {
     const method = req.method ?? "GET";
     const hasBody = method !== "GET" && method !== "HEAD";
-    const upstream = await agent.request({
-      origin: `http://${lease.host}:${lease.port}`,
-      path: req.url ?? "/",
-      method: method as "GET",
-      headers,
-      body: hasBody ? req : null,
-      headersTimeout: service.timeoutMs,
-      bodyTimeout: service.timeoutMs,
-    });
-    res.writeHead(upstream.statusCode, responseHeadersForClient(upstream.headers));
-    let size = 0;
-    upstream.body.on("data", (chunk: Buffer) => (size += chunk.length));
-    await pipeline(upstream.body, res);
-    return { kind: "proxied", status: upstream.statusCode, responseSize: size };
+    let status = 0;
+    let responseSize: number | undefined;
+    // stream() writes the instance's answer straight into our response, without intermediate streams.
+    await agent.stream(
+      {
+        origin: `http://${lease.host}:${lease.port}`,
+        path: req.url ?? "/",
+        method: method as "GET",
+        headers,
+        body: hasBody ? req : null,
+        headersTimeout: service.timeoutMs,
+        bodyTimeout: service.timeoutMs,
+      },
+      ({ statusCode, headers: upstreamHeaders }) => {
+        status = statusCode;
+        const length = upstreamHeaders["content-length"];
+        if (typeof length === "string") responseSize = Number(length);
+        res.writeHead(statusCode, responseHeadersForClient(upstreamHeaders));
+        return res;
+      },
+    );
+    return { kind: "proxied", status, ...(responseSize === undefined ? {} : { responseSize }) };
   } catch (error) {
     if (!res.headersSent && isTimeout(error)) {
       res.writeHead(504, { "content-type": "text/plain" });

@@ -16,7 +16,7 @@ import {
   unauthorizedPage,
   LOG_TEXT,
 } from "./pages.js";
-import { requestHeadersForInstance } from "./forward-headers.js";
+import { createHeaderRewriter } from "./forward-headers.js";
 import type { Forwarder, InstanceProvider } from "./forward.js";
 import type { RequestLog, RequestLogInput } from "./request-log.js";
 
@@ -51,6 +51,7 @@ function sendPage(res: ServerResponse, status: number, body: string, extra: Reco
 }
 
 export function createFrontEnd(options: FrontEndOptions): FrontEnd {
+  const requestHeadersForInstance = createHeaderRewriter();
   return (req, res, pinned) => {
     const started = options.clock.now();
     const path = req.url ?? "/";

@@ -1,9 +1,9 @@
 // Cloud Run request logs (run.googleapis.com%2Frequests), written in batches off the request path.
-import { randomBytes } from "node:crypto";
 import type { Store, LogEntryRecord } from "../store/store.js";
 import type { RoutedService } from "./directory.js";
 import { toRfc3339 } from "../core/clock.js";
 import { createLogBatcher } from "../audit/log-batcher.js";
+import { createHexPool } from "../core/ids.js";
 
 export interface RequestLogInput {
   service: RoutedService;
@@ -33,7 +33,7 @@ function severityOf(status: number, hasText: boolean): string {
   return "INFO";
 }
 
-export function buildRequestLogEntry(input: RequestLogInput): LogEntryRecord {
+export function buildRequestLogEntry(input: RequestLogInput, insertId: string): LogEntryRecord {
   const { service } = input;
   const timestamp = toRfc3339(input.timestampMs);
   const logName = `projects/${service.projectId}/logs/run.googleapis.com%2Frequests`;
@@ -54,7 +54,7 @@ export function buildRequestLogEntry(input: RequestLogInput): LogEntryRecord {
         latency: `${(input.latencyMs / 1000).toFixed(6)}s`,
         protocol: "HTTP/1.1",
       },
-      insertId: randomBytes(12).toString("hex"),
+      insertId,
       logName,
       receiveTimestamp: timestamp,
       resource: {
@@ -78,8 +78,9 @@ export function buildRequestLogEntry(input: RequestLogInput): LogEntryRecord {
 
 export function createRequestLog(store: Store): RequestLog {
   const batcher = createLogBatcher(store);
+  const randomHex = createHexPool();
   return {
-    write: (input) => batcher.enqueue(buildRequestLogEntry(input)),
+    write: (input) => batcher.enqueue(buildRequestLogEntry(input, randomHex(12))),
     flush: () => batcher.flush(),
     close: () => batcher.close(),
   };

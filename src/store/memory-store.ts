@@ -53,6 +53,7 @@ export function createMemoryStore(): Store {
     list: async <T>(kind: Kind, prefix = "") => backend.readPrefix(kind, prefix).map((d) => d.value as T),
     transact: (fn) => runOptimistic(backend, fn, notify),
     appendLog: async (record) => void logs.push(structuredClone(record)),
+    appendLogs: async (records) => void logs.push(...records.map((r) => structuredClone(r))),
     readLogs: async (query) => {
       let rows = logs.filter(
         (r) =>

@@ -16,4 +16,7 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX log_entries_by_name ON log_entries (log_name, timestamp);
    CREATE INDEX log_entries_by_time ON log_entries (timestamp);`,
+  // A counter bumped by every document commit, so other processes notice changes without polling the documents.
+  `CREATE TABLE store_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+   INSERT INTO store_meta (key, value) VALUES ('documents_version', 0);`,
 ];

@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { ApiError } from "../core/errors.js";
 import { MIGRATIONS } from "./migrations.js";
+import { startLogWriter } from "./log-writer.js";
 import {
   runOptimistic,
   prefixFingerprint,
@@ -70,6 +71,7 @@ function createBackend(db: Db): TxBackend {
      ON CONFLICT (kind, name) DO UPDATE SET value = excluded.value, version = documents.version + 1, update_time = excluded.update_time`,
   );
   const remove = db.prepare("DELETE FROM documents WHERE kind = ? AND name = ?");
+  const bump = db.prepare("UPDATE store_meta SET value = value + 1 WHERE key = 'documents_version'");
   type Row = { name: string; value: string; version: number };
   const toDoc = (row: Row): VersionedDoc => ({ name: row.name, value: JSON.parse(row.value), version: row.version });
   const read = (kind: Kind, name: string) => {
@@ -89,13 +91,16 @@ function createBackend(db: Db): TxBackend {
       if (w.json === undefined) remove.run(w.kind, w.name);
       else upsert.run(w.kind, w.name, w.json, now);
     }
+    if (writes.length > 0) bump.run();
     return true;
   });
   return { read, readPrefix, commit: (checks, writes) => commitTx.immediate(checks, writes) };
 }
 
 export function openSqliteStore(options: SqliteStoreOptions): Store {
+  const file = join(options.dataDir, options.fileName ?? "runguard.db");
   const db = openDatabase(options.dataDir, options.fileName ?? "runguard.db");
+  const logWriter = startLogWriter(file);
   const backend = createBackend(db);
   const listeners = new Set<(change: Change) => void>();
   let closed = false;
@@ -113,8 +118,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       }
     }
   };
-  const appendLog = db.prepare("INSERT INTO log_entries (timestamp, log_name, entry) VALUES (?, ?, ?)");
-  const dataVersion = () => db.pragma("data_version", { simple: true }) as number;
+  const versionQuery = db.prepare("SELECT value FROM store_meta WHERE key = 'documents_version'");
+  const dataVersion = () => (versionQuery.get() as { value: number }).value;
   let seenVersion = dataVersion();
   const watchMs = options.watchExternalMs ?? 500;
   const watcher =
@@ -148,8 +153,11 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     },
     async appendLog(record: LogEntryRecord) {
       assertOpen();
-      appendLog.run(record.timestamp, record.logName, JSON.stringify(record.entry));
-      seenVersion = dataVersion();
+      await logWriter.append([record]);
+    },
+    async appendLogs(records: readonly LogEntryRecord[]) {
+      assertOpen();
+      await logWriter.append(records);
     },
     async readLogs(query: LogQuery) {
       assertOpen();
@@ -186,6 +194,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       closed = true;
       if (watcher) clearInterval(watcher);
       listeners.clear();
+      await logWriter.close();
       db.close();
     },
   };

@@ -61,6 +61,8 @@ export interface Store {
   /** Atomic read-modify-write over any number of documents. */
   transact<R>(fn: (tx: TxView) => Promise<R>): Promise<R>;
   appendLog(record: LogEntryRecord): Promise<void>;
+  /** Appends many entries in one transaction (one disk sync), in order. */
+  appendLogs(records: readonly LogEntryRecord[]): Promise<void>;
   readLogs(query: LogQuery): Promise<LogEntryRecord[]>;
   /** Called after each committed change, in commit order. Returns an unsubscribe function. */
   onChange(listener: (change: Change) => void): () => void;

@@ -1,0 +1,122 @@
+// Front-end benchmark: one run, one load generator (wrk), five ways to reach the same hello backend:
+// (a) directly, (b) through nginx (keep-alive upstream), (c) runguard's front end, public service,
+// (d) runguard's front end, private service with a valid ID token, (e) an express + http-proxy + jsonwebtoken
+// gateway verifying every token. Each at 32 and at 2 connections; wrk uses one core, the server the other.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startTestRunguard, OWNER } from "../test/helpers/runguard-instance.js";
+import { deploy } from "../test/helpers/deploy.js";
+import { addImage } from "../src/run/images.js";
+import { findFreePort } from "../src/runtime/process-instance.js";
+import { ensureUser } from "../src/accounts/users.js";
+import { startNginx } from "./nginx.js";
+import { wrk, type WrkResult } from "./wrk.js";
+
+const fixtures = fileURLToPath(new URL("../../bench/fixtures/", import.meta.url));
+
+export type Scenario = "a-direct" | "b-nginx" | "c-public" | "d-private" | "e-express";
+export type FrontEndReport = Record<"high" | "low", Record<Scenario, WrkResult>>;
+
+async function startNode(script: string, env: Record<string, string>, waitForOutput: boolean): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(fixtures, script)], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  if (waitForOutput) await new Promise((r) => child.stdout?.once("data", r));
+  else await new Promise((r) => setTimeout(r, 300));
+  return child;
+}
+
+export async function runFrontEndBench(seconds = 5): Promise<FrontEndReport> {
+  const dir = mkdtempSync(join(tmpdir(), "rg-bench-"));
+  const children: ChildProcess[] = [];
+  const rg = await startTestRunguard();
+  try {
+    const backendPort = await findFreePort();
+    children.push(await startNode("hello.mjs", { PORT: String(backendPort) }, false));
+    await addImage(rg.platform.store, "bench/hello", fixtures, [process.execPath, "hello.mjs"]);
+    const [publicUrl] = (await deploy(rg, "bench-public", { image: "bench/hello", public: true })) as [string];
+    const [privateUrl] = (await deploy(rg, "bench-private", { image: "bench/hello" })) as [string];
+    const user = await ensureUser(rg.platform, OWNER);
+    const token = await rg.platform.tokens.signIdToken({
+      principal: { kind: "user", email: OWNER },
+      uniqueId: user.uniqueId,
+      audience: privateUrl,
+      includeEmail: true,
+    });
+    const nginxPort = await findFreePort();
+    children.push(await startNginx(join(dir, "nginx"), nginxPort, backendPort));
+    const expressPort = await findFreePort();
+    const pem = Object.values(await rg.platform.tokens.pemCerts())[0] ?? "";
+    children.push(
+      await startNode(
+        "express-gateway.mjs",
+        {
+          PORT: String(expressPort),
+          PUBLIC_KEY_PEM: pem,
+          AUDIENCE: privateUrl,
+          TARGET: `http://127.0.0.1:${backendPort}`,
+        },
+        true,
+      ),
+    );
+
+    const front = rg.endpoints.frontEnd;
+    const bearer = { authorization: `Bearer ${token}` };
+    const targets: Record<Scenario, { url: string; headers?: Record<string, string> }> = {
+      "a-direct": { url: `http://127.0.0.1:${backendPort}/` },
+      "b-nginx": { url: `http://127.0.0.1:${nginxPort}/` },
+      "c-public": { url: `${front}/`, headers: { Host: new URL(publicUrl).host } },
+      "d-private": { url: `${front}/`, headers: { Host: new URL(privateUrl).host, ...bearer } },
+      "e-express": { url: `http://127.0.0.1:${expressPort}/`, headers: bearer },
+    };
+    const report = { high: {}, low: {} } as FrontEndReport;
+    for (const [level, connections] of [
+      ["high", 32],
+      ["low", 2],
+    ] as const) {
+      for (const [name, target] of Object.entries(targets) as Array<
+        [Scenario, { url: string; headers?: Record<string, string> }]
+      >) {
+        await wrk(target.url, { connections, seconds: 1, ...(target.headers ? { headers: target.headers } : {}) });
+        const result = await wrk(target.url, {
+          connections,
+          seconds,
+          ...(target.headers ? { headers: target.headers } : {}),
+        });
+        if (result.non2xx > 0 || result.errors > 0)
+          throw new Error(`${name}: ${result.non2xx} non-2xx responses, ${result.errors} socket errors`);
+        report[level][name] = result;
+      }
+    }
+    return report;
+  } finally {
+    for (const child of children) child.kill("SIGTERM");
+    await rg.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function formatFrontEndReport(report: FrontEndReport): string {
+  const lines: string[] = [];
+  for (const level of ["high", "low"] as const) {
+    lines.push(`  ${level === "high" ? "32" : "2"} connections:`);
+    for (const [name, r] of Object.entries(report[level])) {
+      lines.push(
+        `    ${name.padEnd(10)} ${r.requestsPerSecond.toFixed(0).padStart(7)} req/s   p50 ${(r.p50Ms * 1000).toFixed(0).padStart(5)} µs   p99 ${(r.p99Ms * 1000).toFixed(0).padStart(6)} µs`,
+      );
+    }
+  }
+  const h = report.high;
+  const l = report.low;
+  lines.push(
+    `  ratios (32 connections): d/b = ${(h["d-private"].requestsPerSecond / h["b-nginx"].requestsPerSecond).toFixed(2)} (target ≥ 0.30), d/e = ${(h["d-private"].requestsPerSecond / h["e-express"].requestsPerSecond).toFixed(2)} (target ≥ 8), d/a = ${(h["d-private"].requestsPerSecond / h["a-direct"].requestsPerSecond).toFixed(2)}, c/a = ${(h["c-public"].requestsPerSecond / h["a-direct"].requestsPerSecond).toFixed(2)}`,
+  );
+  lines.push(
+    `  added latency at 2 connections, d over a: p50 +${((l["d-private"].p50Ms - l["a-direct"].p50Ms) * 1000).toFixed(0)} µs (target ≤ 100), p99 +${((l["d-private"].p99Ms - l["a-direct"].p99Ms) * 1000).toFixed(0)} µs (target ≤ 1000)`,
+  );
+  return lines.join("\n");
+}
