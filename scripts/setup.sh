@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v gcloud >/dev/null || need_apt+=(google-cloud-cli)
+command -v wrk >/dev/null || need_apt+=(wrk)                  # npm run bench: the load generator
+command -v nginx >/dev/null || need_apt+=(nginx-light)        # npm run bench: the reverse-proxy ceiling
+/usr/bin/python3 -c "import flask" 2>/dev/null || need_apt+=(python3-flask)   # the seed's Flask app
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq

@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Platform } from "../core/platform.js";
 import { createServiceDirectory, type ServiceDirectory } from "../gateway/directory.js";
-import { createFrontEnd } from "../gateway/front-end.js";
+import { createFrontEnd, type FrontEnd } from "../gateway/front-end.js";
 import { createForwarder } from "../gateway/forward.js";
 import { createRequestLog } from "../gateway/request-log.js";
 import type { InstanceProvider } from "../gateway/forward.js";
@@ -11,6 +11,8 @@ import type { TrafficSource } from "../gateway/ingress.js";
 
 export interface DataPlane {
   frontEndUrl: string;
+  /** The front end itself, for in-process callers (the egress proxy answering *.run.app). */
+  frontEnd: FrontEnd;
   directory: ServiceDirectory;
   /** Writes pending request logs now (tests and shutdown). */
   flushLogs(): Promise<void>;
@@ -45,6 +47,7 @@ export async function startDataPlane(
   });
   return {
     frontEndUrl: `http://${options.host}:${port}`,
+    frontEnd,
     directory,
     flushLogs: () => requestLog.flush(),
     async close() {

@@ -11,6 +11,7 @@ import { openPlatform, type OpenedPlatform } from "./platform.js";
 import { allRoutes } from "./routes.js";
 import { startDataPlane, type DataPlane } from "./data-plane.js";
 import { createInstanceManager, type InstanceManager } from "../instances/instance-manager.js";
+import { openLocalCa } from "../network/local-ca.js";
 
 export interface Endpoints {
   api: string;
@@ -53,13 +54,17 @@ export async function startRunguard(
   api.on("connect", refuseConnect);
   const port = await listen(api, config.apiPort, config.host);
   apiUrl = `http://${config.host}:${port}`;
+  const ca = await openLocalCa(join(config.dataDir, "ca"));
+  let frontEnd: DataPlane["frontEnd"] | undefined;
   const instances = createInstanceManager({
     platform,
+    ca,
+    serveRunApp: (req, res) => frontEnd?.(req, res),
     workDir: join(config.dataDir, "instances"),
-    network: {},
     idleTimeoutMs: config.idleTimeoutMs,
   });
   const dataPlane = await startDataPlane(platform, instances, { host: config.host, port: config.frontEndPort });
+  frontEnd = dataPlane.frontEnd;
   const project = await platform.store.get<{ projectNumber: string }>("project", `projects/${config.projectId}`);
   const endpoints: Endpoints = {
     api: apiUrl,

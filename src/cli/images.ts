@@ -11,11 +11,18 @@ export function registerImages(program: Command): void {
     .description("runguard images add REF --dir ./app -- python3 app.py")
     .argument("<ref>", "image reference, e.g. us-docker.pkg.dev/my-project/repo/api")
     .requiredOption("--dir <dir>", "the directory the command runs in")
+    .option("--port <port>", "the port the app always listens on, if it ignores $PORT")
     .argument("<command...>", "the command (after --)")
-    .action(async (ref: string, command: string[], options: { dir: string }, cmd: Command) => {
+    .action(async (ref: string, command: string[], options: { dir: string; port?: string }, cmd: Command) => {
       const session = await openLocal(dataDirOf(cmd));
       try {
-        const entry = await addImage(session.store, ref, resolve(options.dir), command);
+        const entry = await addImage(
+          session.store,
+          ref,
+          resolve(options.dir),
+          command,
+          options.port ? Number(options.port) : undefined,
+        );
         console.log(`Added image ${entry.ref} → (${entry.dir}) ${entry.command.join(" ")}`);
       } finally {
         await session.close();

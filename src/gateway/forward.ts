@@ -59,7 +59,7 @@ async function forwardToInstance(
   }
   try {
     const method = req.method ?? "GET";
-    const hasBody = method !== "GET" && method !== "HEAD";
+    const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
     let status = 0;
     let responseSize: number | undefined;
     // stream() writes the instance's answer straight into our response, without intermediate streams.

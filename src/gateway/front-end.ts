@@ -33,7 +33,14 @@ export interface FrontEndOptions {
   classifySource: (req: IncomingMessage) => TrafficSource;
 }
 
-export type FrontEnd = (req: IncomingMessage, res: ServerResponse, pinned?: RoutedService) => void;
+export interface RouteOptions {
+  /** Serve this service whatever the Host (per-service ports). */
+  pinned?: RoutedService;
+  /** Where the request comes from, when runguard itself knows (its egress proxy, the load balancer). */
+  source?: TrafficSource;
+}
+
+export type FrontEnd = (req: IncomingMessage, res: ServerResponse, route?: RouteOptions) => void;
 
 function hostOf(req: IncomingMessage): string {
   return (req.headers.host ?? "").replace(/:\d+$/, "").toLowerCase();
@@ -52,17 +59,17 @@ function sendPage(res: ServerResponse, status: number, body: string, extra: Reco
 
 export function createFrontEnd(options: FrontEndOptions): FrontEnd {
   const requestHeadersForInstance = createHeaderRewriter();
-  return (req, res, pinned) => {
+  return (req, res, route = {}) => {
     const started = options.clock.now();
     const path = req.url ?? "/";
-    const service = pinned ?? options.directory.byHost(hostOf(req));
+    const service = route.pinned ?? options.directory.byHost(hostOf(req));
     if (!service) {
       req.resume();
       sendPage(res, 404, notFoundPage(path));
       return;
     }
     // Ingress first: a request from a source the setting does not admit never reaches IAM and is not logged.
-    if (!admitsSource(service.ingress, options.classifySource(req))) {
+    if (!admitsSource(service.ingress, route.source ?? options.classifySource(req))) {
       req.resume();
       sendPage(res, 404, notFoundPage(path));
       return;

@@ -13,12 +13,17 @@ import { findFreePort, startProcessInstance, type RunningInstance } from "../run
 import type { InstanceLease, InstanceProvider } from "../gateway/forward.js";
 import { buildArgv, buildContainerEnv, type InstanceNetworkEnv } from "./container-env.js";
 import { createInstanceLogWriter } from "./instance-logs.js";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { LocalCa } from "../network/local-ca.js";
+import { createEgressProxy, type EgressDecision } from "../network/egress-proxy.js";
 
 export interface InstanceManagerOptions {
   platform: Platform;
+  ca: LocalCa;
+  /** Answers a request an instance makes to a *.run.app URL (the front end, in-process). */
+  serveRunApp: (req: IncomingMessage, res: ServerResponse) => void;
   /** Where instances get a private HOME and scratch space. */
   workDir: string;
-  network: Omit<InstanceNetworkEnv, "metadataHostPort">;
   idleTimeoutMs?: number;
   startupTimeoutMs?: number;
 }
@@ -42,6 +47,12 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
   const pools = new Map<string, Promise<InstancePool>>();
   const logs = createInstanceLogWriter(platform.store);
 
+  /** Without VPC access an instance reaches other services' URLs and nothing private (no internet here either). */
+  function decideEgress(host: string): EgressDecision {
+    if (host.endsWith(".run.app")) return { kind: "handle", handler: options.serveRunApp };
+    return { kind: "refuse", reason: `${host} is not reachable from this instance` };
+  }
+
   async function startInstance(revision: StoredRevision, instanceId: string): Promise<RunningInstance> {
     const container = revision.template.spec.containers[0];
     const image = await findImage(platform.store, container?.image ?? "");
@@ -62,16 +73,21 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
       clock: platform.clock,
     });
     const address = await metadata.listen("127.0.0.1", 0);
+    const egress = createEgressProxy({ ca: options.ca, decide: (target) => decideEgress(target.host) });
+    const egressAddress = await egress.listen("127.0.0.1", 0);
+    const stopSidecars = () => Promise.all([metadata.close(), egress.close()]);
     const home = join(options.workDir, instanceId);
     mkdirSync(home, { recursive: true, mode: 0o700 });
-    const port = await findFreePort();
-    const env = buildContainerEnv(
-      revision,
-      port,
-      { ...options.network, metadataHostPort: `127.0.0.1:${address.port}` },
-      {},
-      home,
-    );
+    // In the process runtime instances share the host's network, so an app that hard-codes its port can run
+    // one instance at a time; every other app gets a free port through $PORT.
+    const port = image.fixedPort ?? (await findFreePort());
+    const network: InstanceNetworkEnv = {
+      metadataHostPort: `127.0.0.1:${address.port}`,
+      egressProxyUrl: `http://127.0.0.1:${egressAddress.port}`,
+      caBundlePath: options.ca.bundlePath,
+      caCertPath: options.ca.caCertPath,
+    };
+    const env = buildContainerEnv(revision, port, network, {}, home);
     try {
       const instance = await startProcessInstance(
         {
@@ -84,12 +100,12 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
         },
         {
           onLog: (stream, line) => logs.write(revision, instanceId, stream, line),
-          onExit: () => void metadata.close(),
+          onExit: () => void stopSidecars(),
         },
       );
       return instance;
     } catch (error) {
-      await metadata.close();
+      await stopSidecars();
       throw error;
     }
   }

@@ -9,6 +9,8 @@ export interface ImageEntry {
   ref: string;
   dir: string;
   command: string[];
+  /** For apps that ignore $PORT and always listen on this port (the seed's Flask app: 8080). */
+  fixedPort?: number;
   builtin?: boolean;
 }
 
@@ -33,10 +35,19 @@ export async function findImage(store: Store, ref: string): Promise<ImageEntry |
   return builtin ?? (await store.get<ImageEntry>("image", imageDocName(normalized)));
 }
 
-export async function addImage(store: Store, ref: string, dir: string, command: string[]): Promise<ImageEntry> {
+export async function addImage(
+  store: Store,
+  ref: string,
+  dir: string,
+  command: string[],
+  fixedPort?: number,
+): Promise<ImageEntry> {
   if (!/^[a-z0-9][a-z0-9._\-/:]*$/i.test(ref)) throw invalidArgument(`Invalid image reference '${ref}'.`);
   if (command.length === 0) throw invalidArgument("An image needs a command to run.");
-  const entry: ImageEntry = { ref: normalizeImageRef(ref), dir, command };
+  if (fixedPort !== undefined && (!Number.isInteger(fixedPort) || fixedPort < 1 || fixedPort > 65535)) {
+    throw invalidArgument(`Invalid port ${fixedPort}.`);
+  }
+  const entry: ImageEntry = { ref: normalizeImageRef(ref), dir, command, ...(fixedPort ? { fixedPort } : {}) };
   await store.transact(async (tx) => tx.put("image", imageDocName(ref), entry));
   return entry;
 }

@@ -1,0 +1,115 @@
+// runguard's local certificate authority. Instances trust it (NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE,
+// SSL_CERT_FILE), so their HTTPS calls to *.run.app can be answered by runguard. Created once, kept in the data
+// directory (key 0600), ECDSA P-256 for fast signing; leaf certificates are cached per host name.
+import { webcrypto, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import "reflect-metadata";
+import * as x509 from "@peculiar/x509";
+
+const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
+const SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
+const DAY_MS = 24 * 3600 * 1000;
+
+export interface LocalCa {
+  caCertPem: string;
+  caCertPath: string;
+  /** runguard's CA followed by the system CAs, for clients that take one bundle. */
+  bundlePath: string;
+  certificateFor(hostname: string): Promise<{ key: string; cert: string }>;
+}
+
+function pemOf(label: string, der: ArrayBuffer): string {
+  const body = Buffer.from(der)
+    .toString("base64")
+    .replace(/(.{64})/g, "$1\n")
+    .trimEnd();
+  return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
+}
+
+async function createCa(): Promise<{ certPem: string; keyPem: string }> {
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
+  const now = Date.now();
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomBytes(8).toString("hex"),
+    name: "CN=runguard local CA, O=runguard",
+    notBefore: new Date(now - DAY_MS),
+    notAfter: new Date(now + 3650 * DAY_MS),
+    keys,
+    signingAlgorithm: ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return {
+    certPem: cert.toString("pem") + "\n",
+    keyPem: pemOf("PRIVATE KEY", await webcrypto.subtle.exportKey("pkcs8", keys.privateKey)),
+  };
+}
+
+export async function openLocalCa(dir: string): Promise<LocalCa> {
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const caCertPath = join(dir, "ca.pem");
+  const caKeyPath = join(dir, "ca-key.pem");
+  const bundlePath = join(dir, "ca-bundle.pem");
+  if (!existsSync(caCertPath) || !existsSync(caKeyPath)) {
+    const created = await createCa();
+    writeFileSync(caKeyPath, created.keyPem, { mode: 0o600 });
+    writeFileSync(caCertPath, created.certPem, { mode: 0o644 });
+  }
+  const caCertPem = readFileSync(caCertPath, "utf8");
+  const system = existsSync(SYSTEM_BUNDLE) ? readFileSync(SYSTEM_BUNDLE, "utf8") : "";
+  writeFileSync(bundlePath, `${caCertPem}\n${system}`, { mode: 0o644 });
+  const caCert = new x509.X509Certificate(caCertPem);
+  const caKey = await webcrypto.subtle.importKey(
+    "pkcs8",
+    Buffer.from(readFileSync(caKeyPath, "utf8").replace(/-----[^-]+-----|\s/g, ""), "base64"),
+    ALG,
+    false,
+    ["sign"],
+  );
+  const leaves = new Map<string, Promise<{ key: string; cert: string }>>();
+
+  const issue = async (hostname: string) => {
+    const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
+    const now = Date.now();
+    const leaf = await x509.X509CertificateGenerator.create({
+      serialNumber: randomBytes(8).toString("hex"),
+      subject: `CN=${hostname}`,
+      issuer: caCert.subject,
+      notBefore: new Date(now - DAY_MS),
+      notAfter: new Date(now + 365 * DAY_MS),
+      signingKey: caKey,
+      publicKey: keys.publicKey,
+      signingAlgorithm: ALG,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+        new x509.SubjectAlternativeNameExtension([{ type: "dns", value: hostname }]),
+        await x509.AuthorityKeyIdentifierExtension.create(caCert),
+      ],
+    });
+    return {
+      key: pemOf("PRIVATE KEY", await webcrypto.subtle.exportKey("pkcs8", keys.privateKey)),
+      cert: leaf.toString("pem") + "\n" + caCertPem,
+    };
+  };
+
+  return {
+    caCertPem,
+    caCertPath,
+    bundlePath,
+    certificateFor(hostname) {
+      let pending = leaves.get(hostname);
+      if (!pending) {
+        pending = issue(hostname);
+        leaves.set(hostname, pending);
+      }
+      return pending;
+    },
+  };
+}
