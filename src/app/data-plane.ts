@@ -8,12 +8,15 @@ import { createForwarder } from "../gateway/forward.js";
 import { createRequestLog } from "../gateway/request-log.js";
 import type { InstanceProvider } from "../gateway/forward.js";
 import type { TrafficSource } from "../gateway/ingress.js";
+import { startServicePorts, type ServicePorts } from "../gateway/service-ports.js";
 
 export interface DataPlane {
   frontEndUrl: string;
   /** The front end itself, for in-process callers (the egress proxy answering *.run.app). */
   frontEnd: FrontEnd;
   directory: ServiceDirectory;
+  /** A loopback port per service, for clients that cannot set Host. */
+  servicePorts: ServicePorts;
   /** Writes pending request logs now (tests and shutdown). */
   flushLogs(): Promise<void>;
   close(): Promise<void>;
@@ -41,6 +44,7 @@ export async function startDataPlane(
   });
   // Cloud Run accepts request headers up to 64 KiB.
   const server = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 64 * 1024 }, (req, res) => frontEnd(req, res));
+  const servicePorts = await startServicePorts({ store: platform.store, directory, frontEnd, host: options.host });
   const port = await new Promise<number>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => resolve((server.address() as AddressInfo).port));
@@ -48,6 +52,7 @@ export async function startDataPlane(
   return {
     frontEndUrl: `http://${options.host}:${port}`,
     frontEnd,
+    servicePorts,
     directory,
     flushLogs: () => requestLog.flush(),
     async close() {
@@ -55,6 +60,7 @@ export async function startDataPlane(
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await servicePorts.close();
       await requestLog.close();
       await forwarder.close();
       directory.close();

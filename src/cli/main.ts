@@ -7,6 +7,7 @@ import { registerLogs } from "./logs.js";
 import { registerIam } from "./iam.js";
 import { registerGroups } from "./groups.js";
 import { registerImages } from "./images.js";
+import { registerServices } from "./services.js";
 
 export function buildCli(): Command {
   const program = new Command("runguard")
@@ -20,6 +21,7 @@ export function buildCli(): Command {
   registerIam(program);
   registerGroups(program);
   registerImages(program);
+  registerServices(program);
   return program;
 }
 

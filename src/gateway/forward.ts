@@ -13,7 +13,7 @@ export interface InstanceLease {
 
 export interface InstanceProvider {
   /** Rejects with an error named InstanceStartError (→ 500) or CapacityTimeoutError (→ 429). */
-  acquire(revision: string): Promise<InstanceLease>;
+  acquire(revision: string, service: string): Promise<InstanceLease>;
 }
 
 export type ForwardOutcome =
@@ -52,7 +52,7 @@ async function forwardToInstance(
   if (!service.revision) return { kind: "instance-failed" };
   let lease: InstanceLease;
   try {
-    lease = await instances.acquire(service.revision);
+    lease = await instances.acquire(service.revision, service.resource);
   } catch (error) {
     req.resume();
     return (error as Error).name === "CapacityTimeoutError" ? { kind: "no-capacity" } : { kind: "instance-failed" };

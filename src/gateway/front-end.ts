@@ -113,7 +113,8 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
         }
         const headers = requestHeadersForInstance(req.headers, {
           clientIp: req.socket.remoteAddress ?? "",
-          host: hostOf(req) || new URL(service.urls[0] ?? "http://localhost").hostname,
+          // Behind a per-service port the Host is a loopback address; the app sees its service URL's host.
+          host: route.pinned ? new URL(service.urls[0] ?? "http://localhost").hostname : hostOf(req),
           dropServerlessAuthorization: verdict.public,
           ...(verdict.public
             ? {}

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { Platform } from "../core/platform.js";
 import type { StoredRevision, StoredService } from "../run/types.js";
 import { findImage } from "../run/images.js";
+import { revisionResource } from "../run/services.js";
 import { findServiceAccount } from "../accounts/service-accounts.js";
 import { requireProject } from "../accounts/projects.js";
 import { createMetadataServer } from "../metadata/metadata-server.js";
@@ -29,7 +30,8 @@ export interface InstanceManagerOptions {
 }
 
 export interface InstanceManager extends InstanceProvider {
-  stats(revision: string): ReturnType<InstancePool["stats"]> | undefined;
+  /** Instance counts of a revision's pool, if it has one. */
+  stats(revision: string): Promise<ReturnType<InstancePool["stats"]> | undefined>;
   close(): Promise<void>;
 }
 
@@ -44,7 +46,7 @@ function scaleOf(revision: StoredRevision) {
 
 export function createInstanceManager(options: InstanceManagerOptions): InstanceManager {
   const { platform } = options;
-  const pools = new Map<string, Promise<InstancePool>>();
+  const pools = new Map<string, { serviceResource: string; pool: Promise<InstancePool> }>();
   const logs = createInstanceLogWriter(platform.store);
 
   /** Without VPC access an instance reaches other services' URLs and nothing private (no internet here either). */
@@ -110,9 +112,7 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
     }
   }
 
-  async function poolFor(revisionResource: string): Promise<InstancePool> {
-    const revision = await platform.store.get<StoredRevision>("revision", revisionResource);
-    if (!revision) throw Object.assign(new Error("revision not found"), { name: "InstanceStartError" });
+  async function poolFor(revision: StoredRevision): Promise<InstancePool> {
     return createInstancePool({
       revision: revision.name,
       ...scaleOf(revision),
@@ -122,38 +122,54 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
     });
   }
 
+  function ensurePool(revisionResource: string, serviceResource: string): Promise<InstancePool> {
+    const existing = pools.get(revisionResource);
+    if (existing) return existing.pool;
+    const pool = platform.store.get<StoredRevision>("revision", revisionResource).then((revision) => {
+      if (!revision) throw Object.assign(new Error("revision not found"), { name: "InstanceStartError" });
+      return poolFor(revision);
+    });
+    pools.set(revisionResource, { serviceResource, pool });
+    pool.catch(() => pools.delete(revisionResource));
+    return pool;
+  }
+
+  /** Keeps min instances warm before the first request, as Cloud Run does. */
+  function warm(service: StoredService): void {
+    const latest = service.latestReadyRevision;
+    const minScale = Number(service.template.metadata?.annotations?.["autoscaling.knative.dev/minScale"] ?? 0);
+    if (latest && minScale > 0)
+      void ensurePool(revisionResource(service, latest), service.resource).catch(() => undefined);
+  }
+
   // A revision that no longer serves traffic is drained and stopped.
   const unsubscribe = platform.store.onChange((change) => {
     if (change.kind !== "service") return;
     const service = change.value as StoredService | undefined;
-    const prefix = change.name.replace(/\/services\/[^/]+$/, "/revisions/");
-    const serviceName = change.name.split("/").pop() ?? "";
-    for (const [resource, pool] of pools) {
-      const isThisService = resource.startsWith(`${prefix}${serviceName}-`);
-      const serving = service?.latestReadyRevision && resource.endsWith(`/revisions/${service.latestReadyRevision}`);
-      if (isThisService && !serving) {
+    const serving = service?.latestReadyRevision ? revisionResource(service, service.latestReadyRevision) : undefined;
+    for (const [resource, entry] of pools) {
+      if (entry.serviceResource === change.name && resource !== serving) {
         pools.delete(resource);
-        void pool.then((p) => p.close()).catch(() => undefined);
+        void entry.pool.then((p) => p.close()).catch(() => undefined);
       }
     }
+    if (service) warm(service);
   });
+  void platform.store.list<StoredService>("service").then((services) => services.forEach(warm));
 
   return {
-    async acquire(revisionResource: string): Promise<InstanceLease> {
-      let pool = pools.get(revisionResource);
-      if (!pool) {
-        pool = poolFor(revisionResource);
-        pools.set(revisionResource, pool);
-        pool.catch(() => pools.delete(revisionResource));
-      }
-      return (await pool).acquire();
+    async acquire(revisionResource: string, serviceResource: string): Promise<InstanceLease> {
+      return (await ensurePool(revisionResource, serviceResource)).acquire();
     },
-    stats: () => undefined,
+    async stats(revision) {
+      const entry = pools.get(revision);
+      return entry ? (await entry.pool).stats() : undefined;
+    },
     async close() {
       unsubscribe();
       const all = [...pools.values()];
       pools.clear();
-      await Promise.all(all.map((p) => p.then((pool) => pool.close()).catch(() => undefined)));
+      await Promise.all(all.map((entry) => entry.pool.then((pool) => pool.close()).catch(() => undefined)));
       await logs.close();
     },
   };

@@ -173,6 +173,22 @@ describe("invocation control", () => {
     assert.equal(echo.headers["authorization"], "Bearer firebase-token");
   });
 
+  it("a per-service loopback port serves clients that cannot set Host", async () => {
+    const port = rg.dataPlane.servicePorts.portOf(`projects/${PROJECT}/locations/us-central1/services/public-api`);
+    assert.ok(port);
+    const echo = (await (await fetch(`http://127.0.0.1:${port}/x`)).json()) as Echo;
+    assert.equal(echo.headers["host"], new URL(publicUrl).hostname);
+    const privatePort = rg.dataPlane.servicePorts.portOf(
+      `projects/${PROJECT}/locations/us-central1/services/private-api`,
+    );
+    assert.equal((await fetch(`http://127.0.0.1:${privatePort}/`)).status, 403);
+    const token = await idToken(OWNER, privateUrl);
+    assert.equal(
+      (await fetch(`http://127.0.0.1:${privatePort}/`, { headers: { authorization: `Bearer ${token}` } })).status,
+      200,
+    );
+  });
+
   it("unknown hosts get Google's 404", async () => {
     const result = await call("https://nope-123.us-central1.run.app");
     assert.equal(result.status, 404);
