@@ -8,6 +8,8 @@ import { openSqliteStore } from "../store/sqlite-store.js";
 import { createTokenService } from "../tokens/token-service.js";
 import { syncEngine } from "./engine-sync.js";
 import { createSubjectIndex } from "../accounts/subject-index.js";
+import { createEnvelope, loadKeyEncryptionKey } from "../secrets/envelope.js";
+import { join } from "node:path";
 
 export interface OpenedPlatform extends Platform {
   close(): Promise<void>;
@@ -18,7 +20,8 @@ export async function openPlatform(config: Config, clock: Clock = systemClock): 
   const engine = createPolicyEngine({ clock });
   const subjects = await createSubjectIndex(store);
   const tokens = createTokenService({ store, clock, resolveSubject: (sub) => subjects.resolve(sub) });
-  const platform: Platform = { config, clock, store, engine, tokens, subjects };
+  const envelope = createEnvelope(loadKeyEncryptionKey(join(config.dataDir, "keys", "secrets.kek")));
+  const platform: Platform = { config, clock, store, engine, tokens, subjects, envelope };
   await ensureProject(platform, config.projectId, config.ownerEmail);
   const stopSync = await syncEngine(store, engine);
   return {

@@ -7,9 +7,11 @@ import { serviceUsageRoutes } from "../control-plane/apis/serviceusage.js";
 import { oauthRoutes } from "../control-plane/apis/oauth.js";
 import { adminRoutes } from "../control-plane/apis/admin.js";
 import { runRoutes } from "../control-plane/apis/run.js";
+import { secretManagerRoutes } from "../control-plane/apis/secretmanager.js";
 
 export const allRoutes: readonly Route[] = [
   ...runRoutes,
+  ...secretManagerRoutes,
   ...iamCredentialsRoutes,
   ...iamRoutes,
   ...resourceManagerRoutes,

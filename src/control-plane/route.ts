@@ -47,6 +47,8 @@ export interface Route {
   methodName: string;
   /** Mutating calls are always audited (Admin Activity); reads only when denied. */
   mutates: boolean;
+  /** Reads of user data (e.g. AccessSecretVersion) always get a Data Access entry, granted or denied. */
+  dataAccess?: boolean;
   /** Routes that do their own authentication (OAuth token endpoint, public keys). */
   anonymous?: boolean;
   handle(call: ApiCall): Promise<unknown | Reply>;

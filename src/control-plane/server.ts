@@ -95,7 +95,7 @@ async function handle(options: ControlPlaneOptions, req: IncomingMessage, res: S
   } catch (thrown) {
     const { error, unexpected, requestId } = toApiError(thrown);
     if (unexpected && requestId) options.onUnexpectedError?.(requestId, thrown);
-    if (ctx && (route.mutates || error.status === "PERMISSION_DENIED")) {
+    if (ctx && (route.mutates || route.dataAccess || error.status === "PERMISSION_DENIED")) {
       await auditCall(options, route, call, ctx, req, error).catch(() => undefined);
     }
     if (!res.headersSent) sendError(res, error);
@@ -115,14 +115,14 @@ async function auditCall(
   req: IncomingMessage,
   error?: ApiError,
 ): Promise<void> {
-  if (!route.mutates && !error) return;
+  if (!route.mutates && !route.dataAccess && !error) return;
   const { platform } = options;
   const projectId = call.audit.projectId ?? call.params?.["project"] ?? platform.config.projectId;
   const userAgent = req.headers["user-agent"];
   const entry = buildAuditEntry(
     {
       projectId: projectId === "-" ? platform.config.projectId : projectId,
-      logType: "activity",
+      logType: route.dataAccess ? "data_access" : "activity",
       serviceName: serviceNameOf(route),
       methodName: route.methodName,
       resourceName: call.audit.resourceName ?? ctx.authorizationInfo[0]?.resource ?? "",

@@ -5,6 +5,7 @@ import type { Store } from "../store/store.js";
 import type { TokenService } from "../tokens/types.js";
 import type { PolicyEngine } from "../iam/engine.js";
 import type { SubjectIndex } from "../accounts/subject-index.js";
+import type { Envelope } from "../secrets/envelope.js";
 
 export interface Platform {
   readonly config: Config;
@@ -14,4 +15,6 @@ export interface Platform {
   readonly tokens: TokenService;
   /** Service accounts and users by unique id, and which accounts are disabled. */
   readonly subjects: SubjectIndex;
+  /** Seals and opens secret payloads with the key-encryption key kept outside the store. */
+  readonly envelope: Envelope;
 }

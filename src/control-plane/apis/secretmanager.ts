@@ -1,0 +1,247 @@
+// Secret Manager v1 (secretmanager.googleapis.com) as gcloud and the client libraries call it.
+import { requireProject } from "../../accounts/projects.js";
+import {
+  addVersion,
+  createSecret,
+  deleteSecret,
+  findVersion,
+  listSecrets,
+  listVersions,
+  openPayload,
+  publicSecretName,
+  requireSecret,
+  secretResource,
+  setVersionState,
+  updateSecret,
+  type SecretScope,
+} from "../../secrets/secret-manager.js";
+import type { StoredSecret, StoredVersion } from "../../secrets/types.js";
+import { getIamPolicy, setIamPolicy, testIamPermissions } from "../../policies/policy-ops.js";
+import { path, seg, type ApiCall, type Route } from "../route.js";
+
+const SECRETS = `/v1/projects/${seg("project")}/secrets`;
+const SECRET = `${SECRETS}/${seg("secret")}`;
+const VERSION = `${SECRET}/versions/${seg("version")}`;
+const M = "google.cloud.secretmanager.v1.SecretManagerService.";
+
+async function scopeOf(call: ApiCall): Promise<SecretScope> {
+  const project = await requireProject(call.platform, call.params["project"] ?? "");
+  call.audit.projectId = project.projectId;
+  return { projectId: project.projectId, projectNumber: project.projectNumber };
+}
+
+function renderSecret(scope: SecretScope, secret: StoredSecret) {
+  return {
+    name: publicSecretName(scope, secret.secretId),
+    replication: secret.replication,
+    createTime: secret.createTime,
+    ...(secret.labels ? { labels: secret.labels } : {}),
+    ...(secret.annotations ? { annotations: secret.annotations } : {}),
+    etag: secret.etag,
+  };
+}
+
+function renderVersion(scope: SecretScope, secret: StoredSecret, version: StoredVersion) {
+  return {
+    name: `${publicSecretName(scope, secret.secretId)}/versions/${version.version}`,
+    createTime: version.createTime,
+    ...(version.destroyTime ? { destroyTime: version.destroyTime } : {}),
+    state: version.state,
+    replicationStatus: { automatic: {} },
+    etag: version.etag,
+    clientSpecifiedPayloadChecksum: version.clientSpecifiedPayloadChecksum,
+  };
+}
+
+async function secretFor(call: ApiCall, permission: string) {
+  const scope = await scopeOf(call);
+  const id = call.params["secret"] ?? "";
+  call.audit.resourceName = publicSecretName(scope, id);
+  call.audit.resource = { type: "secretmanager.googleapis.com/Secret", labels: { project_id: scope.projectId, secret_id: id } };
+  return { scope, secret: await requireSecret(call.platform, call.ctx, scope, id, permission) };
+}
+
+async function versionFor(call: ApiCall, permission: string) {
+  const { scope, secret } = await secretFor(call, permission);
+  const versionId = call.params["version"] ?? "";
+  const publicName = publicSecretName(scope, secret.secretId);
+  call.audit.resourceName = `${publicName}/versions/${versionId}`;
+  const version = await findVersion(call.platform, secret, versionId, publicName);
+  return { scope, secret, version, publicVersion: `${publicName}/versions/${version.version}` };
+}
+
+function page<T>(items: T[], call: ApiCall): { items: T[]; nextPageToken?: string } {
+  const size = Math.min(Number(call.query.get("pageSize") ?? 25_000) || 25_000, 25_000);
+  const start = Number(call.query.get("pageToken") ?? 0) || 0;
+  const slice = items.slice(start, start + size);
+  return start + size < items.length ? { items: slice, nextPageToken: String(start + size) } : { items: slice };
+}
+
+const stateChange = (verb: "disable" | "enable" | "destroy"): Route => ({
+  api: "secretmanager",
+  method: "POST",
+  path: path(`${VERSION}:${verb}`),
+  methodName: `${M}${verb[0]?.toUpperCase()}${verb.slice(1)}SecretVersion`,
+  mutates: true,
+  async handle(call) {
+    const { scope, secret, version, publicVersion } = await versionFor(call, `secretmanager.versions.${verb}`);
+    const state = verb === "disable" ? "DISABLED" : verb === "enable" ? "ENABLED" : "DESTROYED";
+    const etag = typeof call.body["etag"] === "string" ? call.body["etag"] : null;
+    return renderVersion(scope, secret, await setVersionState(call.platform, version, state, etag, publicVersion));
+  },
+});
+
+export const secretManagerRoutes: Route[] = [
+  {
+    api: "secretmanager",
+    method: "POST",
+    path: path(SECRETS),
+    methodName: `${M}CreateSecret`,
+    mutates: true,
+    async handle(call) {
+      const scope = await scopeOf(call);
+      const id = call.query.get("secretId");
+      call.audit.resourceName = publicSecretName(scope, id ?? "");
+      return renderSecret(scope, await createSecret(call.platform, call.ctx, scope, id, call.body));
+    },
+  },
+  {
+    api: "secretmanager",
+    method: "GET",
+    path: path(SECRETS),
+    methodName: `${M}ListSecrets`,
+    mutates: false,
+    async handle(call) {
+      const scope = await scopeOf(call);
+      const all = await listSecrets(call.platform, call.ctx, scope);
+      const { items, nextPageToken } = page(all, call);
+      return all.length === 0 ? {} : { secrets: items.map((s) => renderSecret(scope, s)), totalSize: all.length, ...(nextPageToken ? { nextPageToken } : {}) };
+    },
+  },
+  {
+    api: "secretmanager",
+    method: "GET",
+    path: path(SECRET),
+    methodName: `${M}GetSecret`,
+    mutates: false,
+    async handle(call) {
+      const { scope, secret } = await secretFor(call, "secretmanager.secrets.get");
+      return renderSecret(scope, secret);
+    },
+  },
+  {
+    api: "secretmanager",
+    method: "PATCH",
+    path: path(SECRET),
+    methodName: `${M}UpdateSecret`,
+    mutates: true,
+    async handle(call) {
+      const { scope, secret } = await secretFor(call, "secretmanager.secrets.update");
+      return renderSecret(scope, await updateSecret(call.platform, secret, call.body, call.query.get("updateMask")));
+    },
+  },
+  {
+    api: "secretmanager",
+    method: "DELETE",
+    path: path(SECRET),
+    methodName: `${M}DeleteSecret`,
+    mutates: true,
+    async handle(call) {
+      const { secret } = await secretFor(call, "secretmanager.secrets.delete");
+      await deleteSecret(call.platform, secret, call.query.get("etag"));
+      return {};
+    },
+  },
+  {
+    api: "secretmanager",
+    method: "POST",
+    path: path(`${SECRET}:addVersion`),
+    methodName: `${M}AddSecretVersion`,
+    mutates: true,
+    async handle(call) {
+      const { scope, secret } = await secretFor(call, "secretmanager.versions.add");
+      const version = await addVersion(call.platform, secret, call.body["payload"]);
+      call.audit.resourceName = `${publicSecretName(scope, secret.secretId)}/versions/${version.version}`;
+      return renderVersion(scope, secret, version);
+    },
+  },
+  {
+    api: "secretmanager",
+    method: "GET",
+    path: path(`${SECRET}/versions`),
+    methodName: `${M}ListSecretVersions`,
+    mutates: false,
+    async handle(call) {
+      const { scope, secret } = await secretFor(call, "secretmanager.versions.list");
+      const all = await listVersions(call.platform, secret);
+      const { items, nextPageToken } = page(all, call);
+      return all.length === 0 ? {} : { versions: items.map((v) => renderVersion(scope, secret, v)), totalSize: all.length, ...(nextPageToken ? { nextPageToken } : {}) };
+    },
+  },
+  {
+    api: "secretmanager",
+    method: "GET",
+    path: path(VERSION),
+    methodName: `${M}GetSecretVersion`,
+    mutates: false,
+    async handle(call) {
+      const { scope, secret, version } = await versionFor(call, "secretmanager.versions.get");
+      return renderVersion(scope, secret, version);
+    },
+  },
+  {
+    api: "secretmanager",
+    method: "GET",
+    path: path(`${VERSION}:access`),
+    methodName: `${M}AccessSecretVersion`,
+    mutates: false,
+    dataAccess: true,
+    async handle(call) {
+      const { version, publicVersion } = await versionFor(call, "secretmanager.versions.access");
+      call.audit.resourceName = publicVersion;
+      const data = openPayload(call.platform, version, publicVersion);
+      return { name: publicVersion, payload: { data: data.toString("base64"), ...(version.crc32c ? { dataCrc32c: version.crc32c } : {}) } };
+    },
+  },
+  stateChange("disable"),
+  stateChange("enable"),
+  stateChange("destroy"),
+  ...(["GET", "POST"] as const).map(
+    (method): Route => ({
+      api: "secretmanager",
+      method,
+      path: path(`${SECRET}:getIamPolicy`),
+      methodName: `${M}GetIamPolicy`,
+      mutates: false,
+      async handle(call) {
+        const { secret } = await secretFor(call, "secretmanager.secrets.getIamPolicy");
+        const version = call.query.get("options.requestedPolicyVersion") ?? (call.body["options"] as { requestedPolicyVersion?: unknown } | undefined)?.requestedPolicyVersion;
+        return getIamPolicy(call.platform, call.ctx, secret.resource, { permission: "secretmanager.secrets.getIamPolicy" }, version);
+      },
+    }),
+  ),
+  {
+    api: "secretmanager",
+    method: "POST",
+    path: path(`${SECRET}:setIamPolicy`),
+    methodName: `${M}SetIamPolicy`,
+    mutates: true,
+    async handle(call) {
+      const { secret } = await secretFor(call, "secretmanager.secrets.setIamPolicy");
+      return setIamPolicy(call.platform, call.ctx, secret.resource, call.body, { permission: "secretmanager.secrets.setIamPolicy" });
+    },
+  },
+  {
+    api: "secretmanager",
+    method: "POST",
+    path: path(`${SECRET}:testIamPermissions`),
+    methodName: `${M}TestIamPermissions`,
+    mutates: false,
+    async handle(call) {
+      // "If the secret does not exist, this call returns an empty set of permissions, not a NOT_FOUND error."
+      const scope = await scopeOf(call);
+      const resource = secretResource(scope, call.params["secret"] ?? "");
+      return (await call.platform.store.get("secret", resource)) ? testIamPermissions(call.platform, call.ctx, resource, call.body) : {};
+    },
+  },
+];
