@@ -14,6 +14,7 @@ import { findFreePort, startProcessInstance, type RunningInstance } from "../run
 import type { InstanceLease, InstanceProvider } from "../gateway/forward.js";
 import { buildArgv, buildContainerEnv, type InstanceNetworkEnv } from "./container-env.js";
 import { createInstanceLogWriter } from "./instance-logs.js";
+import { prepareInstanceSecrets, type InstanceSecrets } from "./secret-mounts.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { LocalCa } from "../network/local-ca.js";
 import { createEgressProxy, type EgressDecision } from "../network/egress-proxy.js";
@@ -47,6 +48,8 @@ function scaleOf(revision: StoredRevision) {
 export function createInstanceManager(options: InstanceManagerOptions): InstanceManager {
   const { platform } = options;
   const pools = new Map<string, { serviceResource: string; pool: Promise<InstancePool> }>();
+  /** Secrets of running instances, so that `latest` file mounts follow new versions. */
+  const running = new Map<string, InstanceSecrets>();
   const logs = createInstanceLogWriter(platform.store);
 
   /** Without VPC access an instance reaches other services' URLs and nothing private (no internet here either). */
@@ -80,6 +83,19 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
     const stopSidecars = () => Promise.all([metadata.close(), egress.close()]);
     const home = join(options.workDir, instanceId);
     mkdirSync(home, { recursive: true, mode: 0o700 });
+    let secrets: InstanceSecrets;
+    try {
+      secrets = await prepareInstanceSecrets(platform, revision, home);
+    } catch (error) {
+      await stopSidecars();
+      throw error;
+    }
+    running.set(instanceId, secrets);
+    const cleanUp = () => {
+      running.delete(instanceId);
+      secrets.remove();
+      return stopSidecars();
+    };
     // In the process runtime instances share the host's network, so an app that hard-codes its port can run
     // one instance at a time; every other app gets a free port through $PORT.
     const port = image.fixedPort ?? (await findFreePort());
@@ -89,7 +105,8 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
       caBundlePath: options.ca.bundlePath,
       caCertPath: options.ca.caCertPath,
     };
-    const env = buildContainerEnv(revision, port, network, {}, home);
+    const env = buildContainerEnv(revision, port, network, secrets.env, home);
+    env["RUNGUARD_MOUNT_ROOT"] = secrets.mountRoot;
     try {
       const instance = await startProcessInstance(
         {
@@ -102,12 +119,12 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
         },
         {
           onLog: (stream, line) => logs.write(revision, instanceId, stream, line),
-          onExit: () => void stopSidecars(),
+          onExit: () => void cleanUp(),
         },
       );
       return instance;
     } catch (error) {
-      await stopSidecars();
+      await cleanUp();
       throw error;
     }
   }
@@ -144,6 +161,11 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
 
   // A revision that no longer serves traffic is drained and stopped.
   const unsubscribe = platform.store.onChange((change) => {
+    if (change.kind === "secretVersion") {
+      const secretResource = change.name.replace(/\/versions\/[^/]+$/, "");
+      for (const secrets of running.values()) void secrets.refresh(secretResource);
+      return;
+    }
     if (change.kind !== "service") return;
     const service = change.value as StoredService | undefined;
     const serving = service?.latestReadyRevision ? revisionResource(service, service.latestReadyRevision) : undefined;

@@ -11,6 +11,8 @@ import { computeServiceAccountEmail } from "../accounts/projects.js";
 import { findServiceAccount } from "../accounts/service-accounts.js";
 import { principalEmail } from "../iam/types.js";
 import { findImage, imageDigest } from "./images.js";
+import { secretReferences } from "../secrets/references.js";
+import { checkSecretAccess } from "../secrets/resolve.js";
 import { fieldViolation, validateServiceAnnotations, validateServiceName, validateTemplate } from "./validate.js";
 import type { RevisionTemplate, StoredRevision, StoredService } from "./types.js";
 
@@ -79,6 +81,13 @@ async function prepareTemplate(platform: Platform, ctx: CallContext, scope: RunS
   const entry = await findImage(platform.store, image);
   if (!entry) throw fieldViolation("spec.template.spec.containers[0].image", `Image '${image}' not found.`);
   await authorizeActAs(platform, ctx, validated.spec.serviceAccountName ?? "");
+  // Cloud Run checks at deploy that the runtime service account may read every secret the revision uses.
+  await checkSecretAccess(
+    platform,
+    secretReferences(validated),
+    scope.projectId,
+    validated.spec.serviceAccountName ?? "",
+  );
   return { template: validated, digest: imageDigest(entry) };
 }
 

@@ -64,8 +64,24 @@ function validateEnv(env: EnvVar[], prefix: string): void {
   });
 }
 
+const RESTRICTED_MOUNTS = ["/", "/dev", "/proc", "/sys", "/cloudsql", "/var/log", "/pod"];
+
+function validateMounts(container: Container, prefix: string): void {
+  (container.volumeMounts ?? []).forEach((mount, i) => {
+    const path = mount.mountPath;
+    const bad =
+      typeof path !== "string" ||
+      !path.startsWith("/") ||
+      path.includes(":") ||
+      path.split("/").includes("..") ||
+      RESTRICTED_MOUNTS.some((r) => path === r || (r !== "/" && path.startsWith(`${r}/`)));
+    if (bad) throw fieldViolation(`${prefix}.volumeMounts[${i}].mountPath`, `Invalid mount path '${String(path)}'.`);
+  });
+}
+
 function validateContainer(container: Container, index: number): Container {
   const prefix = `spec.template.spec.containers[${index}]`;
+  validateMounts(container, prefix);
   if (typeof container?.image !== "string" || container.image.trim() === "") {
     throw fieldViolation(`${prefix}.image`, "An image is required.");
   }

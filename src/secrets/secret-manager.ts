@@ -25,18 +25,31 @@ export function crc32cOf(data: Buffer): string {
   return String(crc32c.buf(data) >>> 0);
 }
 
-export async function createSecret(platform: Platform, ctx: CallContext, scope: SecretScope, secretId: unknown, body: Record<string, unknown>): Promise<StoredSecret> {
+export async function createSecret(
+  platform: Platform,
+  ctx: CallContext,
+  scope: SecretScope,
+  secretId: unknown,
+  body: Record<string, unknown>,
+): Promise<StoredSecret> {
   ctx.authorize("secretmanager.secrets.create", `projects/${scope.projectId}`);
   if (typeof secretId !== "string" || !SECRET_ID.test(secretId)) {
-    throw invalidArgument(`Secret id [${String(secretId ?? "")}] is invalid: it must be 1-255 characters of letters, numbers, hyphens and underscores.`);
+    throw invalidArgument(
+      `Secret id [${String(secretId ?? "")}] is invalid: it must be 1-255 characters of letters, numbers, hyphens and underscores.`,
+    );
   }
   const replication = body["replication"];
-  if (typeof replication !== "object" || replication === null || !("automatic" in replication || "userManaged" in replication)) {
+  if (
+    typeof replication !== "object" ||
+    replication === null ||
+    !("automatic" in replication || "userManaged" in replication)
+  ) {
     throw invalidArgument("Secret.replication is required: set replication.automatic or replication.userManaged.");
   }
   const resource = secretResource(scope, secretId);
   return platform.store.transact(async (tx) => {
-    if (await tx.get("secret", resource)) throw alreadyExists(`Secret [${publicSecretName(scope, secretId)}] already exists.`);
+    if (await tx.get("secret", resource))
+      throw alreadyExists(`Secret [${publicSecretName(scope, secretId)}] already exists.`);
     const secret: StoredSecret = {
       resource,
       projectId: scope.projectId,
@@ -54,7 +67,13 @@ export async function createSecret(platform: Platform, ctx: CallContext, scope: 
 }
 
 /** Checks `permission` on the secret before saying whether it exists, as Google does. */
-export async function requireSecret(platform: Platform, ctx: CallContext, scope: SecretScope, id: string, permission: string): Promise<StoredSecret> {
+export async function requireSecret(
+  platform: Platform,
+  ctx: CallContext,
+  scope: SecretScope,
+  id: string,
+  permission: string,
+): Promise<StoredSecret> {
   const resource = secretResource(scope, id);
   ctx.authorize(permission, resource, publicSecretName(scope, id));
   const secret = await platform.store.get<StoredSecret>("secret", resource);
@@ -67,8 +86,16 @@ export async function listSecrets(platform: Platform, ctx: CallContext, scope: S
   return platform.store.list<StoredSecret>("secret", `projects/${scope.projectId}/secrets/`);
 }
 
-export async function updateSecret(platform: Platform, secret: StoredSecret, body: Record<string, unknown>, updateMask: string | null): Promise<StoredSecret> {
-  const fields = (updateMask ?? "").split(",").map((f) => f.trim()).filter(Boolean);
+export async function updateSecret(
+  platform: Platform,
+  secret: StoredSecret,
+  body: Record<string, unknown>,
+  updateMask: string | null,
+): Promise<StoredSecret> {
+  const fields = (updateMask ?? "")
+    .split(",")
+    .map((f) => f.trim())
+    .filter(Boolean);
   if (fields.length === 0) throw invalidArgument("update_mask is required.");
   const unknown = fields.filter((f) => !["labels", "annotations"].includes(f));
   if (unknown.length > 0) throw invalidArgument(`Unsupported update_mask paths: ${unknown.join(", ")}.`);
@@ -85,8 +112,10 @@ export async function deleteSecret(platform: Platform, secret: StoredSecret, eta
   await platform.store.transact(async (tx) => {
     const current = await tx.get<StoredSecret>("secret", secret.resource);
     if (!current) throw notFound(`Secret [${secret.secretId}] not found.`);
-    if (etag && etag !== current.etag) throw new ApiError("ABORTED", "The etag provided does not match the current etag of the secret.");
-    for (const version of await tx.list<StoredVersion>("secretVersion", `${secret.resource}/versions/`)) tx.delete("secretVersion", version.resource);
+    if (etag && etag !== current.etag)
+      throw new ApiError("ABORTED", "The etag provided does not match the current etag of the secret.");
+    for (const version of await tx.list<StoredVersion>("secretVersion", `${secret.resource}/versions/`))
+      tx.delete("secretVersion", version.resource);
     tx.delete("secret", secret.resource);
     tx.delete("policy", secret.resource);
   });
@@ -94,13 +123,17 @@ export async function deleteSecret(platform: Platform, secret: StoredSecret, eta
 
 function decodePayload(payload: unknown): { data: Buffer; crc?: string } {
   const p = payload as { data?: unknown; dataCrc32c?: unknown } | undefined;
-  if (typeof p?.data !== "string" || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(p.data)) throw invalidArgument("SecretPayload.data must be base64-encoded bytes.");
+  if (typeof p?.data !== "string" || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(p.data))
+    throw invalidArgument("SecretPayload.data must be base64-encoded bytes.");
   const data = Buffer.from(p.data, "base64");
   if (data.length === 0) throw invalidArgument("SecretPayload.data must not be empty.");
-  if (data.length > MAX_PAYLOAD_BYTES) throw invalidArgument(`SecretPayload.data is ${data.length} bytes; it must be no larger than 65536 bytes.`);
+  if (data.length > MAX_PAYLOAD_BYTES)
+    throw invalidArgument(`SecretPayload.data is ${data.length} bytes; it must be no larger than 65536 bytes.`);
   const crc = p.dataCrc32c === undefined || p.dataCrc32c === null ? undefined : String(p.dataCrc32c);
   if (crc !== undefined && crc !== crc32cOf(data)) {
-    throw invalidArgument("Data integrity check failed: the dataCrc32c does not match the payload. Please recompute the checksum and resend.");
+    throw invalidArgument(
+      "Data integrity check failed: the dataCrc32c does not match the payload. Please recompute the checksum and resend.",
+    );
   }
   return crc === undefined ? { data } : { data, crc };
 }
@@ -130,15 +163,24 @@ export async function addVersion(platform: Platform, secret: StoredSecret, paylo
 }
 
 /** Resolves `latest` to the newest version whatever its state, as Google does (no fallback to an older one). */
-export async function findVersion(platform: Platform, secret: StoredSecret, versionId: string, publicName: string): Promise<StoredVersion> {
+export async function findVersion(
+  platform: Platform,
+  secret: StoredSecret,
+  versionId: string,
+  publicName: string,
+): Promise<StoredVersion> {
   if (versionId === "latest") {
     const versions = await platform.store.list<StoredVersion>("secretVersion", `${secret.resource}/versions/`);
     const newest = versions.sort((a, b) => b.version - a.version)[0];
     if (!newest) throw notFound(`Secret [${publicName}] not found or has no versions.`);
     return newest;
   }
-  if (!/^\d+$/.test(versionId)) throw invalidArgument(`Invalid secret version [${versionId}]: use a number or "latest".`);
-  const version = await platform.store.get<StoredVersion>("secretVersion", versionResource(secret.resource, Number(versionId)));
+  if (!/^\d+$/.test(versionId))
+    throw invalidArgument(`Invalid secret version [${versionId}]: use a number or "latest".`);
+  const version = await platform.store.get<StoredVersion>(
+    "secretVersion",
+    versionResource(secret.resource, Number(versionId)),
+  );
   if (!version) throw notFound(`Secret Version [${publicName}/versions/${versionId}] not found.`);
   return version;
 }
@@ -155,12 +197,20 @@ export async function listVersions(platform: Platform, secret: StoredSecret): Pr
   return versions.sort((a, b) => b.version - a.version);
 }
 
-export async function setVersionState(platform: Platform, version: StoredVersion, state: VersionState, etag: string | null, publicName: string): Promise<StoredVersion> {
+export async function setVersionState(
+  platform: Platform,
+  version: StoredVersion,
+  state: VersionState,
+  etag: string | null,
+  publicName: string,
+): Promise<StoredVersion> {
   return platform.store.transact(async (tx) => {
     const current = await tx.get<StoredVersion>("secretVersion", version.resource);
     if (!current) throw notFound(`Secret Version [${publicName}] not found.`);
-    if (etag && etag !== current.etag) throw new ApiError("ABORTED", "The etag provided does not match the current etag of the secret version.");
-    if (current.state === "DESTROYED") throw failedPrecondition(`Secret Version [${publicName}] is in DESTROYED state.`);
+    if (etag && etag !== current.etag)
+      throw new ApiError("ABORTED", "The etag provided does not match the current etag of the secret version.");
+    if (current.state === "DESTROYED")
+      throw failedPrecondition(`Secret Version [${publicName}] is in DESTROYED state.`);
     const { sealed, ...rest } = current;
     const next: StoredVersion =
       state === "DESTROYED"

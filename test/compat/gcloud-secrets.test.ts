@@ -34,27 +34,54 @@ describe("gcloud secrets against runguard", () => {
     const sa = { kind: "serviceAccount" as const, email: SA };
     const resource = `projects/${PROJECT}/secrets/db-password`;
     assert.equal(rg.platform.engine.decide(sa, "secretmanager.versions.access", resource).allowed, false);
-    const bound = await g(["secrets", "add-iam-policy-binding", "db-password", `--member=serviceAccount:${SA}`, "--role=roles/secretmanager.secretAccessor"]);
+    const bound = await g([
+      "secrets",
+      "add-iam-policy-binding",
+      "db-password",
+      `--member=serviceAccount:${SA}`,
+      "--role=roles/secretmanager.secretAccessor",
+    ]);
     assert.equal(bound.code, 0, bound.stderr);
     assert.match(bound.stderr, /Updated IAM policy for secret \[db-password\]\./);
-    assert.equal(rg.platform.engine.decide(sa, "secretmanager.versions.access", `${resource}/versions/1`).allowed, true);
+    assert.equal(
+      rg.platform.engine.decide(sa, "secretmanager.versions.access", `${resource}/versions/1`).allowed,
+      true,
+    );
   });
 
   it("versions: add, list, disable (latest then fails, no fallback), enable, destroy", async () => {
     assert.equal((await g(["secrets", "versions", "add", "db-password", "--data-file=-"], "second")).code, 0);
     const listed = await g(["secrets", "versions", "list", "db-password", "--format=value(name,state)"]);
-    assert.deepEqual(listed.stdout.trim().split("\n").map((l) => l.split(/\s+/)), [["2", "enabled"], ["1", "enabled"]]);
+    assert.deepEqual(
+      listed.stdout
+        .trim()
+        .split("\n")
+        .map((l) => l.split(/\s+/)),
+      [
+        ["2", "enabled"],
+        ["1", "enabled"],
+      ],
+    );
     assert.equal((await g(["secrets", "versions", "disable", "2", "--secret=db-password"])).code, 0);
     const disabled = await g(["secrets", "versions", "access", "latest", "--secret=db-password"]);
     assert.equal(disabled.code, 1);
-    assert.match(disabled.stderr, /FAILED_PRECONDITION: Secret Version \[projects\/\d+\/secrets\/db-password\/versions\/2\] is in DISABLED state\./);
-    assert.equal((await g(["secrets", "versions", "access", "1", "--secret=db-password"])).stdout, "my-database-password");
+    assert.match(
+      disabled.stderr,
+      /FAILED_PRECONDITION: Secret Version \[projects\/\d+\/secrets\/db-password\/versions\/2\] is in DISABLED state\./,
+    );
+    assert.equal(
+      (await g(["secrets", "versions", "access", "1", "--secret=db-password"])).stdout,
+      "my-database-password",
+    );
     assert.equal((await g(["secrets", "versions", "enable", "2", "--secret=db-password"])).code, 0);
     assert.equal((await g(["secrets", "versions", "access", "latest", "--secret=db-password"])).stdout, "second");
     assert.equal((await g(["secrets", "versions", "destroy", "2", "--secret=db-password", "--quiet"])).code, 0);
     const destroyed = await g(["secrets", "versions", "access", "2", "--secret=db-password"]);
     assert.match(destroyed.stderr, /is in DESTROYED state/);
-    const stored = await rg.platform.store.get<{ sealed?: unknown }>("secretVersion", `projects/${PROJECT}/secrets/db-password/versions/2`);
+    const stored = await rg.platform.store.get<{ sealed?: unknown }>(
+      "secretVersion",
+      `projects/${PROJECT}/secrets/db-password/versions/2`,
+    );
     assert.equal(stored?.sealed, undefined, "a destroyed version's payload is gone from the store");
   });
 
@@ -74,12 +101,31 @@ describe("gcloud secrets against runguard", () => {
   });
 
   it("writes Data Access entries for every access, granted or denied, and never the payload", async () => {
-    const logs = await rg.platform.store.readLogs({ logNamePrefix: `projects/${PROJECT}/logs/cloudaudit.googleapis.com%2Fdata_access`, limit: 100 });
-    const accesses = logs.map((r) => r.entry["protoPayload"] as { methodName: string; authenticationInfo: { principalEmail?: string }; authorizationInfo: Array<{ granted: boolean }> });
-    assert.ok(accesses.every((p) => p.methodName === "google.cloud.secretmanager.v1.SecretManagerService.AccessSecretVersion"));
-    assert.ok(accesses.some((p) => p.authenticationInfo.principalEmail === "alice@example.com" && p.authorizationInfo[0]?.granted === false));
+    const logs = await rg.platform.store.readLogs({
+      logNamePrefix: `projects/${PROJECT}/logs/cloudaudit.googleapis.com%2Fdata_access`,
+      limit: 100,
+    });
+    const accesses = logs.map(
+      (r) =>
+        r.entry["protoPayload"] as {
+          methodName: string;
+          authenticationInfo: { principalEmail?: string };
+          authorizationInfo: Array<{ granted: boolean }>;
+        },
+    );
+    assert.ok(
+      accesses.every((p) => p.methodName === "google.cloud.secretmanager.v1.SecretManagerService.AccessSecretVersion"),
+    );
+    assert.ok(
+      accesses.some(
+        (p) => p.authenticationInfo.principalEmail === "alice@example.com" && p.authorizationInfo[0]?.granted === false,
+      ),
+    );
     assert.ok(accesses.some((p) => p.authorizationInfo[0]?.granted === true));
     const everything = JSON.stringify(await rg.platform.store.readLogs({ limit: 10_000 }));
-    assert.ok(!everything.includes("my-database-password") && !everything.includes(Buffer.from("my-database-password").toString("base64")));
+    assert.ok(
+      !everything.includes("my-database-password") &&
+        !everything.includes(Buffer.from("my-database-password").toString("base64")),
+    );
   });
 });

@@ -57,7 +57,10 @@ async function secretFor(call: ApiCall, permission: string) {
   const scope = await scopeOf(call);
   const id = call.params["secret"] ?? "";
   call.audit.resourceName = publicSecretName(scope, id);
-  call.audit.resource = { type: "secretmanager.googleapis.com/Secret", labels: { project_id: scope.projectId, secret_id: id } };
+  call.audit.resource = {
+    type: "secretmanager.googleapis.com/Secret",
+    labels: { project_id: scope.projectId, secret_id: id },
+  };
   return { scope, secret: await requireSecret(call.platform, call.ctx, scope, id, permission) };
 }
 
@@ -115,7 +118,13 @@ export const secretManagerRoutes: Route[] = [
       const scope = await scopeOf(call);
       const all = await listSecrets(call.platform, call.ctx, scope);
       const { items, nextPageToken } = page(all, call);
-      return all.length === 0 ? {} : { secrets: items.map((s) => renderSecret(scope, s)), totalSize: all.length, ...(nextPageToken ? { nextPageToken } : {}) };
+      return all.length === 0
+        ? {}
+        : {
+            secrets: items.map((s) => renderSecret(scope, s)),
+            totalSize: all.length,
+            ...(nextPageToken ? { nextPageToken } : {}),
+          };
     },
   },
   {
@@ -175,7 +184,13 @@ export const secretManagerRoutes: Route[] = [
       const { scope, secret } = await secretFor(call, "secretmanager.versions.list");
       const all = await listVersions(call.platform, secret);
       const { items, nextPageToken } = page(all, call);
-      return all.length === 0 ? {} : { versions: items.map((v) => renderVersion(scope, secret, v)), totalSize: all.length, ...(nextPageToken ? { nextPageToken } : {}) };
+      return all.length === 0
+        ? {}
+        : {
+            versions: items.map((v) => renderVersion(scope, secret, v)),
+            totalSize: all.length,
+            ...(nextPageToken ? { nextPageToken } : {}),
+          };
     },
   },
   {
@@ -200,26 +215,35 @@ export const secretManagerRoutes: Route[] = [
       const { version, publicVersion } = await versionFor(call, "secretmanager.versions.access");
       call.audit.resourceName = publicVersion;
       const data = openPayload(call.platform, version, publicVersion);
-      return { name: publicVersion, payload: { data: data.toString("base64"), ...(version.crc32c ? { dataCrc32c: version.crc32c } : {}) } };
+      return {
+        name: publicVersion,
+        payload: { data: data.toString("base64"), ...(version.crc32c ? { dataCrc32c: version.crc32c } : {}) },
+      };
     },
   },
   stateChange("disable"),
   stateChange("enable"),
   stateChange("destroy"),
-  ...(["GET", "POST"] as const).map(
-    (method): Route => ({
-      api: "secretmanager",
-      method,
-      path: path(`${SECRET}:getIamPolicy`),
-      methodName: `${M}GetIamPolicy`,
-      mutates: false,
-      async handle(call) {
-        const { secret } = await secretFor(call, "secretmanager.secrets.getIamPolicy");
-        const version = call.query.get("options.requestedPolicyVersion") ?? (call.body["options"] as { requestedPolicyVersion?: unknown } | undefined)?.requestedPolicyVersion;
-        return getIamPolicy(call.platform, call.ctx, secret.resource, { permission: "secretmanager.secrets.getIamPolicy" }, version);
-      },
-    }),
-  ),
+  ...(["GET", "POST"] as const).map((method): Route => ({
+    api: "secretmanager",
+    method,
+    path: path(`${SECRET}:getIamPolicy`),
+    methodName: `${M}GetIamPolicy`,
+    mutates: false,
+    async handle(call) {
+      const { secret } = await secretFor(call, "secretmanager.secrets.getIamPolicy");
+      const version =
+        call.query.get("options.requestedPolicyVersion") ??
+        (call.body["options"] as { requestedPolicyVersion?: unknown } | undefined)?.requestedPolicyVersion;
+      return getIamPolicy(
+        call.platform,
+        call.ctx,
+        secret.resource,
+        { permission: "secretmanager.secrets.getIamPolicy" },
+        version,
+      );
+    },
+  })),
   {
     api: "secretmanager",
     method: "POST",
@@ -228,7 +252,9 @@ export const secretManagerRoutes: Route[] = [
     mutates: true,
     async handle(call) {
       const { secret } = await secretFor(call, "secretmanager.secrets.setIamPolicy");
-      return setIamPolicy(call.platform, call.ctx, secret.resource, call.body, { permission: "secretmanager.secrets.setIamPolicy" });
+      return setIamPolicy(call.platform, call.ctx, secret.resource, call.body, {
+        permission: "secretmanager.secrets.setIamPolicy",
+      });
     },
   },
   {
@@ -241,7 +267,9 @@ export const secretManagerRoutes: Route[] = [
       // "If the secret does not exist, this call returns an empty set of permissions, not a NOT_FOUND error."
       const scope = await scopeOf(call);
       const resource = secretResource(scope, call.params["secret"] ?? "");
-      return (await call.platform.store.get("secret", resource)) ? testIamPermissions(call.platform, call.ctx, resource, call.body) : {};
+      return (await call.platform.store.get("secret", resource))
+        ? testIamPermissions(call.platform, call.ctx, resource, call.body)
+        : {};
     },
   },
 ];

@@ -1,0 +1,80 @@
+// Secrets for one instance: env-var secrets are read once at start; file secrets are written into the
+// instance's private mount directory (0700 directories, 0600 files) and rewritten when a `latest`
+// reference gets a new version. In the process runtime a container path such as /secrets/credentials is
+// mapped to $RUNGUARD_MOUNT_ROOT/secrets/credentials (see the README).
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { Platform } from "../core/platform.js";
+import type { StoredRevision } from "../run/types.js";
+import { secretLocation, secretReferences, type SecretReference } from "../secrets/references.js";
+import { readSecretReference } from "../secrets/resolve.js";
+
+export interface InstanceSecrets {
+  env: Record<string, string>;
+  mountRoot: string;
+  /** Rewrites `latest` files of `secretResource` (projects/P/secrets/S). */
+  refresh(secretResource: string): Promise<void>;
+  /** Removes the files: nothing of a secret outlives its instance on disk. */
+  remove(): void;
+}
+
+export class SecretResolutionError extends Error {
+  override readonly name = "InstanceStartError";
+}
+
+async function writeFile(
+  platform: Platform,
+  revision: StoredRevision,
+  root: string,
+  reference: SecretReference,
+): Promise<void> {
+  const payload = await readSecretReference(platform, reference, revision.projectId, revision.serviceAccountEmail);
+  const file = join(root, reference.target);
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(file, payload, { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
+export async function prepareInstanceSecrets(
+  platform: Platform,
+  revision: StoredRevision,
+  home: string,
+): Promise<InstanceSecrets> {
+  const references = secretReferences(revision.template);
+  const mountRoot = join(home, "mounts");
+  mkdirSync(mountRoot, { recursive: true, mode: 0o700 });
+  const env: Record<string, string> = {};
+  try {
+    for (const reference of references) {
+      if (reference.kind === "env") {
+        env[reference.target] = (
+          await readSecretReference(platform, reference, revision.projectId, revision.serviceAccountEmail)
+        ).toString("utf8");
+      } else {
+        await writeFile(platform, revision, mountRoot, reference);
+      }
+    }
+  } catch (error) {
+    rmSync(mountRoot, { recursive: true, force: true });
+    // The reason names the secret, never its value.
+    throw new SecretResolutionError(
+      `The instance could not start: a secret could not be read (${(error as Error).message}).`,
+    );
+  }
+  const ownerOf = (reference: SecretReference) => {
+    const { project, secretId } = secretLocation(reference, revision.projectId);
+    return `projects/${project}/secrets/${secretId}`;
+  };
+  return {
+    env,
+    mountRoot,
+    async refresh(secretResource) {
+      for (const reference of references) {
+        if (reference.kind === "file" && reference.version === "latest" && ownerOf(reference) === secretResource) {
+          await writeFile(platform, revision, mountRoot, reference).catch(() => undefined);
+        }
+      }
+    },
+    remove: () => rmSync(mountRoot, { recursive: true, force: true }),
+  };
+}
