@@ -41,16 +41,13 @@ export async function startRunguard(
   const logger = options.logger ?? createLogger();
   const platform = await openPlatform(config, options.clock);
   let apiUrl = "";
-  const api = createServer(
-    { keepAliveTimeout: 65_000 },
-    createControlPlaneHandler({
-      platform,
-      routes: allRoutes,
-      baseUrl: () => apiUrl,
-      onUnexpectedError: (requestId, error) =>
-        logger.error({ requestId, err: error }, "unexpected control-plane error"),
-    }),
-  );
+  const apiHandler = createControlPlaneHandler({
+    platform,
+    routes: allRoutes,
+    baseUrl: () => apiUrl,
+    onUnexpectedError: (requestId, error) => logger.error({ requestId, err: error }, "unexpected control-plane error"),
+  });
+  const api = createServer({ keepAliveTimeout: 65_000 }, apiHandler);
   api.on("connect", refuseConnect);
   const port = await listen(api, config.apiPort, config.host);
   apiUrl = `http://${config.host}:${port}`;
@@ -60,6 +57,8 @@ export async function startRunguard(
     platform,
     ca,
     serveRunApp: (req, res) => frontEnd?.(req, res),
+    serveGoogleApis: apiHandler,
+    apiEndpoint: () => apiUrl.replace(/^http:\/\//, ""),
     workDir: join(config.dataDir, "instances"),
     idleTimeoutMs: config.idleTimeoutMs,
   });

@@ -24,6 +24,10 @@ export interface InstanceManagerOptions {
   ca: LocalCa;
   /** Answers a request an instance makes to a *.run.app URL (the front end, in-process). */
   serveRunApp: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Answers a request an instance makes to a Google API (*.googleapis.com): runguard's control plane. */
+  serveGoogleApis: (req: IncomingMessage, res: ServerResponse) => void;
+  /** host:port of the control plane, for client libraries that need an endpoint override. */
+  apiEndpoint?: () => string;
   /** Where instances get a private HOME and scratch space. */
   workDir: string;
   idleTimeoutMs?: number;
@@ -52,9 +56,13 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
   const running = new Map<string, InstanceSecrets>();
   const logs = createInstanceLogWriter(platform.store);
 
-  /** Without VPC access an instance reaches other services' URLs and nothing private (no internet here either). */
+  /**
+   * Without VPC access an instance reaches other services' URLs and Google's APIs (runguard's, in-process),
+   * and nothing private; there is no internet here either.
+   */
   function decideEgress(host: string): EgressDecision {
     if (host.endsWith(".run.app")) return { kind: "handle", handler: options.serveRunApp };
+    if (host.endsWith(".googleapis.com")) return { kind: "handle", handler: options.serveGoogleApis };
     return { kind: "refuse", reason: `${host} is not reachable from this instance` };
   }
 
@@ -107,6 +115,7 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
     };
     const env = buildContainerEnv(revision, port, network, secrets.env, home);
     env["RUNGUARD_MOUNT_ROOT"] = secrets.mountRoot;
+    if (options.apiEndpoint) env["RUNGUARD_API_ENDPOINT"] = options.apiEndpoint();
     try {
       const instance = await startProcessInstance(
         {
