@@ -8,10 +8,14 @@ import { oauthRoutes } from "../control-plane/apis/oauth.js";
 import { adminRoutes } from "../control-plane/apis/admin.js";
 import { runRoutes } from "../control-plane/apis/run.js";
 import { secretManagerRoutes } from "../control-plane/apis/secretmanager.js";
+import { computeRoutes } from "../control-plane/apis/compute.js";
+import { vpcAccessRoutes } from "../control-plane/apis/vpcaccess.js";
 
 export const allRoutes: readonly Route[] = [
   ...runRoutes,
   ...secretManagerRoutes,
+  ...computeRoutes,
+  ...vpcAccessRoutes,
   ...iamCredentialsRoutes,
   ...iamRoutes,
   ...resourceManagerRoutes,

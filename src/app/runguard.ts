@@ -12,6 +12,11 @@ import { allRoutes } from "./routes.js";
 import { startDataPlane, type DataPlane } from "./data-plane.js";
 import { createInstanceManager, type InstanceManager } from "../instances/instance-manager.js";
 import { openLocalCa } from "../network/local-ca.js";
+import { createPrivateResourceIndex } from "../network/private-resources.js";
+import { createVpcGateway } from "../network/vpc-gateway.js";
+import { createNetworkAdminRoutes } from "../control-plane/apis/network-admin.js";
+import type { TrafficSource } from "../gateway/ingress.js";
+import type { IncomingMessage, ServerResponse } from "node:http";
 
 export interface Endpoints {
   api: string;
@@ -41,9 +46,16 @@ export async function startRunguard(
   const logger = options.logger ?? createLogger();
   const platform = await openPlatform(config, options.clock);
   let apiUrl = "";
+  const ca = await openLocalCa(join(config.dataDir, "ca"));
+  const privateResources = await createPrivateResourceIndex(platform.store);
+  let frontEnd: DataPlane["frontEnd"] | undefined;
+  const serveRunApp = (req: IncomingMessage, res: ServerResponse, source: TrafficSource) =>
+    frontEnd?.(req, res, { source });
+  const serveGoogleApis = (req: IncomingMessage, res: ServerResponse) => apiHandler(req, res);
+  const gateway = createVpcGateway({ ca, privateResources, serveRunApp, serveGoogleApis });
   const apiHandler = createControlPlaneHandler({
     platform,
-    routes: allRoutes,
+    routes: [...allRoutes, ...createNetworkAdminRoutes(gateway, ca)],
     baseUrl: () => apiUrl,
     onUnexpectedError: (requestId, error) => logger.error({ requestId, err: error }, "unexpected control-plane error"),
   });
@@ -51,13 +63,12 @@ export async function startRunguard(
   api.on("connect", refuseConnect);
   const port = await listen(api, config.apiPort, config.host);
   apiUrl = `http://${config.host}:${port}`;
-  const ca = await openLocalCa(join(config.dataDir, "ca"));
-  let frontEnd: DataPlane["frontEnd"] | undefined;
   const instances = createInstanceManager({
     platform,
     ca,
-    serveRunApp: (req, res) => frontEnd?.(req, res),
-    serveGoogleApis: apiHandler,
+    privateResources,
+    serveRunApp,
+    serveGoogleApis,
     apiEndpoint: () => apiUrl.replace(/^http:\/\//, ""),
     workDir: join(config.dataDir, "instances"),
     idleTimeoutMs: config.idleTimeoutMs,
@@ -83,6 +94,7 @@ export async function startRunguard(
       await closeServer(api);
       await dataPlane.close();
       await instances.close();
+      privateResources.close();
       await platform.close();
     },
   };

@@ -8,6 +8,7 @@ import { registerIam } from "./iam.js";
 import { registerGroups } from "./groups.js";
 import { registerImages } from "./images.js";
 import { registerServices } from "./services.js";
+import { registerVpc } from "./vpc.js";
 
 export function buildCli(): Command {
   const program = new Command("runguard")
@@ -22,6 +23,7 @@ export function buildCli(): Command {
   registerGroups(program);
   registerImages(program);
   registerServices(program);
+  registerVpc(program);
   return program;
 }
 

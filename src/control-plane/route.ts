@@ -12,6 +12,7 @@ export type ApiName =
   | "secretmanager"
   | "compute"
   | "logging"
+  | "vpcaccess"
   | "oauth2"
   | "runguard";
 

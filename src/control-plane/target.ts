@@ -23,6 +23,7 @@ const KNOWN_APIS = new Set<string>([
   "secretmanager",
   "compute",
   "logging",
+  "vpcaccess",
   "oauth2",
   "www",
 ]);

@@ -69,7 +69,7 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
       return;
     }
     // Ingress first: a request from a source the setting does not admit never reaches IAM and is not logged.
-    if (!admitsSource(service.ingress, route.source ?? options.classifySource(req))) {
+    if (!admitsSource(service.ingress, route.source ?? options.classifySource(req), service.projectId)) {
       req.resume();
       sendPage(res, 404, notFoundPage(path));
       return;

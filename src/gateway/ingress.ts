@@ -6,7 +6,9 @@ export type TrafficSource =
   | { kind: "internal"; network: string; projectId: string }
   | { kind: "load-balancer"; projectId: string };
 
-export function admitsSource(ingress: Ingress, source: TrafficSource): boolean {
+/** Only a VPC network in the service's own project counts as internal (no Shared VPC in runguard). */
+export function admitsSource(ingress: Ingress, source: TrafficSource, serviceProject: string): boolean {
+  if (source.kind !== "external" && source.projectId !== serviceProject) source = { kind: "external" };
   switch (ingress) {
     case "all":
       return true;

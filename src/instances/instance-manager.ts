@@ -17,15 +17,20 @@ import { createInstanceLogWriter } from "./instance-logs.js";
 import { prepareInstanceSecrets, type InstanceSecrets } from "./secret-mounts.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { LocalCa } from "../network/local-ca.js";
-import { createEgressProxy, type EgressDecision } from "../network/egress-proxy.js";
+import { createEgressProxy } from "../network/egress-proxy.js";
+import { decideEgress, type EgressContext } from "../network/egress-policy.js";
+import { resolveVpcAccess } from "../network/vpc-access.js";
+import type { PrivateResourceIndex } from "../network/private-resources.js";
+import type { TrafficSource } from "../gateway/ingress.js";
 
 export interface InstanceManagerOptions {
   platform: Platform;
   ca: LocalCa;
   /** Answers a request an instance makes to a *.run.app URL (the front end, in-process). */
-  serveRunApp: (req: IncomingMessage, res: ServerResponse) => void;
+  serveRunApp: (req: IncomingMessage, res: ServerResponse, source: TrafficSource) => void;
   /** Answers a request an instance makes to a Google API (*.googleapis.com): runguard's control plane. */
   serveGoogleApis: (req: IncomingMessage, res: ServerResponse) => void;
+  privateResources: PrivateResourceIndex;
   /** host:port of the control plane, for client libraries that need an endpoint override. */
   apiEndpoint?: () => string;
   /** Where instances get a private HOME and scratch space. */
@@ -56,16 +61,6 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
   const running = new Map<string, InstanceSecrets>();
   const logs = createInstanceLogWriter(platform.store);
 
-  /**
-   * Without VPC access an instance reaches other services' URLs and Google's APIs (runguard's, in-process),
-   * and nothing private; there is no internet here either.
-   */
-  function decideEgress(host: string): EgressDecision {
-    if (host.endsWith(".run.app")) return { kind: "handle", handler: options.serveRunApp };
-    if (host.endsWith(".googleapis.com")) return { kind: "handle", handler: options.serveGoogleApis };
-    return { kind: "refuse", reason: `${host} is not reachable from this instance` };
-  }
-
   async function startInstance(revision: StoredRevision, instanceId: string): Promise<RunningInstance> {
     const container = revision.template.spec.containers[0];
     const image = await findImage(platform.store, container?.image ?? "");
@@ -86,7 +81,17 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
       clock: platform.clock,
     });
     const address = await metadata.listen("127.0.0.1", 0);
-    const egress = createEgressProxy({ ca: options.ca, decide: (target) => decideEgress(target.host) });
+    const vpc = await resolveVpcAccess(platform.store, revision.template, revision.projectId, revision.region).catch(
+      () => undefined,
+    );
+    const context: EgressContext = {
+      projectId: revision.projectId,
+      ...(vpc ? { vpc } : {}),
+      privateResources: options.privateResources.list,
+      serveRunApp: options.serveRunApp,
+      serveGoogleApis: options.serveGoogleApis,
+    };
+    const egress = createEgressProxy({ ca: options.ca, decide: (target) => decideEgress(context, target) });
     const egressAddress = await egress.listen("127.0.0.1", 0);
     const stopSidecars = () => Promise.all([metadata.close(), egress.close()]);
     const home = join(options.workDir, instanceId);

@@ -5,7 +5,7 @@
 import { createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
 import { TLSSocket } from "node:tls";
 import type { Duplex } from "node:stream";
-import type { AddressInfo, Socket } from "node:net";
+import { connect, type AddressInfo, type Socket } from "node:net";
 import type { LocalCa } from "./local-ca.js";
 
 export interface EgressTarget {
@@ -90,6 +90,18 @@ export function createEgressProxy(options: {
       socket.end(
         `HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
       );
+      return;
+    }
+    if (decision.kind === "forward") {
+      // A private resource: a plain TCP tunnel to the loopback endpoint that stands for it.
+      if (!LOOPBACK.test(decision.host)) return void socket.destroy();
+      const upstream = connect({ host: decision.host, port: decision.port }, () => {
+        socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+        if (head.length > 0) upstream.write(head);
+        socket.pipe(upstream).pipe(socket);
+      });
+      upstream.on("error", () => socket.destroy());
+      socket.on("close", () => upstream.destroy());
       return;
     }
     options.ca.certificateFor(host).then(

@@ -13,6 +13,7 @@ import { principalEmail } from "../iam/types.js";
 import { findImage, imageDigest } from "./images.js";
 import { secretReferences } from "../secrets/references.js";
 import { checkSecretAccess } from "../secrets/resolve.js";
+import { resolveVpcAccess } from "../network/vpc-access.js";
 import { fieldViolation, validateServiceAnnotations, validateServiceName, validateTemplate } from "./validate.js";
 import type { RevisionTemplate, StoredRevision, StoredService } from "./types.js";
 
@@ -81,6 +82,7 @@ async function prepareTemplate(platform: Platform, ctx: CallContext, scope: RunS
   const entry = await findImage(platform.store, image);
   if (!entry) throw fieldViolation("spec.template.spec.containers[0].image", `Image '${image}' not found.`);
   await authorizeActAs(platform, ctx, validated.spec.serviceAccountName ?? "");
+  await resolveVpcAccess(platform.store, validated, scope.projectId, scope.region);
   // Cloud Run checks at deploy that the runtime service account may read every secret the revision uses.
   await checkSecretAccess(
     platform,

@@ -19,6 +19,7 @@ export type Kind =
   | "network"
   | "subnetwork"
   | "connector"
+  | "privateResource"
   | "backendService"
   | "setting";
 

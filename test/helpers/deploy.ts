@@ -7,11 +7,13 @@ import { OWNER, PROJECT, type TestRunguard } from "./runguard-instance.js";
 
 export const ECHO_IMAGE = "gcr.io/runguard-tests/echo";
 export const FAIL_IMAGE = "gcr.io/runguard-tests/fail-start";
+export const FETCHER_IMAGE = "gcr.io/runguard-tests/fetcher";
 
 export async function registerTestImages(rg: TestRunguard): Promise<void> {
   const dir = fileURLToPath(new URL("../../../test/fixtures/apps/", import.meta.url));
   await addImage(rg.platform.store, ECHO_IMAGE, dir, [process.execPath, "echo.mjs"]);
   await addImage(rg.platform.store, FAIL_IMAGE, dir, [process.execPath, "fail-start.mjs"]);
+  await addImage(rg.platform.store, FETCHER_IMAGE, dir, [process.execPath, "fetcher.mjs"]);
 }
 
 export interface DeployOptions {

@@ -1,0 +1,43 @@
+// Cloud Run's egress rules for one instance, as decisions for its egress proxy (fidelity reference §5):
+// - *.googleapis.com: runguard's APIs (Private Google Access or the internet, either way reachable);
+// - *.run.app: the front end; the call counts as internal only when all traffic leaves through the VPC;
+// - private ranges: only with VPC access, and only to private resources registered in that network;
+// - anything else: unreachable (there is no internet here, and all-traffic has no Cloud NAT).
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { TrafficSource } from "../gateway/ingress.js";
+import { isPrivateAddress } from "./cidr.js";
+import type { EgressDecision, EgressTarget } from "./egress-proxy.js";
+import type { VpcAccess } from "./vpc-access.js";
+import type { PrivateResource } from "./vpc-types.js";
+
+export interface EgressContext {
+  projectId: string;
+  vpc?: VpcAccess;
+  /** Registered private resources, by network. */
+  privateResources: () => PrivateResource[];
+  serveRunApp: (req: IncomingMessage, res: ServerResponse, source: TrafficSource) => void;
+  serveGoogleApis: (req: IncomingMessage, res: ServerResponse) => void;
+}
+
+export function decideEgress(context: EgressContext, target: EgressTarget): EgressDecision {
+  const { vpc } = context;
+  if (target.host.endsWith(".googleapis.com")) return { kind: "handle", handler: context.serveGoogleApis };
+  if (target.host.endsWith(".run.app")) {
+    const source: TrafficSource =
+      vpc?.egress === "all-traffic"
+        ? { kind: "internal", network: vpc.network, projectId: context.projectId }
+        : { kind: "external" };
+    return { kind: "handle", handler: (req, res) => context.serveRunApp(req, res, source) };
+  }
+  if (isPrivateAddress(target.host)) {
+    if (!vpc)
+      return { kind: "refuse", reason: `${target.host} is a private address and this revision has no VPC access` };
+    const resource = context
+      .privateResources()
+      .find((r) => r.network === vpc.network && r.address === target.host && r.port === target.port);
+    if (!resource)
+      return { kind: "refuse", reason: `nothing answers at ${target.host}:${target.port} in ${vpc.network}` };
+    return { kind: "forward", host: resource.target.host, port: resource.target.port };
+  }
+  return { kind: "refuse", reason: `${target.host} is not reachable from this instance` };
+}
