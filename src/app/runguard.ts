@@ -12,6 +12,7 @@ import { allRoutes } from "./routes.js";
 import { startDataPlane, type DataPlane } from "./data-plane.js";
 import { createInstanceManager, type InstanceManager } from "../instances/instance-manager.js";
 import { openLocalCa } from "../network/local-ca.js";
+import { detectIsolation, type IsolationMode } from "../runtime/isolation.js";
 import { createPrivateResourceIndex } from "../network/private-resources.js";
 import { createVpcGateway } from "../network/vpc-gateway.js";
 import { createNetworkAdminRoutes } from "../control-plane/apis/network-admin.js";
@@ -20,6 +21,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 
 export interface Endpoints {
   api: string;
+  isolation: IsolationMode;
   frontEnd: string;
   projectId: string;
   projectNumber: string;
@@ -63,8 +65,10 @@ export async function startRunguard(
   api.on("connect", refuseConnect);
   const port = await listen(api, config.apiPort, config.host);
   apiUrl = `http://${config.host}:${port}`;
+  const isolation = detectIsolation(config.isolation);
   const instances = createInstanceManager({
     platform,
+    isolation,
     ca,
     privateResources,
     serveRunApp,
@@ -78,6 +82,7 @@ export async function startRunguard(
   const project = await platform.store.get<{ projectNumber: string }>("project", `projects/${config.projectId}`);
   const endpoints: Endpoints = {
     api: apiUrl,
+    isolation,
     frontEnd: dataPlane.frontEndUrl,
     projectId: config.projectId,
     projectNumber: project?.projectNumber ?? "",

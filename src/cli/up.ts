@@ -44,6 +44,9 @@ export function registerUp(program: Command): void {
       console.log(`  control plane:  ${endpoints.api}  (Google APIs; gcloud's HTTP proxy)`);
       console.log(`  front end:      ${endpoints.frontEnd}  (service URLs, routed by Host)`);
       console.log(
+        `  isolation:      ${endpoints.isolation === "netns" ? "a network namespace per instance (egress enforced for every protocol)" : "host network (egress enforced through the proxy variables)"}`,
+      );
+      console.log(
         `  point gcloud:   eval "$(runguard env)"   or as someone else: eval "$(runguard env --as user:alice@example.com)"`,
       );
       if (options.demo) {

@@ -25,6 +25,8 @@ export const configSchema = z.object({
     .int()
     .positive()
     .default(15 * 60_000),
+  /** Instance isolation: "auto" uses a network namespace per instance where the machine allows it. */
+  isolation: z.enum(["auto", "netns", "process"]).default("auto"),
   /** Largest accepted control-plane request body. */
   maxBodyBytes: z
     .number()

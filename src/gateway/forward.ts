@@ -1,12 +1,14 @@
 // Proxies a request to an instance over pooled keep-alive connections (undici), streaming both ways.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Agent } from "undici";
+import { Agent, Pool, type Dispatcher } from "undici";
 import type { RoutedService } from "./directory.js";
 import { responseHeadersForClient } from "./forward-headers.js";
 
 export interface InstanceLease {
   host: string;
   port: number;
+  /** Instances in their own network namespace are reached through a unix socket. */
+  socketPath?: string;
   release(): void;
   markBroken(): void;
 }
@@ -35,14 +37,32 @@ export interface Forwarder {
 /** One keep-alive connection pool per instance address, shared by every request of the front end. */
 export function createForwarder(): Forwarder {
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 256, pipelining: 1 });
+  const socketPools = new Map<string, Pool>();
+  const dispatcherFor = (lease: InstanceLease): Dispatcher => {
+    if (!lease.socketPath) return agent;
+    let pool = socketPools.get(lease.socketPath);
+    if (!pool) {
+      if (socketPools.size >= 256) {
+        const [oldest, evicted] = socketPools.entries().next().value as [string, Pool];
+        socketPools.delete(oldest);
+        void evicted.close();
+      }
+      pool = new Pool("http://localhost", { socketPath: lease.socketPath, keepAliveTimeout: 30_000, connections: 256 });
+      socketPools.set(lease.socketPath, pool);
+    }
+    return pool;
+  };
   return {
-    forward: (instances, service, req, res, headers) => forwardToInstance(agent, instances, service, req, res, headers),
-    close: () => agent.close(),
+    forward: (instances, service, req, res, headers) =>
+      forwardToInstance(dispatcherFor, instances, service, req, res, headers),
+    async close() {
+      await Promise.all([agent.close(), ...[...socketPools.values()].map((p) => p.close())]);
+    },
   };
 }
 
 async function forwardToInstance(
-  agent: Agent,
+  dispatcherFor: (lease: InstanceLease) => Dispatcher,
   instances: InstanceProvider,
   service: RoutedService,
   req: IncomingMessage,
@@ -63,9 +83,9 @@ async function forwardToInstance(
     let status = 0;
     let responseSize: number | undefined;
     // stream() writes the instance's answer straight into our response, without intermediate streams.
-    await agent.stream(
+    await dispatcherFor(lease).stream(
       {
-        origin: `http://${lease.host}:${lease.port}`,
+        origin: lease.socketPath ? "http://localhost" : `http://${lease.host}:${lease.port}`,
         path: req.url ?? "/",
         method: method as "GET",
         headers,

@@ -12,8 +12,11 @@ import { createMetadataServer } from "../metadata/metadata-server.js";
 import { createInstancePool, type InstancePool } from "../runtime/instance-pool.js";
 import { findFreePort, startProcessInstance, type RunningInstance } from "../runtime/process-instance.js";
 import type { InstanceLease, InstanceProvider } from "../gateway/forward.js";
-import { buildArgv, buildContainerEnv, type InstanceNetworkEnv } from "./container-env.js";
+import { buildArgv, buildContainerEnv } from "./container-env.js";
 import { createInstanceLogWriter } from "./instance-logs.js";
+import { startSidecars } from "./sidecars.js";
+import { containerPortOf, netnsLaunch } from "./netns-launch.js";
+import type { IsolationMode } from "../runtime/isolation.js";
 import { prepareInstanceSecrets, type InstanceSecrets } from "./secret-mounts.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { LocalCa } from "../network/local-ca.js";
@@ -31,6 +34,8 @@ export interface InstanceManagerOptions {
   /** Answers a request an instance makes to a Google API (*.googleapis.com): runguard's control plane. */
   serveGoogleApis: (req: IncomingMessage, res: ServerResponse) => void;
   privateResources: PrivateResourceIndex;
+  /** Own network namespace per instance, or the host's network (see runtime/isolation.ts). */
+  isolation: IsolationMode;
   /** host:port of the control plane, for client libraries that need an endpoint override. */
   apiEndpoint?: () => string;
   /** Where instances get a private HOME and scratch space. */
@@ -80,7 +85,6 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
       tokens: platform.tokens,
       clock: platform.clock,
     });
-    const address = await metadata.listen("127.0.0.1", 0);
     const vpc = await resolveVpcAccess(platform.store, revision.template, revision.projectId, revision.region).catch(
       () => undefined,
     );
@@ -92,8 +96,8 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
       serveGoogleApis: options.serveGoogleApis,
     };
     const egress = createEgressProxy({ ca: options.ca, decide: (target) => decideEgress(context, target) });
-    const egressAddress = await egress.listen("127.0.0.1", 0);
-    const stopSidecars = () => Promise.all([metadata.close(), egress.close()]);
+    const sidecars = await startSidecars(options.isolation, metadata, egress, options.ca, options.apiEndpoint?.());
+    const stopSidecars = () => sidecars.stop();
     const home = join(options.workDir, instanceId);
     mkdirSync(home, { recursive: true, mode: 0o700 });
     let secrets: InstanceSecrets;
@@ -109,26 +113,22 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
       secrets.remove();
       return stopSidecars();
     };
-    // In the process runtime instances share the host's network, so an app that hard-codes its port can run
-    // one instance at a time; every other app gets a free port through $PORT.
-    const port = image.fixedPort ?? (await findFreePort());
-    const network: InstanceNetworkEnv = {
-      metadataHostPort: `127.0.0.1:${address.port}`,
-      egressProxyUrl: `http://127.0.0.1:${egressAddress.port}`,
-      caBundlePath: options.ca.bundlePath,
-      caCertPath: options.ca.caCertPath,
-    };
-    const env = buildContainerEnv(revision, port, network, secrets.env, home);
+    const port = sidecars.sockets
+      ? (image.fixedPort ?? containerPortOf(revision))
+      : (image.fixedPort ?? (await findFreePort()));
+    const env = buildContainerEnv(revision, port, sidecars.network, secrets.env, home);
     env["RUNGUARD_MOUNT_ROOT"] = secrets.mountRoot;
-    if (options.apiEndpoint) env["RUNGUARD_API_ENDPOINT"] = options.apiEndpoint();
+    if (sidecars.apiEndpoint) env["RUNGUARD_API_ENDPOINT"] = sidecars.apiEndpoint;
+    const argv = buildArgv(image.command, container?.command, container?.args);
+    const launch = sidecars.sockets
+      ? netnsLaunch(argv, image.dir, env, port, sidecars.sockets)
+      : { command: argv, env, port };
     try {
       const instance = await startProcessInstance(
         {
           id: instanceId,
-          command: buildArgv(image.command, container?.command, container?.args),
+          ...launch,
           cwd: image.dir,
-          env,
-          port,
           startupTimeoutMs: options.startupTimeoutMs ?? 30_000,
         },
         {

@@ -8,6 +8,8 @@ export type { InstanceIdentity } from "./metadata-routes.js";
 
 export interface MetadataServer {
   listen(host?: string, port?: number): Promise<{ host: string; port: number }>;
+  /** Listens on a unix socket (instances in their own network namespace reach it through a relay). */
+  listenPath(path: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -40,6 +42,12 @@ export function createMetadataServer(deps: MetadataDeps): MetadataServer {
       return new Promise((resolve, reject) => {
         server.once("error", reject);
         server.listen(port, host, () => resolve({ host, port: (server.address() as AddressInfo).port }));
+      });
+    },
+    listenPath(path) {
+      return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(path, () => resolve());
       });
     },
     close() {

@@ -21,6 +21,7 @@ export type EgressDecision =
 
 export interface EgressProxy {
   listen(host?: string, port?: number): Promise<{ port: number }>;
+  listenPath(path: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -123,6 +124,12 @@ export function createEgressProxy(options: {
       return new Promise((resolve, reject) => {
         outer.once("error", reject);
         outer.listen(port, host, () => resolve({ port: (outer.address() as AddressInfo).port }));
+      });
+    },
+    listenPath(path) {
+      return new Promise((resolve, reject) => {
+        outer.once("error", reject);
+        outer.listen(path, () => resolve());
       });
     },
     close() {

@@ -8,6 +8,7 @@ import type { RunningInstance } from "./process-instance.js";
 export interface Lease {
   host: string;
   port: number;
+  socketPath?: string;
   instanceId: string;
   release(): void;
   markBroken(): void;
@@ -67,6 +68,7 @@ export function createInstancePool(options: InstancePoolOptions): InstancePool {
     return {
       host: slot.instance.host,
       port: slot.instance.port,
+      ...(slot.instance.socketPath ? { socketPath: slot.instance.socketPath } : {}),
       instanceId: id,
       release() {
         if (done) return;

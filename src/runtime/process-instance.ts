@@ -12,6 +12,8 @@ export interface InstanceSpec {
   env: Record<string, string>;
   port: number;
   startupTimeoutMs: number;
+  /** When set, the instance is reached (and probed) through this unix socket instead of 127.0.0.1:port. */
+  socketPath?: string;
 }
 
 export interface InstanceHooks {
@@ -24,6 +26,7 @@ export interface RunningInstance {
   host: "127.0.0.1";
   port: number;
   pid: number;
+  socketPath?: string;
   stop(graceMs?: number): Promise<void>;
   exited: Promise<{ code: number | null; signal: string | null }>;
 }
@@ -52,9 +55,9 @@ export function findFreePort(): Promise<number> {
   });
 }
 
-function canConnect(port: number): Promise<boolean> {
+function canConnect(target: number | string): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port });
+    const socket = typeof target === "string" ? connect(target) : connect({ host: "127.0.0.1", port: target });
     socket.once("connect", () => {
       socket.destroy();
       resolve(true);
@@ -123,7 +126,7 @@ export async function startProcessInstance(spec: InstanceSpec, hooks: InstanceHo
         [...stderrTail],
       );
     }
-    if (await canConnect(spec.port)) break;
+    if (await canConnect(spec.socketPath ?? spec.port)) break;
     if (Date.now() > deadline) {
       await stop(1000);
       throw new InstanceStartError(
@@ -135,5 +138,13 @@ export async function startProcessInstance(spec: InstanceSpec, hooks: InstanceHo
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 100);
   }
-  return { id: spec.id, host: "127.0.0.1", port: spec.port, pid: pid ?? 0, stop, exited };
+  return {
+    id: spec.id,
+    host: "127.0.0.1",
+    port: spec.port,
+    pid: pid ?? 0,
+    stop,
+    exited,
+    ...(spec.socketPath ? { socketPath: spec.socketPath } : {}),
+  };
 }

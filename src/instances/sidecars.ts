@@ -1,0 +1,83 @@
+// What runs beside each instance: its metadata server and its egress proxy, reached over loopback ports
+// (process isolation) or over unix sockets relayed into the instance's own network namespace (netns).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect, createServer } from "node:net";
+import type { MetadataServer } from "../metadata/metadata-server.js";
+import type { EgressProxy } from "../network/egress-proxy.js";
+import type { IsolationMode } from "../runtime/isolation.js";
+import type { InstanceNetworkEnv } from "./container-env.js";
+
+/** Fixed loopback ports inside an instance's own network namespace. */
+export const INSIDE = { metadata: 8901, egress: 8902, api: 8903 } as const;
+
+export interface Sidecars {
+  network: InstanceNetworkEnv;
+  apiEndpoint?: string;
+  /** netns only: the unix sockets the namespace's relays connect to, and the inbound one. */
+  sockets?: { dir: string; inbound: string; outbound: Array<{ port: number; socket: string }> };
+  stop(): Promise<void>;
+}
+
+export async function startSidecars(
+  mode: IsolationMode,
+  metadata: MetadataServer,
+  egress: EgressProxy,
+  ca: { bundlePath: string; caCertPath: string },
+  apiEndpoint: string | undefined,
+): Promise<Sidecars> {
+  const trust = { caBundlePath: ca.bundlePath, caCertPath: ca.caCertPath };
+  if (mode === "process") {
+    const meta = await metadata.listen("127.0.0.1", 0);
+    const proxy = await egress.listen("127.0.0.1", 0);
+    return {
+      network: {
+        metadataHostPort: `127.0.0.1:${meta.port}`,
+        egressProxyUrl: `http://127.0.0.1:${proxy.port}`,
+        ...trust,
+      },
+      ...(apiEndpoint ? { apiEndpoint } : {}),
+      stop: async () => void (await Promise.all([metadata.close(), egress.close()])),
+    };
+  }
+  // Unix socket paths are limited to about 100 bytes, so they live in a short private directory.
+  const dir = mkdtempSync(join(tmpdir(), "rg-"));
+  const socket = (name: string) => join(dir, `${name}.sock`);
+  await metadata.listenPath(socket("metadata"));
+  await egress.listenPath(socket("egress"));
+  const outbound: Array<{ port: number; socket: string }> = [
+    { port: INSIDE.metadata, socket: socket("metadata") },
+    { port: INSIDE.egress, socket: socket("egress") },
+  ];
+  const relay = apiEndpoint
+    ? createServer((client) => {
+        const [host, port] = apiEndpoint.split(":");
+        const upstream = connect({ host: host ?? "127.0.0.1", port: Number(port) });
+        client.on("error", () => upstream.destroy());
+        upstream.on("error", () => client.destroy());
+        client.pipe(upstream).pipe(client);
+      })
+    : undefined;
+  if (relay) {
+    await new Promise<void>((resolve) => relay.listen(socket("api"), resolve));
+    outbound.push({ port: INSIDE.api, socket: socket("api") });
+  }
+  return {
+    network: {
+      metadataHostPort: `127.0.0.1:${INSIDE.metadata}`,
+      egressProxyUrl: `http://127.0.0.1:${INSIDE.egress}`,
+      ...trust,
+    },
+    ...(relay ? { apiEndpoint: `127.0.0.1:${INSIDE.api}` } : {}),
+    sockets: { dir, inbound: socket("inbound"), outbound },
+    async stop() {
+      await Promise.all([
+        metadata.close(),
+        egress.close(),
+        new Promise<void>((r) => (relay ? relay.close(() => r()) : r())),
+      ]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,56 @@
+// Runs inside a fresh network namespace (started through `unshare --net --fork`), where only a down loopback
+// interface exists. It brings loopback up, relays a few loopback ports to unix sockets that runguard serves
+// from outside (metadata server, egress proxy, control plane), starts the app, and only once the app accepts
+// connections opens the inbound unix socket runguard's front end uses. The app can reach nothing else.
+import { spawn, execFileSync } from "node:child_process";
+import { connect, createServer, type Socket } from "node:net";
+
+interface LauncherConfig {
+  command: string[];
+  cwd: string;
+  env: Record<string, string>;
+  appPort: number;
+  inboundSocket: string;
+  /** Loopback port inside the namespace → unix socket outside. */
+  outbound: Array<{ port: number; socket: string }>;
+}
+
+// The configuration arrives in the environment (never in a file: it holds the app's secret env vars).
+const config = JSON.parse(process.env["RUNGUARD_LAUNCHER_CONFIG"] ?? "{}") as LauncherConfig;
+delete process.env["RUNGUARD_LAUNCHER_CONFIG"];
+
+function pipeBoth(a: Socket, b: Socket): void {
+  a.on("error", () => b.destroy());
+  b.on("error", () => a.destroy());
+  a.pipe(b).pipe(a);
+}
+
+function listenTcp(port: number, socketPath: string): Promise<void> {
+  return new Promise((resolve) => {
+    createServer((client) => pipeBoth(client, connect(socketPath))).listen(port, "127.0.0.1", resolve);
+  });
+}
+
+function appAccepts(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect({ host: "127.0.0.1", port: config.appPort }, () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.on("error", () => resolve(false));
+  });
+}
+
+execFileSync("ip", ["link", "set", "lo", "up"]);
+await Promise.all(config.outbound.map((o) => listenTcp(o.port, o.socket)));
+const app = spawn(config.command[0] ?? "true", config.command.slice(1), {
+  cwd: config.cwd,
+  env: config.env,
+  stdio: "inherit",
+});
+app.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
+for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => app.kill(signal));
+while (!(await appAccepts())) await new Promise((r) => setTimeout(r, 25));
+createServer((client) => pipeBoth(client, connect({ host: "127.0.0.1", port: config.appPort }))).listen(
+  config.inboundSocket,
+);
