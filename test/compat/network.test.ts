@@ -118,6 +118,13 @@ describe("ingress and VPC egress", () => {
       "--vpc-egress=all-traffic",
     ]);
     await deploy("no-vpc", [`--image=${FETCHER_IMAGE}`, "--allow-unauthenticated"]);
+    await deploy("direct-vpc", [
+      `--image=${FETCHER_IMAGE}`,
+      "--allow-unauthenticated",
+      "--network=my-vpc",
+      "--subnet=my-subnet",
+      "--vpc-egress=private-ranges-only",
+    ]);
   });
   after(async () => {
     database.close();
@@ -168,6 +175,13 @@ describe("ingress and VPC egress", () => {
     assert.ok(blocked.error, JSON.stringify(blocked));
     const unregistered = await fetchFrom("with-connector", "http://10.8.0.9/");
     assert.ok(unregistered.error, "nothing answers at an address nobody registered");
+  });
+
+  it("Direct VPC egress (--network/--subnet) reaches the private address too", async () => {
+    assert.deepEqual(await fetchFrom("direct-vpc", "http://10.8.0.5/"), {
+      status: 200,
+      body: "private database answers",
+    });
   });
 
   it("all-traffic makes a service-to-service call internal; private-ranges-only does not", async () => {
