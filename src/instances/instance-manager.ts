@@ -117,11 +117,12 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
       ? (image.fixedPort ?? containerPortOf(revision))
       : (image.fixedPort ?? (await findFreePort()));
     const env = buildContainerEnv(revision, port, sidecars.network, secrets.env, home);
-    env["RUNGUARD_MOUNT_ROOT"] = secrets.mountRoot;
+    // In a mount namespace secret files are at their container paths; otherwise under RUNGUARD_MOUNT_ROOT.
+    env["RUNGUARD_MOUNT_ROOT"] = sidecars.sockets ? "" : secrets.mountRoot;
     if (sidecars.apiEndpoint) env["RUNGUARD_API_ENDPOINT"] = sidecars.apiEndpoint;
     const argv = buildArgv(image.command, container?.command, container?.args);
     const launch = sidecars.sockets
-      ? netnsLaunch(argv, image.dir, env, port, sidecars.sockets)
+      ? netnsLaunch(argv, image.dir, env, port, sidecars.sockets, secrets.mounts)
       : { command: argv, env, port };
     try {
       const instance = await startProcessInstance(

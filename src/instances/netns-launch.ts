@@ -16,6 +16,7 @@ export function netnsLaunch(
   env: Record<string, string>,
   appPort: number,
   sockets: { inbound: string; outbound: Array<{ port: number; socket: string }> },
+  mounts: Array<{ source: string; target: string }>,
 ): { command: string[]; env: Record<string, string>; port: number; socketPath: string } {
   return {
     command: ["unshare", ...unshareArgs(), process.execPath, launcher],
@@ -28,6 +29,7 @@ export function netnsLaunch(
         appPort,
         inboundSocket: sockets.inbound,
         outbound: sockets.outbound,
+        mounts,
       }),
     },
     port: appPort,

@@ -12,10 +12,19 @@ import { readSecretReference } from "../secrets/resolve.js";
 export interface InstanceSecrets {
   env: Record<string, string>;
   mountRoot: string;
+  /** Each secret volume's directory here and its container path, for sandboxes that can bind-mount it. */
+  mounts: Array<{ source: string; target: string }>;
   /** Rewrites `latest` files of `secretResource` (projects/P/secrets/S). */
   refresh(secretResource: string): Promise<void>;
   /** Removes the files: nothing of a secret outlives its instance on disk. */
   remove(): void;
+}
+
+/** The mount path of the volume a file reference belongs to. */
+function volumePathOf(revision: StoredRevision, reference: SecretReference): string {
+  const mounts = revision.template.spec.containers[0]?.volumeMounts ?? [];
+  const mount = mounts.find((m) => reference.target.startsWith(`${m.mountPath.replace(/\/$/, "")}/`));
+  return (mount?.mountPath ?? dirname(reference.target)).replace(/\/$/, "");
 }
 
 export class SecretResolutionError extends Error {
@@ -65,9 +74,17 @@ export async function prepareInstanceSecrets(
     const { project, secretId } = secretLocation(reference, revision.projectId);
     return `projects/${project}/secrets/${secretId}`;
   };
+  const mounts = [...new Set(references.filter((r) => r.kind === "file").map((r) => volumePathOf(revision, r)))].map(
+    (target) => {
+      const source = join(mountRoot, target);
+      mkdirSync(source, { recursive: true, mode: 0o700 });
+      return { source, target };
+    },
+  );
   return {
     env,
     mountRoot,
+    mounts,
     async refresh(secretResource) {
       for (const reference of references) {
         if (reference.kind === "file" && reference.version === "latest" && ownerOf(reference) === secretResource) {

@@ -3,6 +3,7 @@
 // from outside (metadata server, egress proxy, control plane), starts the app, and only once the app accepts
 // connections opens the inbound unix socket runguard's front end uses. The app can reach nothing else.
 import { spawn, execFileSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
 
 interface LauncherConfig {
@@ -13,6 +14,8 @@ interface LauncherConfig {
   inboundSocket: string;
   /** Loopback port inside the namespace → unix socket outside. */
   outbound: Array<{ port: number; socket: string }>;
+  /** Directories bound read-only at their container paths, in this namespace only (secret volumes). */
+  mounts: Array<{ source: string; target: string }>;
 }
 
 // The configuration arrives in the environment (never in a file: it holds the app's secret env vars).
@@ -42,6 +45,13 @@ function appAccepts(): Promise<boolean> {
 }
 
 execFileSync("ip", ["link", "set", "lo", "up"]);
+// The mount namespace is private (unshare --mount): these binds are invisible outside the instance. A missing
+// mount point is created as an empty directory, the one trace this leaves on the host's filesystem.
+for (const mount of config.mounts ?? []) {
+  mkdirSync(mount.target, { recursive: true });
+  execFileSync("mount", ["--bind", mount.source, mount.target]);
+  execFileSync("mount", ["-o", "remount,bind,ro", mount.target]);
+}
 await Promise.all(config.outbound.map((o) => listenTcp(o.port, o.socket)));
 const app = spawn(config.command[0] ?? "true", config.command.slice(1), {
   cwd: config.cwd,

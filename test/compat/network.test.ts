@@ -163,6 +163,16 @@ describe("ingress and VPC egress", () => {
     );
   });
 
+  it("internal-and-cloud-load-balancing refuses the internet and admits the VPC", async () => {
+    await deploy("lb-only", [
+      `--image=${ECHO_IMAGE}`,
+      "--allow-unauthenticated",
+      "--ingress=internal-and-cloud-load-balancing",
+    ]);
+    assert.equal(await external(urls["lb-only"] ?? ""), 404);
+    assert.equal(await fromVpc(urls["lb-only"] ?? ""), 200);
+  });
+
   it("a service with a connector reaches the private address; one without cannot", async () => {
     assert.deepEqual(await fetchFrom("with-connector", "http://10.8.0.5/"), {
       status: 200,

@@ -99,6 +99,13 @@ describe("secret injection", () => {
     assert.equal(mounted.code, 0, mounted.stderr);
     assert.equal(await call("/file?path=/secrets/credentials"), FILE_CANARY);
     assert.equal(await call("/env?name=DB_PASSWORD"), CANARY, "both kinds together");
+    if (rg.endpoints.isolation === "netns") {
+      assert.equal(
+        await call("/env?name=RUNGUARD_MOUNT_ROOT"),
+        "",
+        "in a mount namespace the file is at its container path",
+      );
+    }
   });
 
   it("a `latest` file follows new versions without a redeploy", async () => {
