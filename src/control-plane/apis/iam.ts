@@ -18,7 +18,8 @@ import {
   requireServiceAccountKey,
   type ServiceAccountKey,
 } from "../../accounts/service-account-keys.js";
-import { getIamPolicy, setIamPolicy, testIamPermissions } from "../../policies/policy-ops.js";
+import { testIamPermissions } from "../../policies/policy-ops.js";
+import { iamPolicyRoutes } from "./iam-policy-routes.js";
 import { getRole, listRoles } from "../../iam/roles.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
 
@@ -42,7 +43,7 @@ function publicKey(key: ServiceAccountKey) {
   };
 }
 
-async function account(call: ApiCall, permission: string): Promise<ServiceAccount> {
+export async function account(call: ApiCall, permission: string): Promise<ServiceAccount> {
   const found = await requireServiceAccount(
     call.platform,
     call.ctx,
@@ -216,39 +217,15 @@ export const iamRoutes: Route[] = [
       return {};
     },
   },
-  {
+  ...iamPolicyRoutes({
     api: "iam",
-    method: "POST",
-    path: path(`${SA}:getIamPolicy`),
-    methodName: `${M}GetIAMPolicy`,
-    mutates: false,
-    async handle(call) {
-      const found = await account(call, "iam.serviceAccounts.getIamPolicy");
-      const version =
-        call.query.get("options.requestedPolicyVersion") ??
-        (call.body["options"] as { requestedPolicyVersion?: unknown } | undefined)?.requestedPolicyVersion;
-      return getIamPolicy(
-        call.platform,
-        call.ctx,
-        found.name,
-        { permission: "iam.serviceAccounts.getIamPolicy" },
-        version,
-      );
-    },
-  },
-  {
-    api: "iam",
-    method: "POST",
-    path: path(`${SA}:setIamPolicy`),
-    methodName: `${M}SetIAMPolicy`,
-    mutates: true,
-    async handle(call) {
-      const found = await account(call, "iam.serviceAccounts.setIamPolicy");
-      return setIamPolicy(call.platform, call.ctx, found.name, call.body, {
-        permission: "iam.serviceAccounts.setIamPolicy",
-      });
-    },
-  },
+    resourcePath: SA,
+    methodPrefix: M,
+    methodNames: { get: "GetIAMPolicy", set: "SetIAMPolicy" },
+    getMethods: ["POST"],
+    permissions: { get: "iam.serviceAccounts.getIamPolicy", set: "iam.serviceAccounts.setIamPolicy" },
+    resolve: async (call, permission) => (await account(call, permission)).name,
+  }),
   {
     api: "iam",
     method: "POST",

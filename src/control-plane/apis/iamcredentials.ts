@@ -1,23 +1,10 @@
 // IAM Credentials v1: generateAccessToken / generateIdToken for a service account.
-import { requireServiceAccount } from "../../accounts/service-accounts.js";
 import { generateAccessToken, generateIdToken } from "../../accounts/impersonation.js";
-import { path, seg, type ApiCall, type Route } from "../route.js";
+import { path, seg, type Route } from "../route.js";
+import { account } from "./iam.js";
 
 const SA = `/v1/projects/${seg("project")}/serviceAccounts/${seg("account")}`;
 const M = "google.iam.credentials.v1.IAMCredentials.";
-
-async function account(call: ApiCall, permission: string) {
-  const found = await requireServiceAccount(
-    call.platform,
-    call.ctx,
-    call.params["project"] ?? "-",
-    call.params["account"] ?? "",
-    permission,
-  );
-  call.audit.resourceName = found.name;
-  call.audit.projectId = found.projectId;
-  return found;
-}
 
 export const iamCredentialsRoutes: Route[] = [
   {

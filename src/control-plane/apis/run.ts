@@ -14,7 +14,8 @@ import {
 } from "../../run/services.js";
 import { renderRevision, renderService } from "../../run/render.js";
 import type { StoredRevision, StoredService } from "../../run/types.js";
-import { getIamPolicy, setIamPolicy, testIamPermissions } from "../../policies/policy-ops.js";
+import { testIamPermissions } from "../../policies/policy-ops.js";
+import { iamPolicyRoutes } from "./iam-policy-routes.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
 
 const KN = `/apis/serving.knative.dev/v1/namespaces/${seg("namespace")}`;
@@ -199,46 +200,19 @@ export const runRoutes: Route[] = [
       };
     },
   },
-  {
+  ...iamPolicyRoutes({
     api: "run",
-    method: "GET",
-    path: path(`${ONE}/services/${seg("service")}:getIamPolicy`),
-    methodName: `${M1}Services.GetIamPolicy`,
-    mutates: false,
-    async handle(call) {
-      const scope = await scopeOf(call);
-      const service = await getService(
-        call.platform,
-        call.ctx,
-        scope,
-        call.params["service"] ?? "",
-        "run.services.getIamPolicy",
-      );
-      return getIamPolicy(
-        call.platform,
-        call.ctx,
-        service.resource,
-        { permission: "run.services.getIamPolicy" },
-        call.query.get("options.requestedPolicyVersion"),
-      );
-    },
-  },
-  {
-    api: "run",
-    method: "POST",
-    path: path(`${ONE}/services/${seg("service")}:setIamPolicy`),
-    methodName: `${M1}Services.SetIamPolicy`,
-    mutates: true,
-    async handle(call) {
+    resourcePath: `${ONE}/services/${seg("service")}`,
+    methodPrefix: `${M1}Services.`,
+    getMethods: ["GET"],
+    permissions: { get: "run.services.getIamPolicy", set: "run.services.setIamPolicy" },
+    async resolve(call, permission) {
       const scope = await scopeOf(call);
       const name = call.params["service"] ?? "";
       call.audit.resourceName = serviceResource(scope, name);
-      const service = await getService(call.platform, call.ctx, scope, name, "run.services.setIamPolicy");
-      return setIamPolicy(call.platform, call.ctx, service.resource, call.body, {
-        permission: "run.services.setIamPolicy",
-      });
+      return (await getService(call.platform, call.ctx, scope, name, permission)).resource;
     },
-  },
+  }),
   {
     api: "run",
     method: "POST",

@@ -16,7 +16,8 @@ import {
   type SecretScope,
 } from "../../secrets/secret-manager.js";
 import type { StoredSecret, StoredVersion } from "../../secrets/types.js";
-import { getIamPolicy, setIamPolicy, testIamPermissions } from "../../policies/policy-ops.js";
+import { testIamPermissions } from "../../policies/policy-ops.js";
+import { iamPolicyRoutes } from "./iam-policy-routes.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
 
 const SECRETS = `/v1/projects/${seg("project")}/secrets`;
@@ -224,39 +225,14 @@ export const secretManagerRoutes: Route[] = [
   stateChange("disable"),
   stateChange("enable"),
   stateChange("destroy"),
-  ...(["GET", "POST"] as const).map((method): Route => ({
+  ...iamPolicyRoutes({
     api: "secretmanager",
-    method,
-    path: path(`${SECRET}:getIamPolicy`),
-    methodName: `${M}GetIamPolicy`,
-    mutates: false,
-    async handle(call) {
-      const { secret } = await secretFor(call, "secretmanager.secrets.getIamPolicy");
-      const version =
-        call.query.get("options.requestedPolicyVersion") ??
-        (call.body["options"] as { requestedPolicyVersion?: unknown } | undefined)?.requestedPolicyVersion;
-      return getIamPolicy(
-        call.platform,
-        call.ctx,
-        secret.resource,
-        { permission: "secretmanager.secrets.getIamPolicy" },
-        version,
-      );
-    },
-  })),
-  {
-    api: "secretmanager",
-    method: "POST",
-    path: path(`${SECRET}:setIamPolicy`),
-    methodName: `${M}SetIamPolicy`,
-    mutates: true,
-    async handle(call) {
-      const { secret } = await secretFor(call, "secretmanager.secrets.setIamPolicy");
-      return setIamPolicy(call.platform, call.ctx, secret.resource, call.body, {
-        permission: "secretmanager.secrets.setIamPolicy",
-      });
-    },
-  },
+    resourcePath: SECRET,
+    methodPrefix: M,
+    getMethods: ["GET", "POST"],
+    permissions: { get: "secretmanager.secrets.getIamPolicy", set: "secretmanager.secrets.setIamPolicy" },
+    resolve: async (call, permission) => (await secretFor(call, permission)).secret.resource,
+  }),
   {
     api: "secretmanager",
     method: "POST",
