@@ -1,11 +1,16 @@
 // `npm run bench`: every benchmark in one run.
 import { runIamDecisionBench } from "./iam-decisions.js";
 import { formatFrontEndReport, runFrontEndBench } from "./front-end.js";
+import { runAnalyzerBench } from "./analyzer.js";
 
 const iam = runIamDecisionBench();
 console.log("IAM decisions (10k bindings, 1k principals, 100 groups):");
 console.log(
   `  ${iam.decisionsPerSecond.toLocaleString("en-US")} decisions/s warm; p50 ${iam.p50Us.toFixed(2)} µs, p99 ${iam.p99Us.toFixed(2)} µs (target > 1,000,000/s, p99 < 5 µs)`,
+);
+const audit = runAnalyzerBench();
+console.log(
+  `Analyzer: ${audit.services} services, ${audit.bindings} bindings, ${audit.secrets} secrets → ${audit.findings} findings in ${audit.ms.toFixed(0)} ms (target < 2000 ms)`,
 );
 console.log("Front end (wrk, hello backend):");
 console.log(formatFrontEndReport(await runFrontEndBench(Number(process.env["BENCH_SECONDS"] ?? 5))));

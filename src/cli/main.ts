@@ -9,6 +9,7 @@ import { registerGroups } from "./groups.js";
 import { registerImages } from "./images.js";
 import { registerServices } from "./services.js";
 import { registerVpc } from "./vpc.js";
+import { registerAudit } from "./audit.js";
 
 export function buildCli(): Command {
   const program = new Command("runguard")
@@ -24,6 +25,7 @@ export function buildCli(): Command {
   registerImages(program);
   registerServices(program);
   registerVpc(program);
+  registerAudit(program);
   return program;
 }
 

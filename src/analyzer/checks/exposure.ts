@@ -1,0 +1,63 @@
+// Exposure: public services with no reason to be public, and internal ingress mistaken for authentication.
+import type { AnalysisInput, AnalyzedService, Check } from "../model.js";
+import { finding, isPublicMember, region } from "./helpers.js";
+
+export function publicMembers(input: AnalysisInput, service: AnalyzedService): string[] {
+  const policy = input.policies.get(service.resource);
+  return (policy?.bindings ?? [])
+    .filter((b) => b.role === "roles/run.invoker" || b.role === "roles/run.servicesInvoker")
+    .flatMap((b) => b.members.filter(isPublicMember));
+}
+
+function isPublic(input: AnalysisInput, service: AnalyzedService): string | undefined {
+  if (service.invokerIamDisabled) return "the invoker IAM check is disabled (run.googleapis.com/invoker-iam-disabled)";
+  const members = publicMembers(input, service);
+  return members.length > 0 ? `roles/run.invoker is granted to ${members.join(", ")}` : undefined;
+}
+
+const lockDown = (s: AnalyzedService, input: AnalysisInput) => [
+  ...publicMembers(input, s).map(
+    (m) =>
+      `gcloud run services remove-iam-policy-binding ${s.name} ${region(s)} --member=${m} --role=roles/run.invoker`,
+  ),
+  ...(s.invokerIamDisabled ? [`gcloud run services update ${s.name} ${region(s)} --invoker-iam-check`] : []),
+  `gcloud run services add-iam-policy-binding ${s.name} ${region(s)} --member=serviceAccount:CALLER_SA --role=roles/run.invoker`,
+];
+
+export const internalIngressWithoutIam: Check = {
+  id: "RG-NET-001",
+  severity: "high",
+  title: "Internal ingress without IAM authentication",
+  why: "--ingress=internal restricts where requests come from, not who sends them: any workload in the VPC can call this service unauthenticated.",
+  run(input) {
+    return input.services.flatMap((s) => {
+      const reason = s.ingress !== "all" ? isPublic(input, s) : undefined;
+      return reason ? [finding(this, s.resource, `ingress ${s.ingress}; ${reason}`, lockDown(s, input))] : [];
+    });
+  },
+};
+
+export const publicWithoutReason: Check = {
+  id: "RG-RUN-003",
+  severity: "medium",
+  title: "Public service that is only called by other services",
+  why: "A service only other workloads call has no reason to accept unauthenticated requests from the internet.",
+  run(input) {
+    return input.services.flatMap((s) => {
+      const reason = s.ingress === "all" ? isPublic(input, s) : undefined;
+      const callers = input.callers?.get(s.resource);
+      if (!reason || !callers || callers.size === 0) return [];
+      const onlyServices = [...callers].every((c) => c.startsWith("serviceAccount:"));
+      return onlyServices
+        ? [
+            finding(
+              this,
+              s.resource,
+              `${reason}; every caller seen is a service account (${[...callers].join(", ")})`,
+              lockDown(s, input),
+            ),
+          ]
+        : [];
+    });
+  },
+};
