@@ -5,7 +5,7 @@ import { createPolicyEngine } from "../iam/engine.js";
 import { loadEngine } from "../app/engine-sync.js";
 import { parsePrincipal } from "../iam/principal-parse.js";
 import { dataDirOf, openLocal } from "./local.js";
-import { formatExplanation } from "./format-explanation.js";
+import { formatExplanation, ingressVerdict } from "./format-explanation.js";
 
 export function registerIam(program: Command): void {
   const iam = program.command("iam").description("explain IAM decisions");
@@ -23,7 +23,9 @@ export function registerIam(program: Command): void {
           const engine = createPolicyEngine({ clock: session.clock });
           await loadEngine(session.store, engine);
           const explanation = engine.explain(parsePrincipal(principal), permission, resource);
-          console.log(options.json ? JSON.stringify(explanation, null, 2) : formatExplanation(explanation));
+          const ingress = await ingressVerdict(session.store, resource);
+          const json = { ...explanation, ...(ingress ? { ingress } : {}) };
+          console.log(options.json ? JSON.stringify(json, null, 2) : formatExplanation(explanation, ingress));
           if (!explanation.allowed) process.exitCode = 3;
         } finally {
           await session.close();

@@ -81,6 +81,24 @@ describe("runguard CLI", () => {
       "projects/my-gcp-project",
     ).catch((e: { code: number; stdout: string }) => e);
     assert.equal((denied as { code: number }).code, 3);
+    const deployed = await gcloud(env, [
+      "run",
+      "deploy",
+      "api",
+      "--image=us-docker.pkg.dev/cloudrun/container/hello",
+      "--region=us-central1",
+      "--no-allow-unauthenticated",
+      "--ingress=internal",
+    ]);
+    assert.equal(deployed.code, 0, deployed.stderr);
+    const service = await cli(
+      "iam",
+      "explain",
+      "user:bob@example.com",
+      "run.routes.invoke",
+      "projects/my-gcp-project/locations/us-central1/services/api",
+    );
+    assert.match(service.stdout, /ingress internal: from the internet 404 before IAM; from a VPC network admitted/);
     const who = await cli("iam", "who-can", "run.routes.invoke", "projects/my-gcp-project");
     assert.match(who.stdout, /user:bob@example.com +via roles\/run\.invoker on projects\/my-gcp-project/);
   });
