@@ -42,6 +42,8 @@ export interface AnalysisInput {
   exercised?: ExercisedAccess[];
   /** Callers seen per service (principal member strings), from request logs. */
   callers?: Map<string, Set<string>>;
+  /** Load-balancer backend services with IAP, and the Cloud Run services their serverless NEGs point at. */
+  iapBackends?: Array<{ name: string; iapEnabled: boolean; services: string[] }>;
 }
 
 export interface Finding {

@@ -70,7 +70,7 @@ describe("runguard audit", () => {
   it("reads a Terraform plan", async () => {
     const { stdout } = await audit(["--project", "shop-prod", "--terraform", fixture("plan.json"), "--format", "json"]);
     const rules = (JSON.parse(stdout) as { findings: Array<{ ruleId: string }> }).findings.map((f) => f.ruleId).sort();
-    assert.deepEqual(rules, ["RG-IAM-002", "RG-IAM-003", "RG-NET-001", "RG-RUN-001", "RG-SEC-001"]);
+    assert.deepEqual(rules, ["RG-IAM-002", "RG-IAM-003", "RG-IAP-001", "RG-NET-001", "RG-RUN-001", "RG-SEC-001"]);
   });
 
   it("writes SARIF 2.1.0 that validates against the schema and matches the golden file", async () => {

@@ -5,7 +5,7 @@ import { plainEnvSecrets } from "./plain-env-secrets.js";
 import { internalIngressWithoutIam, publicWithoutReason } from "./exposure.js";
 import { broadProjectRoles, projectWideSecretAccess, userManagedKeys } from "./broad-grants.js";
 import { latestInProduction, staticCredentialsForServiceCalls } from "./secrets-usage.js";
-import { iapAgentCannotInvoke } from "./iap.js";
+import { iapAgentCannotInvoke, iapBypassedByRunApp } from "./iap.js";
 import { unusedGrants } from "./unused-grants.js";
 
 export const ALL_CHECKS: readonly Check[] = [
@@ -19,6 +19,7 @@ export const ALL_CHECKS: readonly Check[] = [
   userManagedKeys,
   latestInProduction,
   staticCredentialsForServiceCalls,
+  iapBypassedByRunApp,
   iapAgentCannotInvoke,
   unusedGrants,
 ];

@@ -49,6 +49,8 @@ export function terraformInput(
   };
   const serviceResource = (name: string, location: string) =>
     `projects/${projectId}/locations/${location || "us-central1"}/services/${name.split("/").pop() ?? name}`;
+  const negs = new Map<string, string>();
+  const backends: Array<{ name: string; iapEnabled: boolean; groups: string[] }> = [];
   for (const { type, values } of resourcesOf(plan.planned_values?.root_module)) {
     const members = (values["members"] as string[] | undefined) ?? (values["member"] ? [str(values["member"])] : []);
     switch (type) {
@@ -118,6 +120,19 @@ export function terraformInput(
           members,
         );
         break;
+      case "google_compute_region_network_endpoint_group": {
+        const cloudRun = first<Record<string, unknown>>(values["cloud_run"]);
+        if (cloudRun) negs.set(str(values["name"]), str(cloudRun["service"]));
+        break;
+      }
+      case "google_compute_backend_service": {
+        const iap = first<Record<string, unknown>>(values["iap"]);
+        const groups = ((values["backend"] as Array<Record<string, unknown>> | undefined) ?? []).map(
+          (b) => str(b["group"]).split("/").pop() ?? "",
+        );
+        backends.push({ name: str(values["name"]), iapEnabled: iap !== undefined && iap["enabled"] !== false, groups });
+        break;
+      }
       case "google_service_account_key": {
         const email = str(values["service_account_id"]).split("/").pop() ?? "";
         const account = input.serviceAccounts.find((a) => a.email === email);
@@ -127,5 +142,10 @@ export function terraformInput(
       }
     }
   }
+  input.iapBackends = backends.map((b) => ({
+    name: b.name,
+    iapEnabled: b.iapEnabled,
+    services: b.groups.map((g) => negs.get(g) ?? "").filter(Boolean),
+  }));
   return input;
 }
