@@ -1,5 +1,6 @@
 // How an instance is started in its own network namespace: `unshare` runs runguard's launcher, which sets up
 // loopback, the relays and the app (runtime/netns-launcher.ts).
+import { readlinkSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { StoredRevision } from "../run/types.js";
 import { unshareArgs } from "../runtime/isolation.js";
@@ -30,6 +31,7 @@ export function netnsLaunch(
         inboundSocket: sockets.inbound,
         outbound: sockets.outbound,
         mounts,
+        hostMountNamespace: readlinkSync("/proc/self/ns/mnt"),
       }),
     },
     port: appPort,

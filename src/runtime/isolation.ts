@@ -6,10 +6,12 @@ import { spawnSync } from "node:child_process";
 
 export type IsolationMode = "netns" | "process";
 
+/** A new network namespace, and a private mount namespace so that secret volumes appear at their paths. */
 export function unshareArgs(): string[] {
+  const namespaces = ["--net", "--mount", "--propagation", "private"];
   return process.getuid?.() === 0
-    ? ["--net", "--fork", "--kill-child"]
-    : ["--net", "--map-root-user", "--fork", "--kill-child"];
+    ? [...namespaces, "--fork", "--kill-child"]
+    : [...namespaces, "--map-root-user", "--fork", "--kill-child"];
 }
 
 export function detectIsolation(requested: "auto" | IsolationMode = "auto"): IsolationMode {

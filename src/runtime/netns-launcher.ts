@@ -3,7 +3,7 @@
 // from outside (metadata server, egress proxy, control plane), starts the app, and only once the app accepts
 // connections opens the inbound unix socket runguard's front end uses. The app can reach nothing else.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readlinkSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
 
 interface LauncherConfig {
@@ -14,6 +14,8 @@ interface LauncherConfig {
   inboundSocket: string;
   /** Loopback port inside the namespace → unix socket outside. */
   outbound: Array<{ port: number; socket: string }>;
+  /** runguard's own mount namespace (from /proc/self/ns/mnt), which this one must differ from. */
+  hostMountNamespace: string;
   /** Directories bound read-only at their container paths, in this namespace only (secret volumes). */
   mounts: Array<{ source: string; target: string }>;
 }
@@ -47,6 +49,11 @@ function appAccepts(): Promise<boolean> {
 execFileSync("ip", ["link", "set", "lo", "up"]);
 // The mount namespace is private (unshare --mount): these binds are invisible outside the instance. A missing
 // mount point is created as an empty directory, the one trace this leaves on the host's filesystem.
+// Never bind anything unless this really is a mount namespace of our own: a bind in the host's namespace
+// would leak the instance's secrets to the whole machine.
+const ownMountNamespace = readlinkSync("/proc/self/ns/mnt") !== config.hostMountNamespace;
+if ((config.mounts ?? []).length > 0 && !ownMountNamespace)
+  throw new Error("refusing to mount secret volumes outside a private mount namespace");
 for (const mount of config.mounts ?? []) {
   mkdirSync(mount.target, { recursive: true });
   execFileSync("mount", ["--bind", mount.source, mount.target]);

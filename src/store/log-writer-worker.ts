@@ -2,27 +2,31 @@
 // sync of a log batch never blocks the event loop that serves requests.
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
+import { applyPragmas } from "./sqlite-db.js";
 import type { LogEntryRecord } from "./store.js";
 
+export type LogWriterRequest = { id: number; records: LogEntryRecord[] } | "close";
+export type LogWriterReply = { id: number; error?: string } | "closed";
+
+// The main thread has created and migrated the file before starting this thread.
 const db = new Database((workerData as { file: string }).file);
-db.pragma("journal_mode = WAL");
-db.pragma("synchronous = FULL");
-db.pragma("busy_timeout = 5000");
+applyPragmas(db);
 const insert = db.prepare("INSERT INTO log_entries (timestamp, log_name, entry) VALUES (?, ?, ?)");
 const appendAll = db.transaction((records: LogEntryRecord[]) => {
   for (const r of records) insert.run(r.timestamp, r.logName, JSON.stringify(r.entry));
 });
+const reply = (message: LogWriterReply) => parentPort?.postMessage(message);
 
-parentPort?.on("message", (message: { id: number; records: LogEntryRecord[] } | "close") => {
+parentPort?.on("message", (message: LogWriterRequest) => {
   if (message === "close") {
     db.close();
-    parentPort?.postMessage("closed");
+    reply("closed");
     return;
   }
   try {
     appendAll.immediate(message.records);
-    parentPort?.postMessage({ id: message.id });
+    reply({ id: message.id });
   } catch (error) {
-    parentPort?.postMessage({ id: message.id, error: String(error) });
+    reply({ id: message.id, error: String(error) });
   }
 });

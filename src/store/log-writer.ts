@@ -1,44 +1,65 @@
-// The main-thread side of the log writer thread: appends resolve once the entries are durably written.
+// The main-thread side of the log writer thread: an append resolves once its entries are durably written.
 import { Worker } from "node:worker_threads";
+import type { LogWriterReply, LogWriterRequest } from "./log-writer-worker.js";
 import type { LogEntryRecord } from "./store.js";
 
 export interface LogWriter {
   append(records: readonly LogEntryRecord[]): Promise<void>;
+  /** Resolves after every append already made has been written (or failed). */
   close(): Promise<void>;
 }
 
 export function startLogWriter(file: string): LogWriter {
   const worker = new Worker(new URL("./log-writer-worker.js", import.meta.url), { workerData: { file } });
+  // An idle log writer must not keep the process alive; close() refs it again while it drains.
   worker.unref();
   const pending = new Map<number, { resolve(): void; reject(error: Error): void }>();
   let next = 0;
-  worker.on("message", (message: { id: number; error?: string } | "closed") => {
-    if (message === "closed") return;
-    const waiter = pending.get(message.id);
-    pending.delete(message.id);
-    if (message.error) waiter?.reject(new Error(message.error));
-    else waiter?.resolve();
-  });
-  worker.on("error", (error) => {
-    for (const waiter of pending.values()) waiter.reject(error);
+  let stopped: Error | undefined;
+  // Once the thread is gone nothing will ever answer, so waiting appends fail instead of hanging.
+  const stop = (error: Error) => {
+    stopped ??= error;
+    for (const waiter of pending.values()) waiter.reject(stopped);
     pending.clear();
+  };
+  const drained = new Promise<void>((resolve) => {
+    worker.on("message", (message: LogWriterReply) => {
+      if (message === "closed") return resolve();
+      const waiter = pending.get(message.id);
+      pending.delete(message.id);
+      if (message.error !== undefined) waiter?.reject(new Error(`Writing logs failed: ${message.error}`));
+      else waiter?.resolve();
+    });
+    worker.on("error", (error) => stop(error));
+    worker.on("exit", () => {
+      stop(new Error("The log writer thread has stopped."));
+      resolve();
+    });
   });
+  const send = (message: LogWriterRequest) => worker.postMessage(message);
   return {
     append(records) {
       if (records.length === 0) return Promise.resolve();
+      if (stopped) return Promise.reject(stopped);
       const id = ++next;
-      return new Promise((resolve, reject) => {
+      return new Promise<void>((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        worker.postMessage({ id, records });
+        try {
+          send({ id, records: [...records] });
+        } catch (error) {
+          pending.delete(id);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
       });
     },
     async close() {
-      // Messages are handled in order, so "close" runs after every batch already posted.
-      await new Promise<void>((resolve) => {
-        worker.once("message", () => resolve());
-        worker.once("exit", () => resolve());
-        worker.postMessage("close");
-      });
+      if (!stopped) {
+        worker.ref();
+        // The thread handles messages in order, so "close" runs after every batch already sent.
+        send("close");
+        await drained;
+      }
+      stop(new Error("The log writer is closed."));
       await worker.terminate();
     },
   };

@@ -1,72 +1,107 @@
-// An in-memory Store with the same transaction semantics, for unit tests of other modules; it also shows the
-// contract is backend-neutral.
-import { runOptimistic, prefixFingerprint, type TxBackend, type VersionedDoc } from "./optimistic-tx.js";
-import type { Change, Kind, LogEntryRecord, Store } from "./store.js";
+// An in-memory Store with the same semantics as the SQLite one (it runs the same contract tests), for unit
+// tests of other modules; it also shows the contract does not depend on SQLite.
+import { ApiError } from "../core/errors.js";
+import {
+  compareNames,
+  notifyAll,
+  prefixFingerprint,
+  runOptimistic,
+  type ReadCheck,
+  type TxBackend,
+  type VersionedDoc,
+} from "./optimistic-tx.js";
+import { logLimit } from "./log-query.js";
+import type { Change, Kind, LogEntryRecord, LogQuery, Store } from "./store.js";
+
+interface StoredDoc {
+  name: string;
+  /** Kept as JSON text, like on disk, so every read hands out a fresh copy. */
+  json: string;
+  version: number;
+}
 
 export function createMemoryStore(): Store {
-  const docs = new Map<string, Map<string, VersionedDoc>>();
+  const docs = new Map<Kind, Map<string, StoredDoc>>();
   const logs: LogEntryRecord[] = [];
   const listeners = new Set<(change: Change) => void>();
+  // The commit sequence, used as the version of written documents so versions are never reused.
+  let sequence = 0;
+  let closed = false;
+
+  const assertOpen = () => {
+    if (closed) throw new ApiError("UNAVAILABLE", "The store is closed.");
+  };
   const table = (kind: Kind) => {
     let t = docs.get(kind);
     if (!t) docs.set(kind, (t = new Map()));
     return t;
   };
-  const clone = (doc: VersionedDoc): VersionedDoc => ({ ...doc, value: structuredClone(doc.value) });
+  const toDoc = (d: StoredDoc): VersionedDoc => ({ name: d.name, value: JSON.parse(d.json), version: d.version });
   const backend: TxBackend = {
-    read: (kind, name) => {
+    read(kind, name) {
+      assertOpen();
       const doc = table(kind).get(name);
-      return doc ? clone(doc) : undefined;
+      return doc ? toDoc(doc) : undefined;
     },
-    readPrefix: (kind, prefix) =>
-      [...table(kind).values()]
+    readPrefix(kind, prefix) {
+      assertOpen();
+      return [...table(kind).values()]
         .filter((d) => d.name.startsWith(prefix))
-        .sort((a, b) => (a.name < b.name ? -1 : 1))
-        .map(clone),
+        .sort((a, b) => compareNames(a.name, b.name))
+        .map(toDoc);
+    },
     commit(checks, writes) {
-      const holds = checks.every((c) =>
+      assertOpen();
+      const holds = (c: ReadCheck) =>
         c.type === "doc"
           ? table(c.kind).get(c.name)?.version === c.version
-          : prefixFingerprint(backend.readPrefix(c.kind, c.prefix)) === c.fingerprint,
-      );
-      if (!holds) return false;
+          : prefixFingerprint(backend.readPrefix(c.kind, c.prefix)) === c.fingerprint;
+      if (!checks.every(holds)) return false;
+      if (writes.length === 0) return true;
+      const version = ++sequence;
       for (const w of writes) {
-        const t = table(w.kind);
-        if (w.json === undefined) t.delete(w.name);
-        else t.set(w.name, { name: w.name, value: JSON.parse(w.json), version: (t.get(w.name)?.version ?? 0) + 1 });
+        if (w.json === undefined) table(w.kind).delete(w.name);
+        else table(w.kind).set(w.name, { name: w.name, json: w.json, version });
       }
       return true;
     },
   };
-  const notify = (changes: Change[]) => {
-    for (const change of changes)
-      for (const l of listeners) {
-        try {
-          l(change);
-        } catch {
-          // see sqlite-store: listeners cannot break commits
-        }
-      }
-  };
+  // Round-tripped through JSON so the memory store keeps exactly what the SQLite one would.
+  const copyLog = (r: LogEntryRecord) => JSON.parse(JSON.stringify(r)) as LogEntryRecord;
+
   return {
     get: async <T>(kind: Kind, name: string) => backend.read(kind, name)?.value as T | undefined,
     list: async <T>(kind: Kind, prefix = "") => backend.readPrefix(kind, prefix).map((d) => d.value as T),
-    transact: (fn) => runOptimistic(backend, fn, notify),
-    appendLog: async (record) => void logs.push(structuredClone(record)),
-    appendLogs: async (records) => void logs.push(...records.map((r) => structuredClone(r))),
-    readLogs: async (query) => {
+    async transact(fn) {
+      assertOpen();
+      return runOptimistic(backend, fn, (changes) => notifyAll(listeners, changes));
+    },
+    async appendLog(record) {
+      assertOpen();
+      logs.push(copyLog(record));
+    },
+    async appendLogs(records) {
+      assertOpen();
+      logs.push(...records.map(copyLog));
+    },
+    async readLogs(query: LogQuery) {
+      assertOpen();
+      const { logNamePrefix, sinceTimestamp } = query;
       let rows = logs.filter(
         (r) =>
-          (!query.logNamePrefix || r.logName.startsWith(query.logNamePrefix)) &&
-          (!query.sinceTimestamp || r.timestamp >= query.sinceTimestamp),
+          (logNamePrefix === undefined || r.logName.startsWith(logNamePrefix)) &&
+          (sinceTimestamp === undefined || r.timestamp >= sinceTimestamp),
       );
-      if (query.newestFirst !== false) rows = [...rows].reverse();
-      return rows.slice(0, query.limit ?? 1000);
+      if (query.newestFirst !== false) rows = rows.reverse();
+      return rows.slice(0, logLimit(query)).map(copyLog);
     },
     onChange(listener) {
       listeners.add(listener);
-      return () => listeners.delete(listener);
+      return () => void listeners.delete(listener);
     },
-    close: async () => listeners.clear(),
+    async close() {
+      closed = true;
+      listeners.clear();
+    },
   };
 }

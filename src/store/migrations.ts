@@ -1,4 +1,5 @@
-// Schema migrations, applied in order, each in its own transaction, recorded in schema_migrations.
+// Schema migrations, applied in order at open, each in its own transaction and recorded in schema_migrations
+// (version = position in this list, from 1). Append only: never edit or reorder a migration that has shipped.
 export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE documents (
      kind TEXT NOT NULL,
@@ -16,7 +17,9 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX log_entries_by_name ON log_entries (log_name, timestamp);
    CREATE INDEX log_entries_by_time ON log_entries (timestamp);`,
-  // A counter bumped by every document commit, so other processes notice changes without polling the documents.
+  // The store-wide commit sequence. Every document commit takes the next number and writes it as the version
+  // of each document it touches, so versions are never reused after a delete, and another process's commits
+  // show up as a jump in the sequence without scanning the documents.
   `CREATE TABLE store_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
    INSERT INTO store_meta (key, value) VALUES ('documents_version', 0);`,
 ];

@@ -1,155 +1,149 @@
-// The embedded default store: one SQLite file in the data directory. WAL mode with synchronous=FULL means a
-// committed transaction survives kill -9 (and power loss), and an interrupted one leaves no trace: SQLite's
-// journal makes each commit atomic. Change notifications reach listeners in this process; other processes
-// (e.g. the CLI) are noticed through PRAGMA data_version and announced as a reload.
-import Database from "better-sqlite3";
-import { chmodSync, existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+// The embedded default store: one SQLite file in the data directory (see sqlite-db.ts for why kill -9 at any
+// moment leaves it consistent). Transactions are the optimistic ones of optimistic-tx.ts, whose header also
+// sketches the PostgreSQL equivalent; the check-and-write at commit is one SQLite write transaction. Change
+// notifications reach listeners in this process directly; commits by other processes (e.g. the CLI) show up as
+// a jump in the commit sequence and are announced as a "*" reload.
+import type Database from "better-sqlite3";
 import { ApiError } from "../core/errors.js";
-import { MIGRATIONS } from "./migrations.js";
 import { startLogWriter } from "./log-writer.js";
+import { logLimit } from "./log-query.js";
 import {
-  runOptimistic,
+  notifyAll,
   prefixFingerprint,
+  prefixUpperBound,
+  runOptimistic,
   type PendingWrite,
   type ReadCheck,
   type TxBackend,
   type VersionedDoc,
 } from "./optimistic-tx.js";
+import { DEFAULT_FILE_NAME, openDatabase, type Db } from "./sqlite-db.js";
 import type { Change, Kind, LogEntryRecord, LogQuery, Store } from "./store.js";
 
 export interface SqliteStoreOptions {
   dataDir: string;
+  /** Defaults to runguard.db. */
   fileName?: string;
-  /** How often to look for commits by other processes; 0 disables. */
+  /** How often to look for commits by other processes, in ms; 0 disables. Defaults to 500. */
   watchExternalMs?: number;
 }
 
-type Db = Database.Database;
+type DocRow = { name: string; value: string; version: number };
+type LogRow = { timestamp: string; log_name: string; entry: string };
 
-function openDatabase(dataDir: string, fileName: string): Db {
-  if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const file = join(dataDir, fileName);
-  const db = new Database(file);
-  chmodSync(file, 0o600);
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = FULL");
-  db.pragma("foreign_keys = ON");
-  db.pragma("busy_timeout = 5000");
-  migrate(db);
-  return db;
-}
+/** Told about each document commit: the commit sequence before it and the number it took. */
+type OnCommitted = (before: number, after: number) => void;
 
-function migrate(db: Db): void {
-  db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
-  const applied = new Set(
-    (db.prepare("SELECT version FROM schema_migrations").all() as Array<{ version: number }>).map((r) => r.version),
-  );
-  MIGRATIONS.forEach((sql, index) => {
-    const version = index + 1;
-    if (applied.has(version)) return;
-    db.transaction(() => {
-      db.exec(sql);
-      db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(
-        version,
-        new Date().toISOString(),
-      );
-    }).immediate();
-  });
-}
-
-/** Upper bound for a prefix range scan: names never contain U+10FFFF. */
-const prefixEnd = (prefix: string) => `${prefix}\u{10FFFF}`;
-
-function createBackend(db: Db): TxBackend {
+function createBackend(db: Db, assertOpen: () => void, onCommitted: OnCommitted): TxBackend {
   const getDoc = db.prepare("SELECT name, value, version FROM documents WHERE kind = ? AND name = ?");
-  const listDocs = db.prepare(
+  const listFrom = db.prepare("SELECT name, value, version FROM documents WHERE kind = ? AND name >= ? ORDER BY name");
+  const listRange = db.prepare(
     "SELECT name, value, version FROM documents WHERE kind = ? AND name >= ? AND name < ? ORDER BY name",
   );
   const upsert = db.prepare(
-    `INSERT INTO documents (kind, name, value, version, update_time) VALUES (?, ?, ?, 1, ?)
-     ON CONFLICT (kind, name) DO UPDATE SET value = excluded.value, version = documents.version + 1, update_time = excluded.update_time`,
+    `INSERT INTO documents (kind, name, value, version, update_time) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (kind, name) DO UPDATE
+       SET value = excluded.value, version = excluded.version, update_time = excluded.update_time`,
   );
   const remove = db.prepare("DELETE FROM documents WHERE kind = ? AND name = ?");
-  const bump = db.prepare("UPDATE store_meta SET value = value + 1 WHERE key = 'documents_version'");
-  type Row = { name: string; value: string; version: number };
-  const toDoc = (row: Row): VersionedDoc => ({ name: row.name, value: JSON.parse(row.value), version: row.version });
+  const readSequence = db.prepare("SELECT value FROM store_meta WHERE key = 'documents_version'").pluck();
+  const setSequence = db.prepare("UPDATE store_meta SET value = ? WHERE key = 'documents_version'");
+  const toDoc = (row: DocRow): VersionedDoc => ({ name: row.name, value: JSON.parse(row.value), version: row.version });
+
   const read = (kind: Kind, name: string) => {
-    const row = getDoc.get(kind, name) as Row | undefined;
+    assertOpen();
+    const row = getDoc.get(kind, name) as DocRow | undefined;
     return row ? toDoc(row) : undefined;
   };
-  const readPrefix = (kind: Kind, prefix: string) =>
-    (listDocs.all(kind, prefix, prefixEnd(prefix)) as Row[]).map(toDoc);
-  const stillHolds = (check: ReadCheck) =>
+  const readPrefix = (kind: Kind, prefix: string) => {
+    assertOpen();
+    const bound = prefixUpperBound(prefix);
+    const rows = bound === undefined ? listFrom.all(kind, prefix) : listRange.all(kind, prefix, bound);
+    return (rows as DocRow[]).map(toDoc);
+  };
+  const holds = (check: ReadCheck) =>
     check.type === "doc"
-      ? read(check.kind, check.name)?.version === check.version
+      ? (getDoc.get(check.kind, check.name) as DocRow | undefined)?.version === check.version
       : prefixFingerprint(readPrefix(check.kind, check.prefix)) === check.fingerprint;
-  const commitTx = db.transaction((checks: ReadCheck[], writes: PendingWrite[]) => {
-    if (!checks.every(stillHolds)) return false;
+  const validate = db.transaction((checks: readonly ReadCheck[]) => checks.every(holds));
+  /** Returns the commit sequence it started from, or undefined on a conflict. */
+  const checkAndWrite = db.transaction((checks: readonly ReadCheck[], writes: readonly PendingWrite[]) => {
+    if (!checks.every(holds)) return undefined;
+    const before = readSequence.get() as number;
+    const version = before + 1;
+    setSequence.run(version);
     const now = new Date().toISOString();
     for (const w of writes) {
       if (w.json === undefined) remove.run(w.kind, w.name);
-      else upsert.run(w.kind, w.name, w.json, now);
+      else upsert.run(w.kind, w.name, w.json, version, now);
     }
-    if (writes.length > 0) bump.run();
-    return true;
+    return before;
   });
-  return { read, readPrefix, commit: (checks, writes) => commitTx.immediate(checks, writes) };
+  return {
+    read,
+    readPrefix,
+    commit(checks, writes) {
+      assertOpen();
+      // A read-only transaction still has to prove its reads were one consistent state, but a read
+      // transaction does that without taking the write lock from other processes.
+      if (writes.length === 0) return checks.length === 0 || validate.deferred(checks);
+      const before = checkAndWrite.immediate(checks, writes);
+      if (before === undefined) return false;
+      // Here, not inside the transaction function: COMMIT itself could still have failed there.
+      onCommitted(before, before + 1);
+      return true;
+    },
+  };
 }
 
 export function openSqliteStore(options: SqliteStoreOptions): Store {
-  const file = join(options.dataDir, options.fileName ?? "runguard.db");
-  const db = openDatabase(options.dataDir, options.fileName ?? "runguard.db");
-  const logWriter = startLogWriter(file);
-  const backend = createBackend(db);
+  const fileName = options.fileName ?? DEFAULT_FILE_NAME;
+  const db = openDatabase(options.dataDir, fileName);
+  const logWriter = startLogWriter(db.name);
   const listeners = new Set<(change: Change) => void>();
   let closed = false;
+  let closing: Promise<void> | undefined;
   const assertOpen = () => {
     if (closed) throw new ApiError("UNAVAILABLE", "The store is closed.");
   };
-  const notify = (changes: Change[]) => {
-    for (const change of changes) {
-      for (const listener of listeners) {
-        try {
-          listener(change);
-        } catch {
-          // A listener's failure must not undo a commit or starve the other listeners.
-        }
-      }
-    }
-  };
-  const versionQuery = db.prepare("SELECT value FROM store_meta WHERE key = 'documents_version'");
-  const dataVersion = () => (versionQuery.get() as { value: number }).value;
-  let seenVersion = dataVersion();
+
+  const readSequence = db.prepare("SELECT value FROM store_meta WHERE key = 'documents_version'").pluck();
+  let seenSequence = readSequence.get() as number;
+  const backend = createBackend(db, assertOpen, (before, after) => {
+    // If another process committed since we last looked, leave seenSequence behind so the watcher still
+    // announces that commit.
+    if (before === seenSequence) seenSequence = after;
+  });
   const watchMs = options.watchExternalMs ?? 500;
   const watcher =
     watchMs > 0
       ? setInterval(() => {
           if (closed) return;
-          const now = dataVersion();
-          if (now !== seenVersion) {
-            seenVersion = now;
-            notify([{ kind: "*", name: "*", value: undefined }]);
-          }
+          const now = readSequence.get() as number;
+          if (now === seenSequence) return;
+          seenSequence = now;
+          notifyAll(listeners, [{ kind: "*", name: "*", value: undefined }]);
         }, watchMs)
       : undefined;
   watcher?.unref();
 
+  const logQueries = new Map<string, Database.Statement>();
+  const logQuery = (sql: string) => {
+    let statement = logQueries.get(sql);
+    if (!statement) logQueries.set(sql, (statement = db.prepare(sql)));
+    return statement;
+  };
+
   return {
     async get<T>(kind: Kind, name: string) {
-      assertOpen();
       return backend.read(kind, name)?.value as T | undefined;
     },
     async list<T>(kind: Kind, prefix = "") {
-      assertOpen();
       return backend.readPrefix(kind, prefix).map((d) => d.value as T);
     },
     async transact(fn) {
       assertOpen();
-      return runOptimistic(backend, fn, (changes) => {
-        seenVersion = dataVersion();
-        notify(changes);
-      });
+      return runOptimistic(backend, fn, (changes) => notifyAll(listeners, changes));
     },
     async appendLog(record: LogEntryRecord) {
       assertOpen();
@@ -164,21 +158,20 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       const clauses: string[] = [];
       const params: unknown[] = [];
       if (query.logNamePrefix) {
-        clauses.push("log_name >= ? AND log_name < ?");
-        params.push(query.logNamePrefix, prefixEnd(query.logNamePrefix));
+        const bound = prefixUpperBound(query.logNamePrefix);
+        clauses.push(bound === undefined ? "log_name >= ?" : "log_name >= ? AND log_name < ?");
+        params.push(query.logNamePrefix, ...(bound === undefined ? [] : [bound]));
       }
-      if (query.sinceTimestamp) {
+      if (query.sinceTimestamp !== undefined) {
         clauses.push("timestamp >= ?");
         params.push(query.sinceTimestamp);
       }
       const where = clauses.length > 0 ? `WHERE ${clauses.join(" AND ")}` : "";
+      // Append order: the order the entries were recorded in, and a total order even when timestamps tie.
       const order = query.newestFirst === false ? "ASC" : "DESC";
-      const sql = `SELECT timestamp, log_name, entry FROM log_entries ${where} ORDER BY id ${order} LIMIT ?`;
-      const rows = db.prepare(sql).all(...params, query.limit ?? 1000) as Array<{
-        timestamp: string;
-        log_name: string;
-        entry: string;
-      }>;
+      const rows = logQuery(
+        `SELECT timestamp, log_name, entry FROM log_entries ${where} ORDER BY id ${order} LIMIT ?`,
+      ).all(...params, logLimit(query) ?? -1) as LogRow[];
       return rows.map((r) => ({
         timestamp: r.timestamp,
         logName: r.log_name,
@@ -187,15 +180,21 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     },
     onChange(listener) {
       listeners.add(listener);
-      return () => listeners.delete(listener);
+      return () => void listeners.delete(listener);
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      if (watcher) clearInterval(watcher);
-      listeners.clear();
-      await logWriter.close();
-      db.close();
+    close() {
+      // Every caller waits for the same shutdown, which ends when the last pending log write has landed.
+      closing ??= (async () => {
+        closed = true;
+        if (watcher) clearInterval(watcher);
+        listeners.clear();
+        try {
+          await logWriter.close();
+        } finally {
+          db.close();
+        }
+      })();
+      return closing;
     },
   };
 }
