@@ -33,7 +33,10 @@ async function startNode(script: string, env: Record<string, string>, waitForOut
 export async function runFrontEndBench(seconds = 5): Promise<FrontEndReport> {
   const dir = mkdtempSync(join(tmpdir(), "rg-bench-"));
   const children: ChildProcess[] = [];
-  const rg = await startTestRunguard();
+  // BENCH_ISOLATION=process measures the front end without the network-namespace relay hop.
+  const rg = await startTestRunguard(
+    process.env["BENCH_ISOLATION"] ? { isolation: process.env["BENCH_ISOLATION"] } : {},
+  );
   try {
     const backendPort = await findFreePort();
     children.push(await startNode("hello.mjs", { PORT: String(backendPort) }, false));
