@@ -38,11 +38,7 @@ export async function openLocal(dataDir: string): Promise<LocalSession> {
 }
 
 export function defaultOwner(session: LocalSession): string {
-  return `user:${ownerOf(session)}`;
-}
-
-function ownerOf(session: LocalSession): string {
-  return session.endpoints.ownerEmail;
+  return `user:${session.endpoints.ownerEmail}`;
 }
 
 export function signedIn(text: string): Exclude<Principal, { kind: "anonymous" }> {

@@ -9,7 +9,7 @@ import { ANONYMOUS, type Principal } from "../iam/types.js";
 import { buildAuditEntry } from "../audit/audit-log.js";
 import { authenticateCaller } from "./authenticate.js";
 import { parseJsonBody, readBody } from "./read-body.js";
-import { httpCodeOf, sendError, sendJson, toApiError } from "./respond.js";
+import { sendError, sendJson, toApiError } from "./respond.js";
 import { isReply, type ApiCall, type Route } from "./route.js";
 import { parseTarget, type RequestTarget } from "./target.js";
 
@@ -99,7 +99,6 @@ async function handle(options: ControlPlaneOptions, req: IncomingMessage, res: S
       await auditCall(options, route, call, ctx, req, error).catch(() => undefined);
     }
     if (!res.headersSent) sendError(res, error);
-    void httpCodeOf;
   }
 }
 

@@ -2,7 +2,6 @@
 // start-up cost), for tests whose subject is the data plane.
 import { fileURLToPath } from "node:url";
 import { addImage } from "../../src/run/images.js";
-import { renderService } from "../../src/run/render.js";
 import { OWNER, PROJECT, type TestRunguard } from "./runguard-instance.js";
 
 export const ECHO_IMAGE = "gcr.io/runguard-tests/echo";
@@ -76,5 +75,3 @@ export async function setInvokers(rg: TestRunguard, name: string, members: strin
     policy: members.length > 0 ? { bindings: [{ role: "roles/run.invoker", members }] } : {},
   });
 }
-
-export { renderService };

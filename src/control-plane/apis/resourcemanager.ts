@@ -13,7 +13,6 @@ function publicProject(project: Project) {
     lifecycleState: project.lifecycleState,
     name: project.name,
     createTime: project.createTime,
-    parent: undefined,
   };
 }
 
