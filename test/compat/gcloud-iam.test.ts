@@ -177,4 +177,35 @@ describe("gcloud iam / projects against runguard", () => {
     const verdict = await rg.platform.tokens.verifyIdToken(allowed.stdout.trim(), (aud) => aud === "https://x.example");
     assert.equal(verdict.ok && verdict.principal.email, SA);
   });
+
+  it("describes, disables, enables and deletes a service account; a deleted member shows as deleted:", async () => {
+    const create = await gcloud(ownerEnv, ["iam", "service-accounts", "create", "short-lived-sa"]);
+    assert.equal(create.code, 0, create.stderr);
+    const email = `short-lived-sa@${PROJECT}.iam.gserviceaccount.com`;
+    const described = await gcloud(ownerEnv, ["iam", "service-accounts", "describe", email, "--format=json"]);
+    assert.equal(described.code, 0, described.stderr);
+    assert.equal((JSON.parse(described.stdout) as { email: string }).email, email);
+    assert.equal((await gcloud(ownerEnv, ["iam", "service-accounts", "disable", email])).code, 0);
+    const token = await rg.accessTokenFor(`serviceAccount:${email}`);
+    const refused = await fetch(`${rg.endpoints.api}/v1/projects/${PROJECT}/serviceAccounts`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(refused.status, 401, "a disabled account's tokens stop working");
+    assert.equal((await gcloud(ownerEnv, ["iam", "service-accounts", "enable", email])).code, 0);
+    const bound = await gcloud(ownerEnv, [
+      "projects",
+      "add-iam-policy-binding",
+      PROJECT,
+      `--member=serviceAccount:${email}`,
+      "--role=roles/viewer",
+    ]);
+    assert.equal(bound.code, 0, bound.stderr);
+    const deleted = await gcloud(ownerEnv, ["iam", "service-accounts", "delete", email, "--quiet"]);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    const policy = await gcloud(ownerEnv, ["projects", "get-iam-policy", PROJECT, "--format=json"]);
+    assert.match(policy.stdout, new RegExp(`deleted:serviceAccount:${email.replace(/\./g, "\\.")}\\?uid=\\d{21}`));
+    const gone = await gcloud(ownerEnv, ["iam", "service-accounts", "describe", email]);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /NOT_FOUND/);
+  });
 });

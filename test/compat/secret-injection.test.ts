@@ -117,6 +117,32 @@ describe("secret injection", () => {
     assert.equal(await call("/file?path=/secrets/credentials"), `${FILE_CANARY}-v2`);
   });
 
+  it("--remove-secrets and --clear-secrets take references away", async () => {
+    const removed = await g([
+      "run",
+      "services",
+      "update",
+      "my-api",
+      "--region=us-central1",
+      "--remove-secrets=/secrets/credentials",
+    ]);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.equal(await call("/file?path=/secrets/credentials"), "<missing>");
+    assert.equal(await call("/env?name=DB_PASSWORD"), CANARY);
+    const cleared = await g(["run", "services", "update", "my-api", "--region=us-central1", "--clear-secrets"]);
+    assert.equal(cleared.code, 0, cleared.stderr);
+    assert.equal(await call("/env?name=DB_PASSWORD"), "<unset>");
+    const restored = await g([
+      "run",
+      "services",
+      "update",
+      "my-api",
+      "--region=us-central1",
+      "--set-secrets=DB_PASSWORD=db-password:latest",
+    ]);
+    assert.equal(restored.code, 0, restored.stderr);
+  });
+
   it("describe shows references only", async () => {
     const described = await g(["run", "services", "describe", "my-api", "--region=us-central1"]);
     assert.match(described.stdout, /DB_PASSWORD\s+db-password:latest/);
