@@ -17,7 +17,7 @@ import { wrk, type WrkResult } from "./wrk.js";
 
 const fixtures = fileURLToPath(new URL("../../bench/fixtures/", import.meta.url));
 
-export type Scenario = "a-direct" | "b-nginx" | "c-public" | "d-private" | "e-express";
+export type Scenario = "a-direct" | "b-nginx" | "c-public" | "d-private" | "e-express" | "f-bare-node";
 export type FrontEndReport = Record<"high" | "low", Record<Scenario, WrkResult>>;
 
 async function startNode(script: string, env: Record<string, string>, waitForOutput: boolean): Promise<ChildProcess> {
@@ -67,6 +67,10 @@ export async function runFrontEndBench(seconds = 5): Promise<FrontEndReport> {
       ),
     );
 
+    const barePort = await findFreePort();
+    children.push(
+      await startNode("bare-proxy.mjs", { PORT: String(barePort), TARGET: `http://127.0.0.1:${backendPort}` }, true),
+    );
     const front = rg.endpoints.frontEnd;
     const bearer = { authorization: `Bearer ${token}` };
     const targets: Record<Scenario, { url: string; headers?: Record<string, string> }> = {
@@ -75,6 +79,7 @@ export async function runFrontEndBench(seconds = 5): Promise<FrontEndReport> {
       "c-public": { url: `${front}/`, headers: { Host: new URL(publicUrl).host } },
       "d-private": { url: `${front}/`, headers: { Host: new URL(privateUrl).host, ...bearer } },
       "e-express": { url: `http://127.0.0.1:${expressPort}/`, headers: bearer },
+      "f-bare-node": { url: `http://127.0.0.1:${barePort}/` },
     };
     const report = { high: {}, low: {} } as FrontEndReport;
     for (const [level, connections] of [
@@ -117,6 +122,9 @@ export function formatFrontEndReport(report: FrontEndReport): string {
   const l = report.low;
   lines.push(
     `  ratios (32 connections): d/b = ${(h["d-private"].requestsPerSecond / h["b-nginx"].requestsPerSecond).toFixed(2)} (target ≥ 0.30), d/e = ${(h["d-private"].requestsPerSecond / h["e-express"].requestsPerSecond).toFixed(2)} (target ≥ 8), d/a = ${(h["d-private"].requestsPerSecond / h["a-direct"].requestsPerSecond).toFixed(2)}, c/a = ${(h["c-public"].requestsPerSecond / h["a-direct"].requestsPerSecond).toFixed(2)}`,
+  );
+  lines.push(
+    `  reference: a bare Node proxy (f, no checks, no logs) at 2 connections adds p50 +${((l["f-bare-node"].p50Ms - l["a-direct"].p50Ms) * 1000).toFixed(0)} µs, p99 +${((l["f-bare-node"].p99Ms - l["a-direct"].p99Ms) * 1000).toFixed(0)} µs; (d)/(f) at 32 connections = ${(h["d-private"].requestsPerSecond / h["f-bare-node"].requestsPerSecond).toFixed(2)}`,
   );
   lines.push(
     `  added latency at 2 connections, d over a: p50 +${((l["d-private"].p50Ms - l["a-direct"].p50Ms) * 1000).toFixed(0)} µs (target ≤ 100), p99 +${((l["d-private"].p99Ms - l["a-direct"].p99Ms) * 1000).toFixed(0)} µs (target ≤ 1000)`,
