@@ -189,6 +189,22 @@ describe("invocation control", () => {
     );
   });
 
+  it("a custom audience is accepted by exact match only", async () => {
+    const [url] = (await deploy(rg, "custom-aud", {
+      annotations: { "run.googleapis.com/custom-audiences": JSON.stringify(["https://api.example.com"]) },
+    })) as [string];
+    const exact = await idToken(OWNER, "https://api.example.com");
+    assert.equal((await call(url, { authorization: `Bearer ${exact}` })).status, 200);
+    const slashed = await idToken(OWNER, "https://api.example.com/");
+    assert.equal((await call(url, { authorization: `Bearer ${slashed}` })).status, 401);
+    const serviceUrl = await idToken(OWNER, url);
+    assert.equal(
+      (await call(url, { authorization: `Bearer ${serviceUrl}` })).status,
+      200,
+      "the run.app URL stays an accepted audience",
+    );
+  });
+
   it("unknown hosts get Google's 404", async () => {
     const result = await call("https://nope-123.us-central1.run.app");
     assert.equal(result.status, 404);
