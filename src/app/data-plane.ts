@@ -9,9 +9,13 @@ import { createRequestLog } from "../gateway/request-log.js";
 import type { InstanceProvider } from "../gateway/forward.js";
 import type { TrafficSource } from "../gateway/ingress.js";
 import { startServicePorts, type ServicePorts } from "../gateway/service-ports.js";
+import { createIapGateway } from "../iap/iap-gateway.js";
+import type { IapSigner } from "../iap/iap-jwt.js";
 
 export interface DataPlane {
   frontEndUrl: string;
+  /** The load balancer's listener (IAP). */
+  loadBalancerUrl: string;
   /** The front end itself, for in-process callers (the egress proxy answering *.run.app). */
   frontEnd: FrontEnd;
   directory: ServiceDirectory;
@@ -25,7 +29,7 @@ export interface DataPlane {
 export async function startDataPlane(
   platform: Platform,
   instances: InstanceProvider,
-  options: { host: string; port: number },
+  options: { host: string; port: number; lbPort: number; signer: IapSigner },
 ): Promise<DataPlane> {
   const directory = await createServiceDirectory(platform.store);
   const forwarder = createForwarder();
@@ -49,8 +53,20 @@ export async function startDataPlane(
     server.once("error", reject);
     server.listen(options.port, options.host, () => resolve((server.address() as AddressInfo).port));
   });
+  const iap = createIapGateway({ platform, directory, frontEnd, signer: options.signer });
+  const lb = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 64 * 1024 }, (req, res) => {
+    iap(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  const lbPort = await new Promise<number>((resolve, reject) => {
+    lb.once("error", reject);
+    lb.listen(options.lbPort, options.host, () => resolve((lb.address() as AddressInfo).port));
+  });
   return {
     frontEndUrl: `http://${options.host}:${port}`,
+    loadBalancerUrl: `http://${options.host}:${lbPort}`,
     frontEnd,
     servicePorts,
     directory,
@@ -59,6 +75,10 @@ export async function startDataPlane(
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+      });
+      await new Promise<void>((resolve) => {
+        lb.close(() => resolve());
+        lb.closeAllConnections();
       });
       await servicePorts.close();
       await requestLog.close();

@@ -9,12 +9,14 @@ import { adminRoutes } from "../control-plane/apis/admin.js";
 import { runRoutes } from "../control-plane/apis/run.js";
 import { secretManagerRoutes } from "../control-plane/apis/secretmanager.js";
 import { computeRoutes } from "../control-plane/apis/compute.js";
+import { computeLoadBalancerRoutes } from "../control-plane/apis/compute-lb.js";
 import { vpcAccessRoutes } from "../control-plane/apis/vpcaccess.js";
 
 export const allRoutes: readonly Route[] = [
   ...runRoutes,
   ...secretManagerRoutes,
   ...computeRoutes,
+  ...computeLoadBalancerRoutes,
   ...vpcAccessRoutes,
   ...iamCredentialsRoutes,
   ...iamRoutes,

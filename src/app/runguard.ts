@@ -16,11 +16,14 @@ import { detectIsolation, type IsolationMode } from "../runtime/isolation.js";
 import { createPrivateResourceIndex } from "../network/private-resources.js";
 import { createVpcGateway } from "../network/vpc-gateway.js";
 import { createNetworkAdminRoutes } from "../control-plane/apis/network-admin.js";
+import { createIapRoutes } from "../control-plane/apis/iap-admin.js";
+import { createIapSigner } from "../iap/iap-jwt.js";
 import type { TrafficSource } from "../gateway/ingress.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 
 export interface Endpoints {
   api: string;
+  loadBalancer: string;
   isolation: IsolationMode;
   frontEnd: string;
   projectId: string;
@@ -49,6 +52,7 @@ export async function startRunguard(
   const platform = await openPlatform(config, options.clock);
   let apiUrl = "";
   const ca = await openLocalCa(join(config.dataDir, "ca"));
+  const signer = createIapSigner(platform.clock);
   const privateResources = await createPrivateResourceIndex(platform.store);
   let frontEnd: DataPlane["frontEnd"] | undefined;
   const serveRunApp = (req: IncomingMessage, res: ServerResponse, source: TrafficSource) =>
@@ -57,7 +61,7 @@ export async function startRunguard(
   const gateway = createVpcGateway({ ca, privateResources, serveRunApp, serveGoogleApis });
   const apiHandler = createControlPlaneHandler({
     platform,
-    routes: [...allRoutes, ...createNetworkAdminRoutes(gateway, ca)],
+    routes: [...allRoutes, ...createNetworkAdminRoutes(gateway, ca), ...createIapRoutes(signer)],
     baseUrl: () => apiUrl,
     onUnexpectedError: (requestId, error) => logger.error({ requestId, err: error }, "unexpected control-plane error"),
   });
@@ -77,13 +81,19 @@ export async function startRunguard(
     workDir: join(config.dataDir, "instances"),
     idleTimeoutMs: config.idleTimeoutMs,
   });
-  const dataPlane = await startDataPlane(platform, instances, { host: config.host, port: config.frontEndPort });
+  const dataPlane = await startDataPlane(platform, instances, {
+    host: config.host,
+    port: config.frontEndPort,
+    lbPort: config.lbPort,
+    signer,
+  });
   frontEnd = dataPlane.frontEnd;
   const project = await platform.store.get<{ projectNumber: string }>("project", `projects/${config.projectId}`);
   const endpoints: Endpoints = {
     api: apiUrl,
     isolation,
     frontEnd: dataPlane.frontEndUrl,
+    loadBalancer: dataPlane.loadBalancerUrl,
     projectId: config.projectId,
     projectNumber: project?.projectNumber ?? "",
     region: config.region,

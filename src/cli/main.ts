@@ -10,6 +10,7 @@ import { registerImages } from "./images.js";
 import { registerServices } from "./services.js";
 import { registerVpc } from "./vpc.js";
 import { registerAudit } from "./audit.js";
+import { registerLb } from "./lb.js";
 
 export function buildCli(): Command {
   const program = new Command("runguard")
@@ -26,6 +27,7 @@ export function buildCli(): Command {
   registerServices(program);
   registerVpc(program);
   registerAudit(program);
+  registerLb(program);
   return program;
 }
 

@@ -11,6 +11,7 @@ interface UpOptions {
   port?: string;
   region?: string;
   frontEndPort?: string;
+  lbPort?: string;
   demo: boolean;
   exitAfterDemo: boolean;
 }
@@ -24,6 +25,11 @@ export function registerUp(program: Command): void {
     .option("--port <port>", "control-plane API port (also gcloud's proxy)", process.env["RUNGUARD_PORT"])
     .option("--region <region>", "default region", process.env["RUNGUARD_REGION"])
     .option("--front-end-port <port>", "the front end's port (service URLs)", process.env["RUNGUARD_FRONT_END_PORT"])
+    .option(
+      "--lb-port <port>",
+      "the load balancer's port (domains mapped to backend services)",
+      process.env["RUNGUARD_LB_PORT"],
+    )
     .option("--demo", "deploy demo services and show calls succeeding and failing as on Cloud Run", false)
     .option("--exit-after-demo", "stop after the demo (exit code 0 when every call answered as on Cloud Run)", false)
     .action(async (options: UpOptions, command: Command) => {
@@ -34,6 +40,7 @@ export function registerUp(program: Command): void {
         ...(options.port ? { apiPort: Number(options.port) } : {}),
         ...(options.region ? { region: options.region } : {}),
         ...(options.frontEndPort ? { frontEndPort: Number(options.frontEndPort) } : {}),
+        ...(options.lbPort ? { lbPort: Number(options.lbPort) } : {}),
       });
       const runguard = await startRunguard(config);
       const { endpoints } = runguard;
@@ -43,6 +50,7 @@ export function registerUp(program: Command): void {
       );
       console.log(`  control plane:  ${endpoints.api}  (Google APIs; gcloud's HTTP proxy)`);
       console.log(`  front end:      ${endpoints.frontEnd}  (service URLs, routed by Host)`);
+      console.log(`  load balancer:  ${endpoints.loadBalancer}  (domains mapped with runguard lb map; IAP)`);
       console.log(
         `  isolation:      ${endpoints.isolation === "netns" ? "a network namespace per instance (egress enforced for every protocol)" : "host network (egress enforced through the proxy variables)"}`,
       );

@@ -19,6 +19,8 @@ export const configSchema = z.object({
   apiPort: z.number().int().min(0).max(65535).default(8089),
   /** The front end in front of every service (service URLs are routed here by Host). 0 picks a free port. */
   frontEndPort: z.number().int().min(0).max(65535).default(8090),
+  /** The external load balancer's listener (plain HTTP on loopback; domains mapped with `runguard lb map`). */
+  lbPort: z.number().int().min(0).max(65535).default(8091),
   /** Idle time after which an instance is stopped (Cloud Run: about 15 minutes). */
   idleTimeoutMs: z
     .number()

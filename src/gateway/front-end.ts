@@ -38,6 +38,8 @@ export interface RouteOptions {
   pinned?: RoutedService;
   /** Where the request comes from, when runguard itself knows (its egress proxy, the load balancer). */
   source?: TrafficSource;
+  /** Identity headers runguard vouches for (IAP's), added after every client-sent copy was stripped. */
+  trustedHeaders?: Record<string, string>;
 }
 
 export type FrontEnd = (req: IncomingMessage, res: ServerResponse, route?: RouteOptions) => void;
@@ -120,6 +122,7 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
             ? {}
             : { checked: { header: verdict.header, value: stripSignature(verdict.scheme, verdict.token) } }),
         });
+        Object.assign(headers, route.trustedHeaders ?? {});
         const outcome = await options.forwarder.forward(options.instances, service, req, res, headers);
         const email = verdict.public ? undefined : verdict.principal.email;
         const base = {

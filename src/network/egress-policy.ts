@@ -21,7 +21,10 @@ export interface EgressContext {
 
 export function decideEgress(context: EgressContext, target: EgressTarget): EgressDecision {
   const { vpc } = context;
-  if (target.host.endsWith(".googleapis.com")) return { kind: "handle", handler: context.serveGoogleApis };
+  // Google's APIs and the well-known key URLs apps verify tokens with (www.googleapis.com/oauth2/v1/certs,
+  // www.gstatic.com/iap/verify/public_key-jwk) are answered by runguard, with runguard's keys.
+  if (target.host.endsWith(".googleapis.com") || target.host === "www.gstatic.com")
+    return { kind: "handle", handler: context.serveGoogleApis };
   if (target.host.endsWith(".run.app")) {
     const source: TrafficSource =
       vpc?.egress === "all-traffic"

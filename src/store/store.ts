@@ -20,6 +20,8 @@ export type Kind =
   | "subnetwork"
   | "connector"
   | "privateResource"
+  | "networkEndpointGroup"
+  | "loadBalancer"
   | "backendService"
   | "setting";
 

@@ -21,9 +21,13 @@ describe("runguard CLI", () => {
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "rg-cli-"));
-    up = spawn(process.execPath, [bin, "--data-dir", dataDir, "up", "--port", "0", "--front-end-port", "0"], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    up = spawn(
+      process.execPath,
+      [bin, "--data-dir", dataDir, "up", "--port", "0", "--front-end-port", "0", "--lb-port", "0"],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     await new Promise<void>((resolve) => {
       up.stdout?.on("data", (chunk: Buffer) => {
         output += chunk.toString();

@@ -17,7 +17,20 @@ describe("runguard up --demo", () => {
     try {
       const { stdout } = await run(
         process.execPath,
-        [bin, "--data-dir", dataDir, "up", "--demo", "--exit-after-demo", "--port", "0", "--front-end-port", "0"],
+        [
+          bin,
+          "--data-dir",
+          dataDir,
+          "up",
+          "--demo",
+          "--exit-after-demo",
+          "--port",
+          "0",
+          "--front-end-port",
+          "0",
+          "--lb-port",
+          "0",
+        ],
         { timeout: 120_000 },
       );
       const checks = stdout.split("\n").filter((line) => /^\s+[✔✘] /.test(line));

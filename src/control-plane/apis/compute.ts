@@ -17,7 +17,7 @@ async function projectOf(call: ApiCall): Promise<string> {
   return project.projectId;
 }
 
-function operation(target: string, type: string, region?: string) {
+export function operation(target: string, type: string, region?: string) {
   const name = `operation-${Date.now()}-${randomBytes(6).toString("hex")}`;
   const now = new Date().toISOString();
   const scope = region ? `regions/${region}` : "global";

@@ -1,0 +1,130 @@
+// Compute Engine v1 for the load balancer: serverless network endpoint groups and backend services (with IAP).
+import { requireProject } from "../../accounts/projects.js";
+import {
+  createBackendService,
+  createNeg,
+  requireBackendService,
+  updateBackendService,
+} from "../../iap/load-balancer.js";
+import type { StoredBackendService, StoredNeg } from "../../iap/load-balancer-types.js";
+import { notFound } from "../../core/errors.js";
+import { operation } from "./compute.js";
+import { path, seg, type ApiCall, type Route } from "../route.js";
+
+const BASE = "https://compute.googleapis.com/compute/v1/";
+const P = `/compute/v1/projects/${seg("project")}`;
+const M = "v1.compute.";
+
+async function projectOf(call: ApiCall): Promise<string> {
+  const project = await requireProject(call.platform, call.params["project"] ?? "");
+  call.audit.projectId = project.projectId;
+  return project.projectId;
+}
+
+function renderNeg(neg: StoredNeg) {
+  return {
+    kind: "compute#networkEndpointGroup",
+    id: neg.id,
+    name: neg.name,
+    networkEndpointType: "SERVERLESS",
+    cloudRun: { service: neg.cloudRunService },
+    region: `${BASE}projects/${neg.projectId}/regions/${neg.region}`,
+    selfLink: `${BASE}${neg.resource}`,
+    size: 0,
+  };
+}
+
+function renderBackend(backend: StoredBackendService) {
+  return {
+    kind: "compute#backendService",
+    id: backend.id,
+    name: backend.name,
+    creationTimestamp: backend.creationTimestamp,
+    selfLink: `${BASE}${backend.resource}`,
+    protocol: backend.protocol,
+    loadBalancingScheme: backend.loadBalancingScheme,
+    timeoutSec: backend.timeoutSec,
+    portName: "http",
+    backends: backend.backends.map((group) => ({
+      group: `${BASE}${group}`,
+      balancingMode: "UTILIZATION",
+      capacityScaler: 1,
+    })),
+    iap: backend.iap,
+    fingerprint: backend.fingerprint,
+  };
+}
+
+const backendRoute = (method: "GET" | "PATCH" | "PUT"): Route => ({
+  api: "compute",
+  method,
+  path: path(`${P}/global/backendServices/${seg("backend")}`),
+  methodName: `${M}backendServices.${method === "GET" ? "get" : method === "PATCH" ? "patch" : "update"}`,
+  mutates: method !== "GET",
+  async handle(call) {
+    const projectId = await projectOf(call);
+    const permission = method === "GET" ? "compute.backendServices.get" : "compute.backendServices.update";
+    const backend = await requireBackendService(
+      call.platform,
+      call.ctx,
+      projectId,
+      call.params["backend"] ?? "",
+      permission,
+    );
+    call.audit.resourceName = backend.resource;
+    if (method === "GET") return renderBackend(backend);
+    await updateBackendService(call.platform, backend, call.body);
+    return operation(backend.resource, method === "PATCH" ? "patch" : "update");
+  },
+});
+
+export const computeLoadBalancerRoutes: Route[] = [
+  {
+    api: "compute",
+    method: "POST",
+    path: path(`${P}/regions/${seg("region")}/networkEndpointGroups`),
+    methodName: `${M}regionNetworkEndpointGroups.insert`,
+    mutates: true,
+    async handle(call) {
+      const neg = await createNeg(
+        call.platform,
+        call.ctx,
+        await projectOf(call),
+        call.params["region"] ?? "",
+        call.body,
+      );
+      call.audit.resourceName = neg.resource;
+      return operation(neg.resource, "insert", neg.region);
+    },
+  },
+  {
+    api: "compute",
+    method: "GET",
+    path: path(`${P}/regions/${seg("region")}/networkEndpointGroups/${seg("neg")}`),
+    methodName: `${M}regionNetworkEndpointGroups.get`,
+    mutates: false,
+    async handle(call) {
+      const projectId = await projectOf(call);
+      const resource = `projects/${projectId}/regions/${call.params["region"]}/networkEndpointGroups/${call.params["neg"]}`;
+      call.ctx.authorize("compute.regionNetworkEndpointGroups.get", `projects/${projectId}`, resource);
+      const neg = await call.platform.store.get<StoredNeg>("networkEndpointGroup", resource);
+      if (!neg) throw notFound(`The resource '${resource}' was not found`);
+      return renderNeg(neg);
+    },
+  },
+  {
+    api: "compute",
+    method: "POST",
+    path: path(`${P}/global/backendServices`),
+    methodName: `${M}backendServices.insert`,
+    mutates: true,
+    async handle(call) {
+      const backend = await createBackendService(call.platform, call.ctx, await projectOf(call), call.body);
+      call.audit.resourceName = backend.resource;
+      return operation(backend.resource, "insert");
+    },
+  },
+  backendRoute("GET"),
+  backendRoute("PATCH"),
+  backendRoute("PUT"),
+];

@@ -1,0 +1,45 @@
+// IAP's public keys (as www.gstatic.com/iap/verify/public_key-jwk serves them) and runguard's one-step URL map:
+// a domain name routed to a backend service.
+import { requireProject } from "../../accounts/projects.js";
+import { mapDomain } from "../../iap/load-balancer.js";
+import type { IapSigner } from "../../iap/iap-jwt.js";
+import { invalidArgument } from "../../core/errors.js";
+import { path, seg, type Route } from "../route.js";
+
+export function createIapRoutes(signer: IapSigner): Route[] {
+  return [
+    {
+      api: "runguard",
+      method: "GET",
+      path: path("/iap/verify/public_key-jwk"),
+      methodName: "runguard.iap.PublicKeys",
+      mutates: false,
+      anonymous: true,
+      handle: () => signer.jwks(),
+    },
+    {
+      api: "runguard",
+      method: "GET",
+      path: path("/iap/verify/public_key"),
+      methodName: "runguard.iap.PublicKeysPem",
+      mutates: false,
+      anonymous: true,
+      handle: () => signer.pemKeys(),
+    },
+    {
+      api: "runguard",
+      method: "POST",
+      path: path(`/runguard/v1/projects/${seg("project")}/loadBalancers`),
+      methodName: "runguard.lb.MapDomain",
+      mutates: true,
+      async handle(call) {
+        const project = await requireProject(call.platform, call.params["project"] ?? "");
+        call.audit.projectId = project.projectId;
+        const { domain, backendService } = call.body as { domain?: unknown; backendService?: unknown };
+        if (typeof domain !== "string" || typeof backendService !== "string")
+          throw invalidArgument("'domain' and 'backendService' are required.");
+        return mapDomain(call.platform, call.ctx, project.projectId, domain, backendService);
+      },
+    },
+  ];
+}

@@ -1,0 +1,129 @@
+// Serverless NEGs, backend services and domain mappings (domain logic, no HTTP).
+import { randomBytes } from "node:crypto";
+import { alreadyExists, invalidArgument, notFound } from "../core/errors.js";
+import type { CallContext } from "../core/call-context.js";
+import type { Platform } from "../core/platform.js";
+import { numericId } from "../core/ids.js";
+import { toRfc3339 } from "../core/clock.js";
+import type { StoredBackendService, StoredLoadBalancer, StoredNeg } from "./load-balancer-types.js";
+
+export const negResource = (projectId: string, region: string, name: string) =>
+  `projects/${projectId}/regions/${region}/networkEndpointGroups/${name}`;
+export const backendResource = (projectId: string, name: string) =>
+  `projects/${projectId}/global/backendServices/${name}`;
+const fingerprint = () => randomBytes(8).toString("base64").replace(/\+/g, "A").replace(/\//g, "B");
+
+export async function createNeg(
+  platform: Platform,
+  ctx: CallContext,
+  projectId: string,
+  region: string,
+  body: Record<string, unknown>,
+): Promise<StoredNeg> {
+  ctx.authorize("compute.regionNetworkEndpointGroups.create", `projects/${projectId}`);
+  const name = String(body["name"] ?? "");
+  const service = (body["cloudRun"] as { service?: string } | undefined)?.service;
+  if (body["networkEndpointType"] !== "SERVERLESS" || !service)
+    throw invalidArgument("Only serverless network endpoint groups for Cloud Run services are supported.");
+  const neg: StoredNeg = {
+    resource: negResource(projectId, region, name),
+    projectId,
+    region,
+    name,
+    id: numericId().slice(0, 19),
+    cloudRunService: service,
+  };
+  await platform.store.transact(async (tx) => {
+    if (await tx.get("networkEndpointGroup", neg.resource))
+      throw alreadyExists(`The resource '${neg.resource}' already exists`);
+    tx.put("networkEndpointGroup", neg.resource, neg);
+  });
+  return neg;
+}
+
+export async function createBackendService(
+  platform: Platform,
+  ctx: CallContext,
+  projectId: string,
+  body: Record<string, unknown>,
+): Promise<StoredBackendService> {
+  ctx.authorize("compute.backendServices.create", `projects/${projectId}`);
+  const name = String(body["name"] ?? "");
+  if (!/^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/.test(name))
+    throw invalidArgument(`Invalid value for field 'resource.name': '${name}'.`);
+  const project = await platform.store.get<{ projectNumber: string }>("project", `projects/${projectId}`);
+  const backend: StoredBackendService = {
+    resource: backendResource(projectId, name),
+    projectId,
+    name,
+    id: numericId().slice(0, 19),
+    protocol: String(body["protocol"] ?? "HTTP"),
+    loadBalancingScheme: String(body["loadBalancingScheme"] ?? "EXTERNAL_MANAGED"),
+    timeoutSec: Number(body["timeoutSec"] ?? 30),
+    backends: [],
+    // The Google-managed OAuth client IAP uses: the audience programmatic callers' ID tokens must carry.
+    iap: { enabled: false, oauth2ClientId: `${project?.projectNumber ?? "0"}-${name}-iap.apps.googleusercontent.com` },
+    fingerprint: fingerprint(),
+    creationTimestamp: toRfc3339(platform.clock.now()),
+  };
+  await platform.store.transact(async (tx) => {
+    if (await tx.get("backendService", backend.resource))
+      throw alreadyExists(`The resource '${backend.resource}' already exists`);
+    tx.put("backendService", backend.resource, backend);
+  });
+  return backend;
+}
+
+export async function requireBackendService(
+  platform: Platform,
+  ctx: CallContext,
+  projectId: string,
+  name: string,
+  permission: string,
+): Promise<StoredBackendService> {
+  const resource = backendResource(projectId, name);
+  ctx.authorize(permission, `projects/${projectId}`, resource);
+  const backend = await platform.store.get<StoredBackendService>("backendService", resource);
+  if (!backend) throw notFound(`The resource '${resource}' was not found`);
+  return backend;
+}
+
+/** PATCH/PUT of a backend service as gcloud sends it: the whole resource with changes (backends, iap). */
+export async function updateBackendService(
+  platform: Platform,
+  backend: StoredBackendService,
+  body: Record<string, unknown>,
+): Promise<StoredBackendService> {
+  const backends = body["backends"] as Array<{ group?: string }> | undefined;
+  const iap = body["iap"] as { enabled?: boolean } | undefined;
+  const next: StoredBackendService = {
+    ...backend,
+    ...(backends
+      ? { backends: backends.map((b) => String(b.group ?? "").replace(/^https?:\/\/[^/]+\/(compute\/v1\/)?/, "")) }
+      : {}),
+    ...(iap ? { iap: { ...backend.iap, enabled: iap.enabled === true } } : {}),
+    fingerprint: fingerprint(),
+  };
+  await platform.store.transact(async (tx) => tx.put("backendService", backend.resource, next));
+  return next;
+}
+
+export async function mapDomain(
+  platform: Platform,
+  ctx: CallContext,
+  projectId: string,
+  domain: string,
+  backendName: string,
+): Promise<StoredLoadBalancer> {
+  const backend = await requireBackendService(platform, ctx, projectId, backendName, "compute.backendServices.use");
+  ctx.authorize("compute.urlMaps.create", `projects/${projectId}`);
+  if (!/^[a-z0-9.-]+$/.test(domain)) throw invalidArgument(`Invalid domain '${domain}'.`);
+  const lb: StoredLoadBalancer = {
+    resource: `projects/${projectId}/global/urlMaps/${domain}`,
+    projectId,
+    domain,
+    backendService: backend.resource,
+  };
+  await platform.store.transact(async (tx) => tx.put("loadBalancer", lb.resource, lb));
+  return lb;
+}
