@@ -27,6 +27,7 @@ export async function startTestRunguard(overrides: Record<string, unknown> = {})
     dataDir,
     apiPort: 0,
     frontEndPort: 0,
+    lbPort: 0,
     projectId: PROJECT,
     ownerEmail: OWNER,
     ...overrides,
