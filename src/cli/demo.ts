@@ -109,11 +109,75 @@ function createDemo(rg: Runguard) {
   };
 }
 
+type Show = (what: string, got: number, expected: number, detail?: string) => void;
+
+/** IAP on a backend service in front of demo-private, called through the load balancer. */
+async function runIapDemo(
+  rg: Runguard,
+  demo: ReturnType<typeof createDemo>,
+  privateUrl: string,
+  show: Show,
+): Promise<void> {
+  const { projectId, region } = rg.platform.config;
+  const compute = `/compute/v1/projects/${projectId}`;
+  const domain = "demo.runguard.test";
+  console.log(`\nIAP: ${domain} → load balancer → backend service demo-backend (IAP) → demo-private`);
+  await demo.api("POST", `${compute}/regions/${region}/networkEndpointGroups`, {
+    name: "demo-neg",
+    networkEndpointType: "SERVERLESS",
+    cloudRun: { service: "demo-private" },
+  });
+  await demo.api("POST", `${compute}/global/backendServices`, {
+    name: "demo-backend",
+    loadBalancingScheme: "EXTERNAL_MANAGED",
+  });
+  const negUrl = `projects/${projectId}/regions/${region}/networkEndpointGroups/demo-neg`;
+  await demo.api("PATCH", `${compute}/global/backendServices/demo-backend`, {
+    backends: [{ group: negUrl }],
+    iap: { enabled: true },
+  });
+  await demo.api("POST", `/runguard/v1/projects/${projectId}/loadBalancers`, {
+    domain,
+    backendService: "demo-backend",
+  });
+  const backend = JSON.parse((await demo.api("GET", `${compute}/global/backendServices/demo-backend`)).body) as {
+    iap: { oauth2ClientId: string };
+  };
+  const identity = JSON.parse(
+    (await demo.api("POST", `/v1beta1/projects/${projectId}/services/iap.googleapis.com:generateServiceIdentity`)).body,
+  ) as { response: { email: string } };
+  await demo.grant(demo.servicePath("demo-private"), "roles/run.invoker", `serviceAccount:${identity.response.email}`);
+  const lb = (token?: string) =>
+    callService(rg.endpoints.loadBalancer, `https://${domain}`, "/", token ? { authorization: `Bearer ${token}` } : {});
+  const clientId = backend.iap.oauth2ClientId;
+  show("through IAP, no token", (await lb()).status, 401);
+  show(
+    "through IAP, token for the service URL (wrong audience)",
+    (await lb(await demo.idToken("alice@example.com", privateUrl))).status,
+    401,
+  );
+  const project = `/v1/projects/${projectId}`;
+  const setAccessors = async (members: string[]) => {
+    const policy = JSON.parse((await demo.api("POST", `${project}:getIamPolicy`, {})).body) as {
+      bindings: Array<{ role: string; members: string[] }>;
+      etag: string;
+    };
+    const others = policy.bindings.filter((b) => b.role !== "roles/iap.httpsResourceAccessor");
+    const bindings = members.length > 0 ? [...others, { role: "roles/iap.httpsResourceAccessor", members }] : others;
+    await demo.api("POST", `${project}:setIamPolicy`, { policy: { bindings, etag: policy.etag } });
+  };
+  const alice = async () => (await lb(await demo.idToken("alice@example.com", clientId))).status;
+  await setAccessors([]);
+  show("through IAP, alice without IAP-secured Web App User", await alice(), 403);
+  await setAccessors(["user:alice@example.com"]);
+  show("through IAP, alice with roles/iap.httpsResourceAccessor", await alice(), 200);
+}
+
 export async function runDemo(rg: Runguard): Promise<boolean> {
   const demo = createDemo(rg);
   const { config } = rg.platform;
   let allAsExpected = true;
-  const show = (what: string, got: number, expected: number, detail = "") => {
+  const show: Show = (what, got, expected, detail = "") => {
     const ok = got === expected;
     allAsExpected &&= ok;
     console.log(
@@ -220,6 +284,6 @@ export async function runDemo(rg: Runguard): Promise<boolean> {
   const answer = await demo.call(secretService.url);
   show("the instance got its DB_PASSWORD", answer.status, 200, answer.body.trim());
 
-  console.log("\nIAP: not yet in runguard (see the open issue); `runguard audit` already checks IAP configurations.");
+  await runIapDemo(rg, demo, privateUrl, show);
   return allAsExpected;
 }

@@ -12,7 +12,7 @@ const run = promisify(execFile);
 const bin = fileURLToPath(new URL("../../../bin/runguard.js", import.meta.url));
 
 describe("runguard up --demo", () => {
-  it("shows public, private, service-to-service and secret calls answering as on Cloud Run", async () => {
+  it("shows public, private, service-to-service, secret and IAP calls answering as on Cloud Run", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "rg-demo-"));
     try {
       const { stdout } = await run(
@@ -34,7 +34,7 @@ describe("runguard up --demo", () => {
         { timeout: 120_000 },
       );
       const checks = stdout.split("\n").filter((line) => /^\s+[✔✘] /.test(line));
-      assert.ok(checks.length >= 11, stdout);
+      assert.ok(checks.length >= 15, stdout);
       assert.deepEqual(
         checks.filter((line) => line.includes("✘")),
         [],
