@@ -9,6 +9,8 @@ import { ECHO_IMAGE, FETCHER_IMAGE, registerTestImages } from "../helpers/deploy
 import { invokeUrl } from "../helpers/invoke.js";
 import { ensureUser } from "../../src/accounts/users.js";
 import type { StoredBackendService } from "../../src/iap/load-balancer-types.js";
+import { analyze } from "../../src/analyzer/analyze.js";
+import { liveInput } from "../../src/analyzer/sources/live.js";
 
 const R = "--region=us-central1";
 const DOMAIN = "app.example.test";
@@ -214,6 +216,12 @@ describe("IAP in front of Cloud Run", () => {
       "--role=roles/run.invoker",
     ]);
     assert.equal((await invokeUrl(rg.endpoints.frontEnd, serviceUrl)).status, 200, "anyone, straight past IAP");
+    const findings = analyze(await liveInput(rg.platform.store, PROJECT)).filter((f) => f.ruleId === "RG-IAP-001");
+    assert.deepEqual(
+      findings.map((f) => f.resource),
+      [`projects/${PROJECT}/locations/us-central1/services/my-app`],
+      "runguard audit flags the bypass",
+    );
     await g(["run", "services", "update", "my-app", R, "--ingress=internal-and-cloud-load-balancing"]);
     assert.equal((await invokeUrl(rg.endpoints.frontEnd, serviceUrl)).status, 404);
     assert.equal((await viaLb()).status, 401, "IAP still guards the load balancer");

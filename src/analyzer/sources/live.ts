@@ -9,6 +9,7 @@ import type { StoredSecret } from "../../secrets/types.js";
 import type { Group } from "../../iam/types.js";
 import type { Project } from "../../accounts/projects.js";
 import type { AnalysisInput, ExercisedAccess } from "../model.js";
+import type { StoredBackendService, StoredNeg } from "../../iap/load-balancer-types.js";
 import { analyzedService } from "./from-service.js";
 
 interface AuditPayload {
@@ -71,8 +72,20 @@ export async function liveInput(store: Store, projectId: string, sinceTimestamp?
       );
     }
   }
+  const negs = new Map(
+    (await store.list<StoredNeg>("networkEndpointGroup", `projects/${projectId}/`)).map((n) => [
+      n.resource,
+      n.cloudRunService,
+    ]),
+  );
+  const iapBackends = (await store.list<StoredBackendService>("backendService", `projects/${projectId}/`)).map((b) => ({
+    name: b.name,
+    iapEnabled: b.iap.enabled,
+    services: b.backends.map((group) => negs.get(group) ?? "").filter(Boolean),
+  }));
   return {
     projectId,
+    iapBackends,
     ...(project ? { projectNumber: project.projectNumber } : {}),
     services,
     policies,
