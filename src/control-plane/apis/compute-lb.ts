@@ -1,5 +1,4 @@
 // Compute Engine v1 for the load balancer: serverless network endpoint groups and backend services (with IAP).
-import { requireProject } from "../../accounts/projects.js";
 import {
   createBackendService,
   createNeg,
@@ -8,18 +7,8 @@ import {
 } from "../../iap/load-balancer.js";
 import type { StoredBackendService, StoredNeg } from "../../iap/load-balancer-types.js";
 import { notFound } from "../../core/errors.js";
-import { operation } from "./compute.js";
-import { path, seg, type ApiCall, type Route } from "../route.js";
-
-const BASE = "https://compute.googleapis.com/compute/v1/";
-const P = `/compute/v1/projects/${seg("project")}`;
-const M = "v1.compute.";
-
-async function projectOf(call: ApiCall): Promise<string> {
-  const project = await requireProject(call.platform, call.params["project"] ?? "");
-  call.audit.projectId = project.projectId;
-  return project.projectId;
-}
+import { BASE, M, P, operation, projectOf } from "./compute.js";
+import { path, seg, type Route } from "../route.js";
 
 function renderNeg(neg: StoredNeg) {
   return {

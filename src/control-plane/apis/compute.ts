@@ -7,11 +7,11 @@ import type { StoredNetwork, StoredSubnetwork } from "../../network/vpc-types.js
 import { notFound } from "../../core/errors.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
 
-const BASE = "https://compute.googleapis.com/compute/v1/";
-const P = `/compute/v1/projects/${seg("project")}`;
-const M = "v1.compute.";
+export const BASE = "https://compute.googleapis.com/compute/v1/";
+export const P = `/compute/v1/projects/${seg("project")}`;
+export const M = "v1.compute.";
 
-async function projectOf(call: ApiCall): Promise<string> {
+export async function projectOf(call: ApiCall): Promise<string> {
   const project = await requireProject(call.platform, call.params["project"] ?? "");
   call.audit.projectId = project.projectId;
   return project.projectId;
