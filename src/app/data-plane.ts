@@ -1,5 +1,7 @@
 // The data plane: the front end in front of every service, fed by the store's cached state.
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { createSecureContext } from "node:tls";
 import type { AddressInfo } from "node:net";
 import type { Platform } from "../core/platform.js";
 import { createServiceDirectory, type ServiceDirectory } from "../gateway/directory.js";
@@ -10,12 +12,15 @@ import type { InstanceProvider } from "../gateway/forward.js";
 import type { TrafficSource } from "../gateway/ingress.js";
 import { startServicePorts, type ServicePorts } from "../gateway/service-ports.js";
 import { createIapGateway } from "../iap/iap-gateway.js";
-import type { IapSigner } from "../iap/iap-jwt.js";
+import type { IapCheck } from "../iap/iap-check.js";
+import type { SignInFlow } from "../iap/sign-in-flow.js";
+import type { LocalCa } from "../network/local-ca.js";
 
 export interface DataPlane {
   frontEndUrl: string;
-  /** The load balancer's listener (IAP). */
+  /** The load balancer's listeners (IAP): plain HTTP for tools, HTTPS as on Google Cloud. */
   loadBalancerUrl: string;
+  loadBalancerHttpsUrl: string;
   /** The front end itself, for in-process callers (the egress proxy answering *.run.app). */
   frontEnd: FrontEnd;
   directory: ServiceDirectory;
@@ -29,7 +34,15 @@ export interface DataPlane {
 export async function startDataPlane(
   platform: Platform,
   instances: InstanceProvider,
-  options: { host: string; port: number; lbPort: number; signer: IapSigner },
+  options: {
+    host: string;
+    port: number;
+    lbPort: number;
+    lbHttpsPort: number;
+    ca: LocalCa;
+    iap: IapCheck;
+    signIn: SignInFlow;
+  },
 ): Promise<DataPlane> {
   const directory = await createServiceDirectory(platform.store);
   const forwarder = createForwarder();
@@ -49,24 +62,35 @@ export async function startDataPlane(
   // Cloud Run accepts request headers up to 64 KiB.
   const server = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 64 * 1024 }, (req, res) => frontEnd(req, res));
   const servicePorts = await startServicePorts({ store: platform.store, directory, frontEnd, host: options.host });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => resolve((server.address() as AddressInfo).port));
-  });
-  const iap = createIapGateway({ platform, directory, frontEnd, signer: options.signer });
-  const lb = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 64 * 1024 }, (req, res) => {
+  const port = await listen(server, options.port, options.host);
+  const iap = createIapGateway({ platform, directory, frontEnd, iap: options.iap, signIn: options.signIn });
+  const serveLoadBalancer = (req: IncomingMessage, res: ServerResponse) => {
     iap(req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500);
       res.end();
     });
-  });
-  const lbPort = await new Promise<number>((resolve, reject) => {
-    lb.once("error", reject);
-    lb.listen(options.lbPort, options.host, () => resolve((lb.address() as AddressInfo).port));
-  });
+  };
+  const lb = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 64 * 1024 }, serveLoadBalancer);
+  const lbPort = await listen(lb, options.lbPort, options.host);
+  // Every mapped domain gets a certificate from the local CA, issued on first use (by SNI).
+  const lbHttps = createHttpsServer(
+    {
+      keepAliveTimeout: 65_000,
+      maxHeaderSize: 64 * 1024,
+      SNICallback: (name, done) => {
+        options.ca.certificateFor(name.toLowerCase()).then(
+          (pair) => done(null, createSecureContext(pair)),
+          (error: Error) => done(error),
+        );
+      },
+    },
+    serveLoadBalancer,
+  );
+  const lbHttpsPort = await listen(lbHttps, options.lbHttpsPort, options.host);
   return {
     frontEndUrl: `http://${options.host}:${port}`,
     loadBalancerUrl: `http://${options.host}:${lbPort}`,
+    loadBalancerHttpsUrl: `https://${options.host}:${lbHttpsPort}`,
     frontEnd,
     servicePorts,
     directory,
@@ -76,16 +100,24 @@ export async function startDataPlane(
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await new Promise<void>((resolve) => {
-        lb.close(() => resolve());
-        lb.closeAllConnections();
-      });
+      for (const listener of [lb, lbHttps])
+        await new Promise<void>((resolve) => {
+          listener.close(() => resolve());
+          listener.closeAllConnections();
+        });
       await servicePorts.close();
       await requestLog.close();
       await forwarder.close();
       directory.close();
     },
   };
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
 }
 
 export type { Server };

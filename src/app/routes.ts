@@ -1,10 +1,9 @@
-// Every control-plane route, in matching order.
+// The control-plane routes that need nothing but the platform, in matching order (runguard.ts adds the rest).
 import type { Route } from "../control-plane/route.js";
 import { iamRoutes } from "../control-plane/apis/iam.js";
 import { iamCredentialsRoutes } from "../control-plane/apis/iamcredentials.js";
 import { resourceManagerRoutes } from "../control-plane/apis/resourcemanager.js";
 import { serviceUsageRoutes } from "../control-plane/apis/serviceusage.js";
-import { oauthRoutes } from "../control-plane/apis/oauth.js";
 import { adminRoutes } from "../control-plane/apis/admin.js";
 import { runRoutes } from "../control-plane/apis/run.js";
 import { secretManagerRoutes } from "../control-plane/apis/secretmanager.js";
@@ -22,6 +21,5 @@ export const allRoutes: readonly Route[] = [
   ...iamRoutes,
   ...resourceManagerRoutes,
   ...serviceUsageRoutes,
-  ...oauthRoutes,
   ...adminRoutes,
 ];

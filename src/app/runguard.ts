@@ -1,6 +1,7 @@
 // Starts runguard: the platform and its listeners. The only place that binds ports.
 import { createServer, type Server } from "node:http";
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { Config } from "../core/config.js";
@@ -18,12 +19,23 @@ import { createVpcGateway } from "../network/vpc-gateway.js";
 import { createNetworkAdminRoutes } from "../control-plane/apis/network-admin.js";
 import { createIapRoutes } from "../control-plane/apis/iap-admin.js";
 import { createIapSigner } from "../iap/iap-jwt.js";
+import { createOauthRoutes } from "../control-plane/apis/oauth.js";
+import { createSignInRoutes } from "../control-plane/apis/signin.js";
+import { createAuthorizationCodes } from "../signin/authorization-codes.js";
+import { createClientDirectory } from "../signin/clients.js";
+import { createIapSessions } from "../iap/iap-session.js";
+import { builtInIdentityProvider, oidcIdentityProvider } from "../iap/identity-provider.js";
+import { createSignInFlow } from "../iap/sign-in-flow.js";
+import { createIapCheck } from "../iap/iap-check.js";
 import type { TrafficSource } from "../gateway/ingress.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 
 export interface Endpoints {
   api: string;
   loadBalancer: string;
+  loadBalancerHttps: string;
+  /** The file holding runguard's local CA (PEM), which signs the load balancer's certificates. */
+  caCertificatePath: string;
   isolation: IsolationMode;
   frontEnd: string;
   projectId: string;
@@ -59,9 +71,22 @@ export async function startRunguard(
     frontEnd?.(req, res, { source });
   const serveGoogleApis = (req: IncomingMessage, res: ServerResponse) => apiHandler(req, res);
   const gateway = createVpcGateway({ ca, privateResources, serveRunApp, serveGoogleApis });
+  const codes = createAuthorizationCodes(platform.clock);
+  const clients = createClientDirectory(platform.store);
+  const signIn = createSignInFlow(
+    createIapSessions(sessionKey(config.dataDir), platform.clock),
+    config.oidc ? oidcIdentityProvider(config.oidc) : builtInIdentityProvider(() => apiUrl, codes),
+  );
+  const iap = createIapCheck({ platform, signer, signIn });
   const apiHandler = createControlPlaneHandler({
     platform,
-    routes: [...allRoutes, ...createNetworkAdminRoutes(gateway, ca), ...createIapRoutes(signer)],
+    routes: [
+      ...allRoutes,
+      ...createOauthRoutes(codes),
+      ...createSignInRoutes(codes, clients),
+      ...createNetworkAdminRoutes(gateway, ca),
+      ...createIapRoutes(signer),
+    ],
     baseUrl: () => apiUrl,
     onUnexpectedError: (requestId, error) => logger.error({ requestId, err: error }, "unexpected control-plane error"),
   });
@@ -85,7 +110,10 @@ export async function startRunguard(
     host: config.host,
     port: config.frontEndPort,
     lbPort: config.lbPort,
-    signer,
+    lbHttpsPort: config.lbHttpsPort,
+    ca,
+    iap,
+    signIn,
   });
   frontEnd = dataPlane.frontEnd;
   const project = await platform.store.get<{ projectNumber: string }>("project", `projects/${config.projectId}`);
@@ -94,6 +122,8 @@ export async function startRunguard(
     isolation,
     frontEnd: dataPlane.frontEndUrl,
     loadBalancer: dataPlane.loadBalancerUrl,
+    loadBalancerHttps: dataPlane.loadBalancerHttpsUrl,
+    caCertificatePath: ca.caCertPath,
     projectId: config.projectId,
     projectNumber: project?.projectNumber ?? "",
     region: config.region,
@@ -113,6 +143,13 @@ export async function startRunguard(
       await platform.close();
     },
   };
+}
+
+/** The key of IAP session cookies, kept so that sessions survive a restart. */
+function sessionKey(dataDir: string): Uint8Array {
+  const file = join(dataDir, "iap-session.key");
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32), { mode: 0o600, flag: "wx" });
+  return new Uint8Array(readFileSync(file));
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {

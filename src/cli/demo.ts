@@ -150,7 +150,7 @@ async function runIapDemo(
   const lb = (token?: string) =>
     callService(rg.endpoints.loadBalancer, `https://${domain}`, "/", token ? { authorization: `Bearer ${token}` } : {});
   const clientId = backend.iap.oauth2ClientId;
-  show("through IAP, no token", (await lb()).status, 401);
+  show("through IAP, no credentials (redirected to sign in)", (await lb()).status, 302);
   show(
     "through IAP, token for the service URL (wrong audience)",
     (await lb(await demo.idToken("alice@example.com", privateUrl))).status,

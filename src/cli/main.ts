@@ -6,6 +6,7 @@ import { registerToken } from "./token.js";
 import { registerLogs } from "./logs.js";
 import { registerIam } from "./iam.js";
 import { registerGroups } from "./groups.js";
+import { registerUsers } from "./users.js";
 import { registerImages } from "./images.js";
 import { registerServices } from "./services.js";
 import { registerVpc } from "./vpc.js";
@@ -23,6 +24,7 @@ export function buildCli(): Command {
   registerLogs(program);
   registerIam(program);
   registerGroups(program);
+  registerUsers(program);
   registerImages(program);
   registerServices(program);
   registerVpc(program);

@@ -12,6 +12,9 @@ interface UpOptions {
   region?: string;
   frontEndPort?: string;
   lbPort?: string;
+  lbHttpsPort?: string;
+  oidcIssuer?: string;
+  oidcClientId?: string;
   demo: boolean;
   exitAfterDemo: boolean;
 }
@@ -30,6 +33,21 @@ export function registerUp(program: Command): void {
       "the load balancer's port (domains mapped to backend services)",
       process.env["RUNGUARD_LB_PORT"],
     )
+    .option(
+      "--lb-https-port <port>",
+      "the load balancer's HTTPS port (certificates from runguard's local CA)",
+      process.env["RUNGUARD_LB_HTTPS_PORT"],
+    )
+    .option(
+      "--oidc-issuer <url>",
+      "sign IAP's browser users in with this OpenID Connect provider instead of runguard's local users",
+      process.env["RUNGUARD_OIDC_ISSUER"],
+    )
+    .option(
+      "--oidc-client-id <id>",
+      "the OAuth client registered at that provider (secret: RUNGUARD_OIDC_CLIENT_SECRET)",
+      process.env["RUNGUARD_OIDC_CLIENT_ID"],
+    )
     .option("--demo", "deploy demo services and show calls succeeding and failing as on Cloud Run", false)
     .option("--exit-after-demo", "stop after the demo (exit code 0 when every call answered as on Cloud Run)", false)
     .action(async (options: UpOptions, command: Command) => {
@@ -41,6 +59,16 @@ export function registerUp(program: Command): void {
         ...(options.region ? { region: options.region } : {}),
         ...(options.frontEndPort ? { frontEndPort: Number(options.frontEndPort) } : {}),
         ...(options.lbPort ? { lbPort: Number(options.lbPort) } : {}),
+        ...(options.lbHttpsPort ? { lbHttpsPort: Number(options.lbHttpsPort) } : {}),
+        ...(options.oidcIssuer
+          ? {
+              oidc: {
+                issuer: options.oidcIssuer,
+                clientId: options.oidcClientId ?? "",
+                clientSecret: process.env["RUNGUARD_OIDC_CLIENT_SECRET"] ?? "",
+              },
+            }
+          : {}),
       });
       const runguard = await startRunguard(config);
       const { endpoints } = runguard;
@@ -50,7 +78,10 @@ export function registerUp(program: Command): void {
       );
       console.log(`  control plane:  ${endpoints.api}  (Google APIs; gcloud's HTTP proxy)`);
       console.log(`  front end:      ${endpoints.frontEnd}  (service URLs, routed by Host)`);
-      console.log(`  load balancer:  ${endpoints.loadBalancer}  (domains mapped with runguard lb map; IAP)`);
+      console.log(
+        `  load balancer:  ${endpoints.loadBalancer} and ${endpoints.loadBalancerHttps}  (domains mapped with runguard lb map; IAP)`,
+      );
+      console.log(`  local CA:       ${endpoints.caCertificatePath}  (trust it to call the load balancer over HTTPS)`);
       console.log(
         `  isolation:      ${endpoints.isolation === "netns" ? "a network namespace per instance (egress enforced for every protocol)" : "host network (egress enforced through the proxy variables)"}`,
       );

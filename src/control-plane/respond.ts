@@ -85,6 +85,22 @@ export function sendJson(
   res.end(text);
 }
 
+/** A handler's own reply: JSON unless it brings its own body text (HTML pages, redirects). */
+export function sendReply(
+  res: ServerResponse,
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  if (typeof body !== "string") return sendJson(res, statusCode, body, headers);
+  res.writeHead(statusCode, {
+    "content-type": "text/plain; charset=UTF-8",
+    "content-length": Buffer.byteLength(body),
+    ...headers,
+  });
+  res.end(body);
+}
+
 export function sendError(res: ServerResponse, error: ApiError): void {
   sendJson(res, httpCodeOf(error.status), errorBody(error));
 }

@@ -9,7 +9,7 @@ import { ANONYMOUS, type Principal } from "../iam/types.js";
 import { buildAuditEntry } from "../audit/audit-log.js";
 import { authenticateCaller } from "./authenticate.js";
 import { parseJsonBody, readBody } from "./read-body.js";
-import { sendError, sendJson, toApiError } from "./respond.js";
+import { sendError, sendJson, sendReply, toApiError } from "./respond.js";
 import { isReply, type ApiCall, type Route } from "./route.js";
 import { parseTarget, type RequestTarget } from "./target.js";
 
@@ -90,7 +90,7 @@ async function handle(options: ControlPlaneOptions, req: IncomingMessage, res: S
     });
     const result = await route.handle(call as ApiCall);
     await auditCall(options, route, call, ctx, req);
-    if (isReply(result)) sendJson(res, result.status, result.body, result.headers);
+    if (isReply(result)) sendReply(res, result.status, result.body, result.headers);
     else sendJson(res, 200, result ?? {});
   } catch (thrown) {
     const { error, unexpected, requestId } = toApiError(thrown);

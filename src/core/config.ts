@@ -21,6 +21,13 @@ export const configSchema = z.object({
   frontEndPort: z.number().int().min(0).max(65535).default(8090),
   /** The external load balancer's listener (plain HTTP on loopback; domains mapped with `runguard lb map`). */
   lbPort: z.number().int().min(0).max(65535).default(8091),
+  /** The load balancer's HTTPS listener, with certificates from runguard's local CA for every mapped domain. */
+  lbHttpsPort: z.number().int().min(0).max(65535).default(8443),
+  /** A team's OpenID Connect provider for IAP's browser sign-in; without it, runguard's own sign-in page
+   * (local users) is used. The client secret comes from RUNGUARD_OIDC_CLIENT_SECRET, never from a flag. */
+  oidc: z
+    .object({ issuer: z.string().url(), clientId: z.string().min(1), clientSecret: z.string().default("") })
+    .optional(),
   /** Idle time after which an instance is stopped (Cloud Run: about 15 minutes). */
   idleTimeoutMs: z
     .number()

@@ -1,13 +1,7 @@
 // The bodies Google's front end answers with, byte for byte where known (fidelity reference §1.2), and the
 // request-log texts Cloud Run writes for rejected requests.
 
-const escapeHtml = (text: string) =>
-  text
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&#39;");
+import { escapeHtml } from "../core/html.js";
 
 export function forbiddenPage(pathWithQuery: string): string {
   return `<html><head>

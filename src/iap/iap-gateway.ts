@@ -1,20 +1,17 @@
 // The load balancer's listener with Identity-Aware Proxy. A domain maps to a backend service whose serverless
-// NEG points at a Cloud Run service. With IAP on, a caller needs an ID token for IAP's OAuth client and
-// roles/iap.httpsResourceAccessor; IAP then calls the service as its service agent (X-Serverless-Authorization,
-// checked by the front end like any caller) and vouches for the user with signed headers.
+// NEG points at a Cloud Run service. With IAP on, the caller is checked (iap-check.ts); IAP then calls the
+// service as its service agent (X-Serverless-Authorization, checked by the front end like any caller) and
+// vouches for the user with signed headers.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Platform } from "../core/platform.js";
 import type { ServiceDirectory } from "../gateway/directory.js";
 import type { FrontEnd } from "../gateway/front-end.js";
-import { extractCredential } from "../gateway/credentials.js";
 import { notFoundPage } from "../gateway/pages.js";
-import { serviceAgentEmail } from "../accounts/service-agents.js";
-import type { ServiceAccount } from "../accounts/service-accounts.js";
-import { ensureUser } from "../accounts/users.js";
 import type { StoredBackendService, StoredLoadBalancer, StoredNeg } from "./load-balancer-types.js";
-import type { IapSigner } from "./iap-jwt.js";
-import { IAP_GENERATED, forbiddenPage } from "./pages.js";
-import { buildAuditEntry } from "../audit/audit-log.js";
+import type { IapCheck, IapTarget } from "./iap-check.js";
+import type { SignInFlow } from "./sign-in-flow.js";
+import { withoutIapCookies } from "./iap-session.js";
+import { IAP_GENERATED } from "./pages.js";
 
 const CLIENT_IDENTITY_HEADERS = [
   "x-goog-iap-jwt-assertion",
@@ -23,13 +20,8 @@ const CLIENT_IDENTITY_HEADERS = [
   "x-serverless-authorization",
 ];
 
-function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) {
-  res.writeHead(status, { "content-type": "text/html; charset=UTF-8", ...IAP_GENERATED, ...headers });
-  res.end(body);
-}
-
 /** Replaces or adds a header in both views Node keeps of a request (the front end reads rawHeaders). */
-function setRequestHeader(req: IncomingMessage, name: string, value: string | undefined): void {
+export function setRequestHeader(req: IncomingMessage, name: string, value: string | undefined): void {
   const raw: string[] = [];
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     if ((req.rawHeaders[i] as string).toLowerCase() !== name)
@@ -41,38 +33,26 @@ function setRequestHeader(req: IncomingMessage, name: string, value: string | un
   else req.headers[name] = value;
 }
 
-/** IAP decisions are audited as Data Access entries of iap.googleapis.com, granted or not. */
-async function auditIapDecision(
-  platform: Platform,
-  backend: StoredBackendService,
-  email: string,
-  granted: boolean,
-): Promise<void> {
-  const entry = buildAuditEntry(
-    {
-      projectId: backend.projectId,
-      logType: "data_access",
-      serviceName: "iap.googleapis.com",
-      methodName: "AuthorizeUser",
-      resourceName: backend.resource,
-      principal: email.endsWith(".gserviceaccount.com") ? { kind: "serviceAccount", email } : { kind: "user", email },
-      authorizationInfo: [{ resource: backend.resource, permission: "iap.webServiceVersions.accessViaIAP", granted }],
-      ...(granted ? {} : { error: { status: "PERMISSION_DENIED", message: "IAP denied access." } }),
-      resource: {
-        type: "gce_backend_service",
-        labels: { project_id: backend.projectId, backend_service_id: backend.id },
-      },
+export function backendTarget(backend: StoredBackendService, projectNumber: string): IapTarget {
+  return {
+    resource: backend.resource,
+    id: backend.id,
+    clientId: backend.iap.oauth2ClientId,
+    projectId: backend.projectId,
+    assertionAudience: `/projects/${projectNumber}/global/backendServices/${backend.id}`,
+    auditResource: {
+      type: "gce_backend_service",
+      labels: { project_id: backend.projectId, backend_service_id: backend.id },
     },
-    platform.clock.now(),
-  );
-  await platform.store.appendLog(entry).catch(() => undefined);
+  };
 }
 
 export interface IapGatewayOptions {
   platform: Platform;
   directory: ServiceDirectory;
   frontEnd: FrontEnd;
-  signer: IapSigner;
+  iap: IapCheck;
+  signIn: SignInFlow;
 }
 
 export function createIapGateway(options: IapGatewayOptions) {
@@ -96,69 +76,30 @@ export function createIapGateway(options: IapGatewayOptions) {
   }
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const target = await route(host(req));
-    if (!target) {
+    const found = await route(host(req));
+    if (!found) {
       req.resume();
-      return send(res, 404, notFoundPage(req.url ?? "/"));
+      res.writeHead(404, { "content-type": "text/html; charset=UTF-8", ...IAP_GENERATED });
+      res.end(notFoundPage(req.url ?? "/"));
+      return;
     }
-    const { backend, service } = target;
+    const { backend, service } = found;
     for (const name of CLIENT_IDENTITY_HEADERS) setRequestHeader(req, name, undefined);
     const source = { kind: "load-balancer" as const, projectId: service.projectId };
     if (!backend.iap.enabled) return options.frontEnd(req, res, { pinned: service, source });
 
-    const credential = extractCredential(req.rawHeaders);
-    if (credential.kind !== "bearer") {
-      req.resume();
-      return send(res, 401, "Invalid IAP credentials: empty token", { "content-type": "text/plain" });
+    const target = backendTarget(backend, service.projectNumber);
+    const url = new URL(req.url ?? "/", "http://lb");
+    if (options.signIn.isOwnPath(url)) {
+      if (url.pathname === "/_gcp_gatekeeper/authenticate") return options.signIn.callback(req, res, target);
+      return options.signIn.signOut(req, res, target);
     }
-    const verdict = await platform.tokens.verifyIdToken(credential.token, () => true);
-    if (!verdict.ok)
-      return send(res, 401, "Invalid IAP credentials: JWT signature is invalid", { "content-type": "text/plain" });
-    if (verdict.claims.aud !== backend.iap.oauth2ClientId)
-      return send(res, 401, "Invalid JWT audience", { "content-type": "text/plain" });
-    const principal = verdict.principal;
-    const granted = platform.engine.decide(principal, "iap.webServiceVersions.accessViaIAP", backend.resource).allowed;
-    await auditIapDecision(platform, backend, principal.email, granted);
-    if (!granted) {
-      req.resume();
-      return send(res, 403, forbiddenPage());
-    }
-    const agentEmail = serviceAgentEmail(service.projectNumber, "iap.googleapis.com");
-    const agent = await platform.store.get<ServiceAccount>(
-      "serviceAccount",
-      `projects/${service.projectId}/serviceAccounts/${agentEmail}`,
-    );
-    if (!agent) {
-      req.resume();
-      return send(
-        res,
-        500,
-        "The IAP service account is not provisioned. Run: gcloud beta services identity create --service=iap.googleapis.com",
-        { "content-type": "text/plain" },
-      );
-    }
-    const agentToken = await platform.tokens.signIdToken({
-      principal: { kind: "serviceAccount", email: agentEmail },
-      uniqueId: agent.uniqueId,
-      audience: service.urls[0] ?? "",
-      includeEmail: true,
-    });
-    const userId =
-      principal.kind === "user" ? (await ensureUser(platform, principal.email)).uniqueId : verdict.claims.sub;
-    const assertion = await options.signer.sign({
-      aud: `/projects/${service.projectNumber}/global/backendServices/${backend.id}`,
-      email: principal.email,
-      sub: `accounts.google.com:${userId}`,
-    });
-    setRequestHeader(req, "x-serverless-authorization", `bearer ${agentToken}`);
-    options.frontEnd(req, res, {
-      pinned: service,
-      source,
-      trustedHeaders: {
-        "x-goog-iap-jwt-assertion": assertion,
-        "x-goog-authenticated-user-email": `accounts.google.com:${principal.email}`,
-        "x-goog-authenticated-user-id": `accounts.google.com:${userId}`,
-      },
-    });
+    const outcome = await options.iap.check(req, res, target);
+    if (!outcome.pass) return;
+    const vouched = await options.iap.vouch(res, service, target, outcome);
+    if (!vouched) return;
+    setRequestHeader(req, "cookie", withoutIapCookies(req.headers.cookie));
+    setRequestHeader(req, "x-serverless-authorization", vouched.serverlessAuthorization);
+    options.frontEnd(req, res, { pinned: service, source, trustedHeaders: vouched.trustedHeaders });
   };
 }

@@ -23,7 +23,8 @@ export type Kind =
   | "networkEndpointGroup"
   | "loadBalancer"
   | "backendService"
-  | "setting";
+  | "setting"
+  | "userPassword";
 
 export interface Change {
   /** "*" means another process changed the store: reload everything you cache. */

@@ -111,9 +111,19 @@ describe("IAP in front of Cloud Run", () => {
 
   it("answers IAP's own errors, marked x-goog-iap-generated-response", async () => {
     const empty = await viaLb();
-    assert.equal(empty.status, 401);
+    assert.equal(empty.status, 302, "no credentials: off to sign in, as IAP answers curl and browsers alike");
     assert.equal(empty.body, "Invalid IAP credentials: empty token");
     assert.equal(empty.headers["x-goog-iap-generated-response"], "true");
+    const signIn = new URL(String(empty.headers["location"]));
+    assert.equal(signIn.pathname, "/o/oauth2/v2/auth");
+    assert.equal(signIn.searchParams.get("client_id"), clientId);
+    assert.equal(signIn.searchParams.get("response_type"), "code");
+    assert.equal(signIn.searchParams.get("scope"), "openid email");
+    assert.equal(signIn.searchParams.get("redirect_uri"), `http://${DOMAIN}/_gcp_gatekeeper/authenticate`);
+    assert.match(String(empty.headers["set-cookie"]), /^GCP_IAP_XSRF_NONCE_[0-9a-f]+=1; .*HttpOnly/);
+    const xhr = await viaLb({ "x-requested-with": "XMLHttpRequest" });
+    assert.equal(xhr.status, 401, "XHR callers get 401 instead of a redirect");
+    assert.equal(xhr.body, "Invalid IAP credentials: empty token");
     const wrongAudience = await viaLb({ authorization: `Bearer ${await tokenFor("alice@example.com", serviceUrl)}` });
     assert.equal(wrongAudience.status, 401);
     assert.equal(wrongAudience.body, "Invalid JWT audience");
@@ -224,6 +234,6 @@ describe("IAP in front of Cloud Run", () => {
     );
     await g(["run", "services", "update", "my-app", R, "--ingress=internal-and-cloud-load-balancing"]);
     assert.equal((await invokeUrl(rg.endpoints.frontEnd, serviceUrl)).status, 404);
-    assert.equal((await viaLb()).status, 401, "IAP still guards the load balancer");
+    assert.equal((await viaLb()).status, 302, "IAP still guards the load balancer (off to sign in)");
   });
 });

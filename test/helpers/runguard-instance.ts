@@ -28,6 +28,7 @@ export async function startTestRunguard(overrides: Record<string, unknown> = {})
     apiPort: 0,
     frontEndPort: 0,
     lbPort: 0,
+    lbHttpsPort: 0,
     projectId: PROJECT,
     ownerEmail: OWNER,
     ...overrides,

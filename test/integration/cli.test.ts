@@ -23,7 +23,20 @@ describe("runguard CLI", () => {
     dataDir = mkdtempSync(join(tmpdir(), "rg-cli-"));
     up = spawn(
       process.execPath,
-      [bin, "--data-dir", dataDir, "up", "--port", "0", "--front-end-port", "0", "--lb-port", "0"],
+      [
+        bin,
+        "--data-dir",
+        dataDir,
+        "up",
+        "--port",
+        "0",
+        "--front-end-port",
+        "0",
+        "--lb-port",
+        "0",
+        "--lb-https-port",
+        "0",
+      ],
       {
         stdio: ["ignore", "pipe", "inherit"],
       },

@@ -30,6 +30,8 @@ describe("runguard up --demo", () => {
           "0",
           "--lb-port",
           "0",
+          "--lb-https-port",
+          "0",
         ],
         { timeout: 120_000 },
       );

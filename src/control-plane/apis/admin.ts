@@ -4,6 +4,8 @@
 import { invalidArgument } from "../../core/errors.js";
 import { addGroupMember, listGroups, removeGroupMember } from "../../accounts/groups.js";
 import { parsePrincipal } from "../../iam/principal-parse.js";
+import { hasPassword, removeUserPassword, setUserPassword } from "../../accounts/user-passwords.js";
+import { listUsers } from "../../accounts/users.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
 
 function requireOnProject(call: ApiCall, permission: string): void {
@@ -46,6 +48,51 @@ export const adminRoutes: Route[] = [
         : removeGroupMember(call.platform, group, member);
     },
   })),
+  {
+    api: "runguard",
+    method: "GET",
+    path: path("/runguard/v1/users"),
+    methodName: "runguard.admin.ListUsers",
+    mutates: false,
+    async handle(call) {
+      requireOnProject(call, "resourcemanager.projects.getIamPolicy");
+      const users = await listUsers(call.platform);
+      return {
+        users: await Promise.all(
+          users.map(async (u) => ({ ...u, canSignIn: await hasPassword(call.platform, u.email) })),
+        ),
+      };
+    },
+  },
+  {
+    api: "runguard",
+    method: "POST",
+    path: path(`/runguard/v1/users/${seg("user")}:setPassword`),
+    methodName: "runguard.admin.SetUserPassword",
+    mutates: true,
+    async handle(call) {
+      requireOnProject(call, "resourcemanager.projects.setIamPolicy");
+      const email = (call.params["user"] ?? "").toLowerCase();
+      if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) throw invalidArgument(`'${email}' is not an email address.`);
+      call.audit.resourceName = `users/${email}`;
+      const user = await setUserPassword(call.platform, email, stringField(call.body, "password"));
+      return { ...user, canSignIn: true };
+    },
+  },
+  {
+    api: "runguard",
+    method: "POST",
+    path: path(`/runguard/v1/users/${seg("user")}:removePassword`),
+    methodName: "runguard.admin.RemoveUserPassword",
+    mutates: true,
+    async handle(call) {
+      requireOnProject(call, "resourcemanager.projects.setIamPolicy");
+      const email = (call.params["user"] ?? "").toLowerCase();
+      call.audit.resourceName = `users/${email}`;
+      await removeUserPassword(call.platform, email);
+      return {};
+    },
+  },
   {
     api: "runguard",
     method: "POST",

@@ -1,18 +1,43 @@
-// The OAuth 2.0 token endpoint for service-account keys (gcloud activate-service-account, google-auth-library
-// JWT clients), plus the public keys and discovery document that verifiers use.
+// The OAuth 2.0 token endpoint: JWT-bearer assertions signed with service-account keys (gcloud
+// activate-service-account, google-auth-library JWT clients) and the authorization codes of runguard's sign-in,
+// plus the public keys and discovery document that verifiers use.
 import { findKeyById } from "../../accounts/service-account-keys.js";
 import { findServiceAccount } from "../../accounts/service-accounts.js";
 import { verifyKeyAssertion } from "../../tokens/assertion.js";
 import { discoveryDocument } from "../../tokens/discovery.js";
+import { ensureUser } from "../../accounts/users.js";
+import type { AuthorizationCodes } from "../../signin/authorization-codes.js";
 import { path, reply, type ApiCall, type Route } from "../route.js";
 
 const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+const AUTHORIZATION_CODE = "authorization_code";
+const ID_TOKEN_LIFETIME_SECONDS = 3600;
 
 const oauthError = (error: string, description: string) => reply(400, { error, error_description: description });
 
+const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+
+async function exchangeCode(call: ApiCall, codes: AuthorizationCodes) {
+  const code = text(call.body["code"]);
+  const clientId = text(call.body["client_id"]);
+  const redirectUri = text(call.body["redirect_uri"]);
+  if (!code || !clientId || !redirectUri)
+    return oauthError("invalid_request", "Missing required parameter: code, client_id or redirect_uri");
+  const redeemed = codes.redeem(code, clientId, redirectUri, text(call.body["code_verifier"]));
+  if (!redeemed.ok) return oauthError("invalid_grant", redeemed.description);
+  const user = await ensureUser(call.platform, redeemed.grant.email);
+  const idToken = await call.platform.tokens.signIdToken({
+    principal: { kind: "user", email: user.email },
+    uniqueId: user.uniqueId,
+    audience: clientId,
+    includeEmail: true,
+    lifetimeSeconds: ID_TOKEN_LIFETIME_SECONDS,
+  });
+  return { id_token: idToken, token_type: "Bearer", expires_in: ID_TOKEN_LIFETIME_SECONDS, scope: "openid email" };
+}
+
 async function exchangeAssertion(call: ApiCall) {
-  const { grant_type: grantType, assertion } = call.body as { grant_type?: unknown; assertion?: unknown };
-  if (grantType !== JWT_BEARER) return oauthError("unsupported_grant_type", "Invalid grant_type.");
+  const { assertion } = call.body as { assertion?: unknown };
   if (typeof assertion !== "string") return oauthError("invalid_request", "Missing required parameter: assertion");
   const result = await verifyKeyAssertion(
     assertion,
@@ -39,7 +64,7 @@ async function exchangeAssertion(call: ApiCall) {
   return { access_token: issued.token, expires_in: expiresIn, token_type: "Bearer" };
 }
 
-export const oauthRoutes: Route[] = [
+export const createOauthRoutes = (codes: AuthorizationCodes): Route[] => [
   ...["/token", "/oauth2/v4/token"].map((p): Route => ({
     api: "oauth2",
     method: "POST",
@@ -47,7 +72,12 @@ export const oauthRoutes: Route[] = [
     methodName: "google.identity.oauth2.Token",
     mutates: false,
     anonymous: true,
-    handle: exchangeAssertion,
+    handle: async (call) => {
+      const grantType = call.body["grant_type"];
+      if (grantType === JWT_BEARER) return exchangeAssertion(call);
+      if (grantType === AUTHORIZATION_CODE) return exchangeCode(call, codes);
+      return oauthError("unsupported_grant_type", "Invalid grant_type.");
+    },
   })),
   {
     api: "oauth2",
