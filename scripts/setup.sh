@@ -8,6 +8,8 @@ need_apt=()
 command -v gcloud >/dev/null || need_apt+=(google-cloud-cli)
 command -v wrk >/dev/null || need_apt+=(wrk)                  # npm run bench: the load generator
 command -v nginx >/dev/null || need_apt+=(nginx-light)        # npm run bench: the reverse-proxy ceiling
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)                # IAP's browser sign-in test (headless)
+command -v certutil >/dev/null || need_apt+=(libnss3-tools)   # that browser trusts runguard's local CA
 /usr/bin/python3 -c "import flask" 2>/dev/null || need_apt+=(python3-flask)   # the seed's Flask app
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

@@ -1,0 +1,95 @@
+// The seed's IAP procedure with the real gcloud, as one step for tests whose subject comes after it: a private
+// service behind a serverless NEG and a backend service with IAP on, the IAP service agent provisioned and
+// allowed to invoke, a domain mapped to the backend service.
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { gcloud } from "./gcloud.js";
+import { OWNER, PROJECT, type TestRunguard } from "./runguard-instance.js";
+import { addImage } from "../../src/run/images.js";
+import type { StoredBackendService } from "../../src/iap/load-balancer-types.js";
+
+export const IAP_APP_IMAGE = "gcr.io/runguard-examples/iap-app";
+
+export interface IapSetup {
+  env: Record<string, string>;
+  backend: StoredBackendService;
+  /** The audience of IAP's signed header for the backend service. */
+  assertionAudience: string;
+}
+
+export async function setUpIapApp(rg: TestRunguard, domain: string): Promise<IapSetup> {
+  const env = await rg.gcloudEnvFor();
+  const g = async (args: string[]) => {
+    const result = await gcloud(env, args);
+    assert.equal(result.code, 0, `${args.join(" ")}\n${result.stderr}`);
+    return result;
+  };
+  const R = "--region=us-central1";
+  const dir = fileURLToPath(new URL("../../../examples/iap-app/", import.meta.url));
+  await addImage(rg.platform.store, IAP_APP_IMAGE, dir, [process.execPath, "server.mjs"]);
+  await g([
+    "compute",
+    "network-endpoint-groups",
+    "create",
+    "app-neg",
+    R,
+    "--network-endpoint-type=serverless",
+    "--cloud-run-service=iap-app",
+  ]);
+  await g([
+    "compute",
+    "backend-services",
+    "create",
+    "app-backend",
+    "--global",
+    "--load-balancing-scheme=EXTERNAL_MANAGED",
+  ]);
+  await g([
+    "compute",
+    "backend-services",
+    "add-backend",
+    "app-backend",
+    "--global",
+    "--network-endpoint-group=app-neg",
+    "--network-endpoint-group-region=us-central1",
+  ]);
+  await g(["compute", "backend-services", "update", "app-backend", "--global", "--iap=enabled"]);
+  const id = (
+    await g(["compute", "backend-services", "describe", "app-backend", "--global", "--format=value(id)"])
+  ).stdout.trim();
+  const assertionAudience = `/projects/${rg.endpoints.projectNumber}/global/backendServices/${id}`;
+  await g([
+    "run",
+    "deploy",
+    "iap-app",
+    `--image=${IAP_APP_IMAGE}`,
+    R,
+    "--no-allow-unauthenticated",
+    "--ingress=internal-and-cloud-load-balancing",
+    `--set-env-vars=IAP_AUDIENCE=${assertionAudience}`,
+  ]);
+  await g(["beta", "services", "identity", "create", "--service=iap.googleapis.com", `--project=${PROJECT}`]);
+  const agent = `service-${rg.endpoints.projectNumber}@gcp-sa-iap.iam.gserviceaccount.com`;
+  await g([
+    "run",
+    "services",
+    "add-iam-policy-binding",
+    "iap-app",
+    R,
+    `--member=serviceAccount:${agent}`,
+    "--role=roles/run.invoker",
+  ]);
+  const token = await rg.accessTokenFor(`user:${OWNER}`);
+  const mapped = await fetch(`${rg.endpoints.api}/runguard/v1/projects/${PROJECT}/loadBalancers`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ domain, backendService: "app-backend" }),
+  });
+  assert.equal(mapped.status, 200);
+  const backend = await rg.platform.store.get<StoredBackendService>(
+    "backendService",
+    `projects/${PROJECT}/global/backendServices/app-backend`,
+  );
+  assert.ok(backend);
+  return { env, backend, assertionAudience };
+}
