@@ -2,6 +2,9 @@
 // Cloud Run; each outcome is checked against what Cloud Run would answer.
 import { existsSync } from "node:fs";
 import { request } from "node:http";
+import { randomBytes } from "node:crypto";
+import { setUserPassword } from "../accounts/user-passwords.js";
+import { signInThroughIap } from "./demo-browser.js";
 import { fileURLToPath } from "node:url";
 import type { Runguard } from "../app/runguard.js";
 import { ensureUser } from "../accounts/users.js";
@@ -171,6 +174,27 @@ async function runIapDemo(
   show("through IAP, alice without IAP-secured Web App User", await alice(), 403);
   await setAccessors(["user:alice@example.com"]);
   show("through IAP, alice with roles/iap.httpsResourceAccessor", await alice(), 200);
+  // Demo-only local users with a fresh random password each run, so that a developer's own passwords stay put.
+  const [reader, stranger] = ["demo-reader@example.com", "demo-stranger@example.com"];
+  const password = randomBytes(12).toString("base64url");
+  await setUserPassword(rg.platform, reader, password);
+  await setUserPassword(rg.platform, stranger, password);
+  await setAccessors(["user:alice@example.com", `user:${reader}`]);
+  show(
+    "browser sign-in on runguard's page, user with the IAP role",
+    await signInThroughIap(rg.endpoints.loadBalancer, domain, reader, password),
+    200,
+  );
+  show(
+    "browser sign-in, user without the IAP role",
+    await signInThroughIap(rg.endpoints.loadBalancer, domain, stranger, password),
+    403,
+  );
+  const httpsPort = new URL(rg.endpoints.loadBalancerHttps).port;
+  console.log(
+    `  In a browser: chromium --host-resolver-rules="MAP ${domain} 127.0.0.1" https://${domain}:${httpsPort}/\n` +
+      `  (trust ${rg.endpoints.caCertificatePath}; set a password first: runguard users add alice@example.com)`,
+  );
 }
 
 export async function runDemo(rg: Runguard): Promise<boolean> {
