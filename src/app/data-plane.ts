@@ -12,6 +12,7 @@ import type { InstanceProvider } from "../gateway/forward.js";
 import type { TrafficSource } from "../gateway/ingress.js";
 import { startServicePorts, type ServicePorts } from "../gateway/service-ports.js";
 import { createIapGateway } from "../iap/iap-gateway.js";
+import { withDirectIap } from "../iap/direct-iap.js";
 import type { IapCheck } from "../iap/iap-check.js";
 import type { SignInFlow } from "../iap/sign-in-flow.js";
 import type { LocalCa } from "../network/local-ca.js";
@@ -48,7 +49,7 @@ export async function startDataPlane(
   const forwarder = createForwarder();
   const requestLog = createRequestLog(platform.store);
   const external: TrafficSource = { kind: "external" };
-  const frontEnd = createFrontEnd({
+  const checkInvoker = createFrontEnd({
     directory,
     engine: platform.engine,
     tokens: platform.tokens,
@@ -60,6 +61,7 @@ export async function startDataPlane(
     classifySource: () => external,
   });
   // Cloud Run accepts request headers up to 64 KiB.
+  const frontEnd = withDirectIap(checkInvoker, { directory, iap: options.iap, signIn: options.signIn });
   const server = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 64 * 1024 }, (req, res) => frontEnd(req, res));
   const servicePorts = await startServicePorts({ store: platform.store, directory, frontEnd, host: options.host });
   const port = await listen(server, options.port, options.host);

@@ -27,6 +27,7 @@ import { createIapSessions } from "../iap/iap-session.js";
 import { builtInIdentityProvider, oidcIdentityProvider } from "../iap/identity-provider.js";
 import { createSignInFlow } from "../iap/sign-in-flow.js";
 import { createIapCheck } from "../iap/iap-check.js";
+import { directIapClientHosts } from "../iap/direct-iap.js";
 import type { TrafficSource } from "../gateway/ingress.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 
@@ -72,7 +73,8 @@ export async function startRunguard(
   const serveGoogleApis = (req: IncomingMessage, res: ServerResponse) => apiHandler(req, res);
   const gateway = createVpcGateway({ ca, privateResources, serveRunApp, serveGoogleApis });
   const codes = createAuthorizationCodes(platform.clock);
-  const clients = createClientDirectory(platform.store);
+  let directIapClients = async () => new Map<string, string[]>();
+  const clients = createClientDirectory(platform.store, () => directIapClients());
   const signIn = createSignInFlow(
     createIapSessions(sessionKey(config.dataDir), platform.clock),
     config.oidc ? oidcIdentityProvider(config.oidc) : builtInIdentityProvider(() => apiUrl, codes),
@@ -116,6 +118,7 @@ export async function startRunguard(
     signIn,
   });
   frontEnd = dataPlane.frontEnd;
+  directIapClients = async () => directIapClientHosts(dataPlane.directory);
   const project = await platform.store.get<{ projectNumber: string }>("project", `projects/${config.projectId}`);
   const endpoints: Endpoints = {
     api: apiUrl,

@@ -17,6 +17,8 @@ export interface RoutedService {
   audiences: ReadonlySet<string>;
   ingress: Ingress;
   invokerIamDisabled: boolean;
+  /** IAP turned on directly on the service (`gcloud beta run deploy --iap`). */
+  iapEnabled: boolean;
   /** Resource name of the revision that serves traffic. */
   revision: string | undefined;
   timeoutMs: number;
@@ -54,6 +56,7 @@ export function routeOf(service: StoredService, projectNumber: string): RoutedSe
     audiences,
     ingress: (service.annotations["run.googleapis.com/ingress"] as Ingress | undefined) ?? "all",
     invokerIamDisabled: /^true$/i.test(service.annotations["run.googleapis.com/invoker-iam-disabled"] ?? ""),
+    iapEnabled: /^true$/i.test(service.annotations["run.googleapis.com/iap-enabled"] ?? ""),
     revision: latest ? revisionResource(service, latest) : undefined,
     timeoutMs: (service.template.spec.timeoutSeconds ?? 300) * 1000,
   };

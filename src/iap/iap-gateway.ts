@@ -10,28 +10,8 @@ import { notFoundPage } from "../gateway/pages.js";
 import type { StoredBackendService, StoredLoadBalancer, StoredNeg } from "./load-balancer-types.js";
 import type { IapCheck, IapTarget } from "./iap-check.js";
 import type { SignInFlow } from "./sign-in-flow.js";
-import { withoutIapCookies } from "./iap-session.js";
+import { dropClientIdentityHeaders, prepareForService } from "./request-headers.js";
 import { IAP_GENERATED } from "./pages.js";
-
-const CLIENT_IDENTITY_HEADERS = [
-  "x-goog-iap-jwt-assertion",
-  "x-goog-authenticated-user-email",
-  "x-goog-authenticated-user-id",
-  "x-serverless-authorization",
-];
-
-/** Replaces or adds a header in both views Node keeps of a request (the front end reads rawHeaders). */
-export function setRequestHeader(req: IncomingMessage, name: string, value: string | undefined): void {
-  const raw: string[] = [];
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    if ((req.rawHeaders[i] as string).toLowerCase() !== name)
-      raw.push(req.rawHeaders[i] as string, req.rawHeaders[i + 1] as string);
-  }
-  if (value !== undefined) raw.push(name, value);
-  req.rawHeaders.splice(0, req.rawHeaders.length, ...raw);
-  if (value === undefined) delete req.headers[name];
-  else req.headers[name] = value;
-}
 
 export function backendTarget(backend: StoredBackendService, projectNumber: string): IapTarget {
   return {
@@ -84,22 +64,18 @@ export function createIapGateway(options: IapGatewayOptions) {
       return;
     }
     const { backend, service } = found;
-    for (const name of CLIENT_IDENTITY_HEADERS) setRequestHeader(req, name, undefined);
+    dropClientIdentityHeaders(req);
     const source = { kind: "load-balancer" as const, projectId: service.projectId };
     if (!backend.iap.enabled) return options.frontEnd(req, res, { pinned: service, source });
 
     const target = backendTarget(backend, service.projectNumber);
     const url = new URL(req.url ?? "/", "http://lb");
-    if (options.signIn.isOwnPath(url)) {
-      if (url.pathname === "/_gcp_gatekeeper/authenticate") return options.signIn.callback(req, res, target);
-      return options.signIn.signOut(req, res, target);
-    }
+    if (options.signIn.isOwnPath(url)) return options.signIn.serveOwnPath(req, res, url, target);
     const outcome = await options.iap.check(req, res, target);
     if (!outcome.pass) return;
     const vouched = await options.iap.vouch(res, service, target, outcome);
     if (!vouched) return;
-    setRequestHeader(req, "cookie", withoutIapCookies(req.headers.cookie));
-    setRequestHeader(req, "x-serverless-authorization", vouched.serverlessAuthorization);
+    prepareForService(req, vouched.serverlessAuthorization);
     options.frontEnd(req, res, { pinned: service, source, trustedHeaders: vouched.trustedHeaders });
   };
 }

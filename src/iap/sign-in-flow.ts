@@ -56,12 +56,19 @@ export interface SignInFlow {
   callback(req: IncomingMessage, res: ServerResponse, target: ProtectedResource): Promise<void>;
   signOut(req: IncomingMessage, res: ServerResponse, target: ProtectedResource): void;
   isOwnPath(url: URL): boolean;
+  /** Answers IAP's own paths: the sign-in callback and sign-out. */
+  serveOwnPath(req: IncomingMessage, res: ServerResponse, url: URL, target: ProtectedResource): Promise<void>;
 }
 
 export function createSignInFlow(sessions: IapSessions, provider: IdentityProvider): SignInFlow {
   const callbackUri = (req: IncomingMessage) => `${originOf(req)}${IAP_CALLBACK_PATH}`;
 
-  return {
+  const flow: SignInFlow = {
+    async serveOwnPath(req, res, url, target) {
+      if (url.pathname === IAP_CALLBACK_PATH) return flow.callback(req, res, target);
+      flow.signOut(req, res, target);
+    },
+
     isOwnPath(url) {
       return (
         url.pathname === IAP_CALLBACK_PATH ||
@@ -151,4 +158,5 @@ export function createSignInFlow(sessions: IapSessions, provider: IdentityProvid
       });
     },
   };
+  return flow;
 }

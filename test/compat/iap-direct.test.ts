@@ -1,0 +1,113 @@
+// IAP directly on a Cloud Run service (`gcloud beta run deploy --iap`): the run.app URL itself is protected.
+// gcloud grants the IAP service agent run.invoker by itself; callers need an ID token for the service's IAP
+// client (or a browser session) and roles/iap.httpsResourceAccessor; the app verifies IAP's assertion, whose
+// audience names the service. `--no-iap` turns it off again.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { gcloud } from "../helpers/gcloud.js";
+import { PROJECT, startTestRunguard, type TestRunguard } from "../helpers/runguard-instance.js";
+import { invokeUrl } from "../helpers/invoke.js";
+import { IAP_APP_IMAGE } from "../helpers/iap-setup.js";
+import { addImage } from "../../src/run/images.js";
+import { ensureUser } from "../../src/accounts/users.js";
+import { setUserPassword } from "../../src/accounts/user-passwords.js";
+import { serviceIapClientId } from "../../src/iap/direct-iap.js";
+import { signInThroughIap } from "../../src/cli/demo-browser.js";
+
+const R = "--region=us-central1";
+
+describe("IAP directly on a Cloud Run service", () => {
+  let rg: TestRunguard;
+  let env: Record<string, string>;
+  let url = "";
+  let clientId = "";
+  const g = async (args: string[]) => {
+    const result = await gcloud(env, args);
+    assert.equal(result.code, 0, `${args.join(" ")}\n${result.stderr}`);
+    return result;
+  };
+  const idToken = async (email: string, audience: string) =>
+    rg.platform.tokens.signIdToken({
+      principal: { kind: "user", email },
+      uniqueId: (await ensureUser(rg.platform, email)).uniqueId,
+      audience,
+      includeEmail: true,
+    });
+  const call = (headers: Record<string, string> = {}) => invokeUrl(rg.endpoints.frontEnd, url, { headers });
+
+  before(async () => {
+    rg = await startTestRunguard();
+    env = await rg.gcloudEnvFor();
+    const dir = fileURLToPath(new URL("../../../examples/iap-app/", import.meta.url));
+    await addImage(rg.platform.store, IAP_APP_IMAGE, dir, [process.execPath, "server.mjs"]);
+    await g(["beta", "services", "identity", "create", "--service=iap.googleapis.com", `--project=${PROJECT}`]);
+    clientId = serviceIapClientId(rg.endpoints.projectNumber, "us-central1", "direct-app");
+  });
+  after(async () => rg.stop());
+
+  it("deploys with --iap; gcloud grants the IAP service agent run.invoker", async () => {
+    const audience = `/projects/${rg.endpoints.projectNumber}/locations/us-central1/services/direct-app`;
+    const deployed = await g([
+      "beta",
+      "run",
+      "deploy",
+      "direct-app",
+      `--image=${IAP_APP_IMAGE}`,
+      R,
+      "--iap",
+      "--no-allow-unauthenticated",
+      `--set-env-vars=IAP_AUDIENCE=${audience}`,
+    ]);
+    url = /Service URL: (\S+)/.exec(deployed.stderr)?.[1] ?? "";
+    assert.match(url, /^https:\/\/direct-app-/);
+    const policy = await g(["run", "services", "get-iam-policy", "direct-app", R, "--format=json"]);
+    assert.match(policy.stdout, new RegExp(`service-${rg.endpoints.projectNumber}@gcp-sa-iap`));
+    const described = await g(["run", "services", "describe", "direct-app", R, "--format=export"]);
+    assert.match(described.stdout, /run.googleapis.com\/iap-enabled: 'true'/);
+  });
+
+  it("guards the run.app URL: sign-in redirect, IAP's 401s, then IAP's 403 without the role", async () => {
+    const none = await call();
+    assert.equal(none.status, 302);
+    assert.equal(none.headers["x-goog-iap-generated-response"], "true");
+    assert.equal(new URL(String(none.headers["location"])).searchParams.get("client_id"), clientId);
+    assert.equal((await call({ "x-requested-with": "XMLHttpRequest" })).status, 401);
+    const forServiceUrl = await call({ authorization: `Bearer ${await idToken("alice@example.com", url)}` });
+    assert.equal(forServiceUrl.status, 401);
+    assert.equal(forServiceUrl.body, "Invalid JWT audience");
+    const noRole = await call({ authorization: `Bearer ${await idToken("alice@example.com", clientId)}` });
+    assert.equal(noRole.status, 403);
+    assert.match(noRole.body, /You don't have access/);
+  });
+
+  it("lets alice in once she has roles/iap.httpsResourceAccessor; the app verifies the service-scoped assertion", async () => {
+    await g([
+      "projects",
+      "add-iam-policy-binding",
+      PROJECT,
+      "--member=user:alice@example.com",
+      "--role=roles/iap.httpsResourceAccessor",
+    ]);
+    const spoofed = await call({
+      authorization: `Bearer ${await idToken("alice@example.com", clientId)}`,
+      "x-goog-iap-jwt-assertion": "forged",
+      "x-goog-authenticated-user-email": "accounts.google.com:mallory@example.com",
+    });
+    assert.equal(spoofed.status, 200, spoofed.body);
+    assert.match(spoofed.body, /Hello alice@example.com/);
+    await setUserPassword(rg.platform, "alice@example.com", "alice-password-1");
+    assert.equal(
+      await signInThroughIap(rg.endpoints.frontEnd, new URL(url).host, "alice@example.com", "alice-password-1"),
+      200,
+      "the browser flow works on the run.app URL too",
+    );
+  });
+
+  it("--no-iap turns it off: Cloud Run's own IAM check answers again", async () => {
+    await g(["beta", "run", "services", "update", "direct-app", R, "--no-iap"]);
+    const none = await call();
+    assert.equal(none.status, 403);
+    assert.equal(none.headers["x-goog-iap-generated-response"], undefined);
+  });
+});
