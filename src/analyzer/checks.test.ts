@@ -173,6 +173,30 @@ const cases: Array<[string, string, AnalysisInput, AnalysisInput]> = [
     }),
   ],
   [
+    "RG-IAP-002",
+    "IAP agent without invoker, IAP on the load balancer",
+    input([service()], {}, { iapBackends: [{ name: "be", iapEnabled: true, services: ["api"] }] }),
+    input([service()], {}, { iapBackends: [{ name: "be", iapEnabled: false, services: ["api"] }] }),
+  ],
+  [
+    "RG-IAP-001",
+    "run.app bypasses IAP on the load balancer",
+    input([service()], {}, { iapBackends: [{ name: "be", iapEnabled: true, services: ["api"] }] }),
+    input(
+      [service({ ingress: "internal-and-cloud-load-balancing" })],
+      {},
+      {
+        iapBackends: [{ name: "be", iapEnabled: true, services: ["api"] }],
+      },
+    ),
+  ],
+  [
+    "RG-IAP-003",
+    "IAP on both the service and the load balancer",
+    input([service({ iapEnabled: true })], {}, { iapBackends: [{ name: "be", iapEnabled: true, services: ["api"] }] }),
+    input([service({ iapEnabled: true })], {}, { iapBackends: [{ name: "be", iapEnabled: false, services: ["api"] }] }),
+  ],
+  [
     "RG-IAM-004",
     "unused grant",
     input(

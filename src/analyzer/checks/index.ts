@@ -5,7 +5,7 @@ import { plainEnvSecrets } from "./plain-env-secrets.js";
 import { internalIngressWithoutIam, publicWithoutReason } from "./exposure.js";
 import { broadProjectRoles, projectWideSecretAccess, userManagedKeys } from "./broad-grants.js";
 import { latestInProduction, staticCredentialsForServiceCalls } from "./secrets-usage.js";
-import { iapAgentCannotInvoke, iapBypassedByRunApp } from "./iap.js";
+import { iapAgentCannotInvoke, iapBypassedByRunApp, iapOnBothLayers } from "./iap.js";
 import { unusedGrants } from "./unused-grants.js";
 
 export const ALL_CHECKS: readonly Check[] = [
@@ -21,5 +21,6 @@ export const ALL_CHECKS: readonly Check[] = [
   staticCredentialsForServiceCalls,
   iapBypassedByRunApp,
   iapAgentCannotInvoke,
+  iapOnBothLayers,
   unusedGrants,
 ];
