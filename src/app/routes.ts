@@ -10,6 +10,7 @@ import { secretManagerRoutes } from "../control-plane/apis/secretmanager.js";
 import { computeRoutes } from "../control-plane/apis/compute.js";
 import { computeLoadBalancerRoutes } from "../control-plane/apis/compute-lb.js";
 import { vpcAccessRoutes } from "../control-plane/apis/vpcaccess.js";
+import { iapRoutes } from "../control-plane/apis/iap.js";
 
 export const allRoutes: readonly Route[] = [
   ...runRoutes,
@@ -17,6 +18,7 @@ export const allRoutes: readonly Route[] = [
   ...computeRoutes,
   ...computeLoadBalancerRoutes,
   ...vpcAccessRoutes,
+  ...iapRoutes,
   ...iamCredentialsRoutes,
   ...iamRoutes,
   ...resourceManagerRoutes,

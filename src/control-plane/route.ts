@@ -14,6 +14,7 @@ export type ApiName =
   | "logging"
   | "vpcaccess"
   | "oauth2"
+  | "iap"
   | "runguard";
 
 export interface ApiCall {

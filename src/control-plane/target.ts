@@ -25,6 +25,7 @@ const KNOWN_APIS = new Set<string>([
   "logging",
   "vpcaccess",
   "oauth2",
+  "iap",
   "www",
 ]);
 

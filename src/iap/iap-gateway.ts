@@ -15,7 +15,8 @@ import { IAP_GENERATED } from "./pages.js";
 
 export function backendTarget(backend: StoredBackendService, projectNumber: string): IapTarget {
   return {
-    resource: backend.resource,
+    // IAP's own name for the backend service: policies set with `gcloud iap web` live there.
+    resource: `projects/${backend.projectId}/iap_web/compute/services/${backend.name}`,
     id: backend.id,
     clientId: backend.iap.oauth2ClientId,
     projectId: backend.projectId,

@@ -104,6 +104,24 @@ describe("IAP directly on a Cloud Run service", () => {
     );
   });
 
+  it("grants access on the service alone with gcloud beta iap web --resource-type=cloud-run", async () => {
+    const carol = async () =>
+      (await call({ authorization: `Bearer ${await idToken("carol@example.com", clientId)}` })).status;
+    assert.equal(await carol(), 403);
+    await g([
+      "beta",
+      "iap",
+      "web",
+      "add-iam-policy-binding",
+      "--resource-type=cloud-run",
+      "--service=direct-app",
+      R,
+      "--member=user:carol@example.com",
+      "--role=roles/iap.httpsResourceAccessor",
+    ]);
+    assert.equal(await carol(), 200);
+  });
+
   it("--no-iap turns it off: Cloud Run's own IAM check answers again", async () => {
     await g(["beta", "run", "services", "update", "direct-app", R, "--no-iap"]);
     const none = await call();

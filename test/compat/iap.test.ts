@@ -197,6 +197,51 @@ describe("IAP in front of Cloud Run", () => {
     );
   });
 
+  it("grants access on one backend service with gcloud iap web add-iam-policy-binding", async () => {
+    const bob = async () =>
+      (await viaLb({ authorization: `Bearer ${await tokenFor("bob@example.com", clientId)}` })).status;
+    assert.equal(await bob(), 403);
+    const iapWeb = ["--resource-type=backend-services", "--service=my-backend"];
+    const added = await g([
+      "iap",
+      "web",
+      "add-iam-policy-binding",
+      ...iapWeb,
+      "--member=user:bob@example.com",
+      "--role=roles/iap.httpsResourceAccessor",
+    ]);
+    assert.match(
+      added.stderr,
+      new RegExp(
+        `Updated IAM policy for backend service \\[projects/${rg.endpoints.projectNumber}/iap_web/compute/services/my-backend\\]`,
+      ),
+    );
+    assert.equal(await bob(), 200);
+    const shown = await g(["iap", "web", "get-iam-policy", ...iapWeb, "--format=json"]);
+    assert.deepEqual((JSON.parse(shown.stdout) as { bindings: Array<{ role: string; members: string[] }> }).bindings, [
+      { role: "roles/iap.httpsResourceAccessor", members: ["user:bob@example.com"] },
+    ]);
+    const elsewhere = await gcloud(await rg.gcloudEnvFor("user:bob@example.com"), [
+      "iap",
+      "web",
+      "add-iam-policy-binding",
+      ...iapWeb,
+      "--member=user:bob@example.com",
+      "--role=roles/iap.admin",
+    ]);
+    assert.notEqual(elsewhere.code, 0, "bob cannot change IAP's policy");
+    assert.match(elsewhere.stderr, /PERMISSION_DENIED|does not have permission/);
+    await g([
+      "iap",
+      "web",
+      "remove-iam-policy-binding",
+      ...iapWeb,
+      "--member=user:bob@example.com",
+      "--role=roles/iap.httpsResourceAccessor",
+    ]);
+    assert.equal(await bob(), 403);
+  });
+
   it("inside instances, Google's well-known key URLs answer with runguard's keys", async () => {
     const fetcher = await g(["run", "deploy", "key-fetcher", `--image=${FETCHER_IMAGE}`, R, "--allow-unauthenticated"]);
     const url = /Service URL: (\S+)/.exec(fetcher.stderr)?.[1] ?? "";
