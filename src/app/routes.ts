@@ -9,6 +9,7 @@ import { runRoutes } from "../control-plane/apis/run.js";
 import { secretManagerRoutes } from "../control-plane/apis/secretmanager.js";
 import { computeRoutes } from "../control-plane/apis/compute.js";
 import { computeLoadBalancerRoutes } from "../control-plane/apis/compute-lb.js";
+import { computeFrontendRoutes } from "../control-plane/apis/compute-frontends.js";
 import { vpcAccessRoutes } from "../control-plane/apis/vpcaccess.js";
 import { iapRoutes } from "../control-plane/apis/iap.js";
 
@@ -17,6 +18,7 @@ export const allRoutes: readonly Route[] = [
   ...secretManagerRoutes,
   ...computeRoutes,
   ...computeLoadBalancerRoutes,
+  ...computeFrontendRoutes,
   ...vpcAccessRoutes,
   ...iapRoutes,
   ...iamCredentialsRoutes,

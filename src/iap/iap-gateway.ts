@@ -7,7 +7,9 @@ import type { Platform } from "../core/platform.js";
 import type { ServiceDirectory } from "../gateway/directory.js";
 import type { FrontEnd } from "../gateway/front-end.js";
 import { notFoundPage } from "../gateway/pages.js";
-import type { StoredBackendService, StoredLoadBalancer, StoredNeg } from "./load-balancer-types.js";
+import type { TLSSocket } from "node:tls";
+import type { StoredBackendService, StoredNeg } from "./load-balancer-types.js";
+import { backendFor } from "./lb-routing.js";
 import type { IapCheck, IapTarget } from "./iap-check.js";
 import type { SignInFlow } from "./sign-in-flow.js";
 import { dropClientIdentityHeaders, prepareForService } from "./request-headers.js";
@@ -40,11 +42,13 @@ export function createIapGateway(options: IapGatewayOptions) {
   const { platform } = options;
   const host = (req: IncomingMessage) => (req.headers.host ?? "").replace(/:\d+$/, "").toLowerCase();
 
-  async function route(domain: string) {
-    const lbs = await platform.store.list<StoredLoadBalancer>("loadBalancer");
-    const lb = lbs.find((l) => l.domain === domain);
-    if (!lb) return undefined;
-    const backend = await platform.store.get<StoredBackendService>("backendService", lb.backendService);
+  async function route(req: IncomingMessage) {
+    const protocol = (req.socket as Partial<TLSSocket>).encrypted === true ? "HTTPS" : "HTTP";
+    const path = new URL(req.url ?? "/", "http://lb").pathname;
+    const backendName = await backendFor(platform.store, protocol, host(req), path);
+    const backend = backendName
+      ? await platform.store.get<StoredBackendService>("backendService", backendName)
+      : undefined;
     const neg = backend?.backends[0]
       ? await platform.store.get<StoredNeg>("networkEndpointGroup", backend.backends[0])
       : undefined;
@@ -57,7 +61,7 @@ export function createIapGateway(options: IapGatewayOptions) {
   }
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const found = await route(host(req));
+    const found = await route(req);
     if (!found) {
       req.resume();
       res.writeHead(404, { "content-type": "text/html; charset=UTF-8", ...IAP_GENERATED });

@@ -31,3 +31,49 @@ export interface StoredLoadBalancer {
   domain: string;
   backendService: string;
 }
+
+/** Compute's URL map: hosts and paths to backend services (full resource names). */
+export interface StoredUrlMap {
+  resource: string;
+  projectId: string;
+  name: string;
+  id: string;
+  defaultService: string;
+  hostRules: Array<{ hosts: string[]; pathMatcher: string }>;
+  pathMatchers: Array<{ name: string; defaultService: string; pathRules: Array<{ paths: string[]; service: string }> }>;
+  fingerprint: string;
+  creationTimestamp: string;
+}
+
+export interface StoredTargetProxy {
+  resource: string;
+  projectId: string;
+  name: string;
+  id: string;
+  protocol: "HTTP" | "HTTPS";
+  urlMap: string;
+  sslCertificates: string[];
+  creationTimestamp: string;
+}
+
+export interface StoredForwardingRule {
+  resource: string;
+  projectId: string;
+  name: string;
+  id: string;
+  target: string;
+  portRange: string;
+  IPAddress: string;
+  loadBalancingScheme: string;
+  creationTimestamp: string;
+}
+
+/** Only Google-managed certificates: runguard issues them from its local CA for the listed domains. */
+export interface StoredSslCertificate {
+  resource: string;
+  projectId: string;
+  name: string;
+  id: string;
+  domains: string[];
+  creationTimestamp: string;
+}

@@ -2,7 +2,8 @@
 // every service with IAP turned on directly). A client may only send users back to its own IAP callback on a
 // host that serves it, so the sign-in page can never be used to bounce a code to somebody else's site.
 import type { Store } from "../store/store.js";
-import type { StoredBackendService, StoredLoadBalancer } from "../iap/load-balancer-types.js";
+import type { StoredBackendService } from "../iap/load-balancer-types.js";
+import { hostsServing } from "../iap/lb-routing.js";
 
 export const IAP_CALLBACK_PATH = "/_gcp_gatekeeper/authenticate";
 
@@ -22,8 +23,7 @@ export function createClientDirectory(store: Store, extra: ExtraClients = async 
       const backends = await store.list<StoredBackendService>("backendService");
       const backend = backends.find((b) => b.iap.oauth2ClientId === clientId);
       if (!backend) return undefined;
-      const lbs = await store.list<StoredLoadBalancer>("loadBalancer");
-      return lbs.filter((lb) => lb.backendService === backend.resource).map((lb) => lb.domain);
+      return hostsServing(store, backend.resource);
     },
   };
 }

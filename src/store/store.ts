@@ -24,7 +24,11 @@ export type Kind =
   | "loadBalancer"
   | "backendService"
   | "setting"
-  | "userPassword";
+  | "userPassword"
+  | "urlMap"
+  | "targetProxy"
+  | "forwardingRule"
+  | "sslCertificate";
 
 export interface Change {
   /** "*" means another process changed the store: reload everything you cache. */

@@ -1,0 +1,208 @@
+// Compute Engine v1 for the load balancer's front half: urlMaps, targetHttpProxies, targetHttpsProxies,
+// globalForwardingRules and sslCertificates, as gcloud compute creates, describes, lists, edits and deletes them.
+import {
+  FORWARDING_RULES,
+  HTTP_PROXIES,
+  HTTPS_PROXIES,
+  SSL_CERTIFICATES,
+  URL_MAPS,
+  createFrontend,
+  deleteFrontend,
+  getFrontend,
+  listFrontends,
+  replaceUrlMap,
+  type FrontendKind,
+} from "../../iap/lb-frontends.js";
+import type {
+  StoredForwardingRule,
+  StoredSslCertificate,
+  StoredTargetProxy,
+  StoredUrlMap,
+} from "../../iap/load-balancer-types.js";
+import { BASE, M, P, operation, projectOf } from "./compute.js";
+import { path, seg, type Route } from "../route.js";
+
+const link = (resource: string) => `${BASE}${resource}`;
+
+function render(of: FrontendKind, value: { resource: string; id: string; name: string; creationTimestamp: string }) {
+  const common = {
+    id: value.id,
+    name: value.name,
+    creationTimestamp: value.creationTimestamp,
+    selfLink: link(value.resource),
+  };
+  switch (of) {
+    case URL_MAPS: {
+      const map = value as StoredUrlMap;
+      return {
+        kind: "compute#urlMap",
+        ...common,
+        defaultService: link(map.defaultService),
+        hostRules: map.hostRules,
+        pathMatchers: map.pathMatchers.map((m) => ({
+          name: m.name,
+          defaultService: link(m.defaultService),
+          pathRules: m.pathRules.map((r) => ({ paths: r.paths, service: link(r.service) })),
+        })),
+        fingerprint: map.fingerprint,
+      };
+    }
+    case HTTP_PROXIES:
+    case HTTPS_PROXIES: {
+      const proxy = value as StoredTargetProxy;
+      return {
+        kind: proxy.protocol === "HTTPS" ? "compute#targetHttpsProxy" : "compute#targetHttpProxy",
+        ...common,
+        urlMap: link(proxy.urlMap),
+        ...(proxy.protocol === "HTTPS" ? { sslCertificates: proxy.sslCertificates.map(link) } : {}),
+      };
+    }
+    case FORWARDING_RULES: {
+      const rule = value as StoredForwardingRule;
+      return {
+        kind: "compute#forwardingRule",
+        ...common,
+        IPAddress: rule.IPAddress,
+        IPProtocol: "TCP",
+        portRange: `${rule.portRange}-${rule.portRange}`,
+        target: link(rule.target),
+        loadBalancingScheme: rule.loadBalancingScheme,
+        networkTier: "PREMIUM",
+      };
+    }
+    default: {
+      const certificate = value as StoredSslCertificate;
+      return {
+        kind: "compute#sslCertificate",
+        ...common,
+        type: "MANAGED",
+        managed: {
+          domains: certificate.domains,
+          status: "ACTIVE",
+          domainStatus: Object.fromEntries(certificate.domains.map((d) => [d, "ACTIVE"])),
+        },
+        subjectAlternativeNames: certificate.domains,
+      };
+    }
+  }
+}
+
+function routesFor(of: FrontendKind): Route[] {
+  const collection = `${P}/global/${of.collection}`;
+  const item = `${collection}/${seg("name")}`;
+  const method = (verb: string) => `${M}${of.collection}.${verb}`;
+  const routes: Route[] = [
+    {
+      api: "compute",
+      method: "POST",
+      path: path(collection),
+      methodName: method("insert"),
+      mutates: true,
+      async handle(call) {
+        const created = await createFrontend(call.platform, call.ctx, await projectOf(call), of, call.body);
+        call.audit.resourceName = created.resource;
+        return operation(created.resource, "insert");
+      },
+    },
+    {
+      api: "compute",
+      method: "GET",
+      path: path(collection),
+      methodName: method("list"),
+      mutates: false,
+      async handle(call) {
+        const projectId = await projectOf(call);
+        const all = await listFrontends<StoredUrlMap>(call.platform, call.ctx, projectId, of);
+        // Both proxy kinds share one store kind; each collection lists its own.
+        return {
+          kind: `compute#${of.collection.replace(/s$/, "")}List`,
+          items: all.map((v) => render(of, v)),
+          selfLink: link(`projects/${projectId}/global/${of.collection}`),
+        };
+      },
+    },
+    {
+      api: "compute",
+      method: "GET",
+      path: path(item),
+      methodName: method("get"),
+      mutates: false,
+      async handle(call) {
+        const found = await getFrontend<StoredUrlMap>(
+          call.platform,
+          call.ctx,
+          await projectOf(call),
+          of,
+          call.params["name"] ?? "",
+        );
+        return render(of, found);
+      },
+    },
+    {
+      api: "compute",
+      method: "DELETE",
+      path: path(item),
+      methodName: method("delete"),
+      mutates: true,
+      async handle(call) {
+        const resource = await deleteFrontend(
+          call.platform,
+          call.ctx,
+          await projectOf(call),
+          of,
+          call.params["name"] ?? "",
+        );
+        call.audit.resourceName = resource;
+        return operation(resource, "delete");
+      },
+    },
+    {
+      api: "compute",
+      method: "GET",
+      path: path(`${P}/aggregated/${of.collection}`),
+      methodName: method("aggregatedList"),
+      mutates: false,
+      async handle(call) {
+        const projectId = await projectOf(call);
+        const all = await listFrontends<StoredUrlMap>(call.platform, call.ctx, projectId, of);
+        return {
+          kind: `compute#${of.collection}AggregatedList`,
+          items: { global: { [of.collection]: all.map((v) => render(of, v)) } },
+          selfLink: link(`projects/${projectId}/aggregated/${of.collection}`),
+        };
+      },
+    },
+  ];
+  if (of !== URL_MAPS) return routes;
+  const update = (verb: "PUT" | "PATCH"): Route => ({
+    api: "compute",
+    method: verb,
+    path: path(item),
+    methodName: method(verb === "PUT" ? "update" : "patch"),
+    mutates: true,
+    async handle(call) {
+      const projectId = await projectOf(call);
+      const current = await getFrontend<StoredUrlMap>(
+        call.platform,
+        call.ctx,
+        projectId,
+        of,
+        call.params["name"] ?? "",
+        "compute.urlMaps.update",
+      );
+      const body = verb === "PATCH" ? { ...render(of, current), ...call.body } : call.body;
+      await replaceUrlMap(call.platform, current, body);
+      call.audit.resourceName = current.resource;
+      return operation(current.resource, verb === "PUT" ? "update" : "patch");
+    },
+  });
+  return [...routes, update("PUT"), update("PATCH")];
+}
+
+export const computeFrontendRoutes: Route[] = [
+  URL_MAPS,
+  HTTP_PROXIES,
+  HTTPS_PROXIES,
+  FORWARDING_RULES,
+  SSL_CERTIFICATES,
+].flatMap(routesFor);

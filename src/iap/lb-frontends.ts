@@ -1,0 +1,228 @@
+// The front half of an external Application Load Balancer: URL maps (hosts and paths to backend services),
+// target HTTP(S) proxies, forwarding rules and Google-managed SSL certificates. A URL map serves traffic once a
+// forwarding rule points at a proxy that uses it; runguard's listeners stand for every forwarding rule.
+import { randomBytes } from "node:crypto";
+import type { CallContext } from "../core/call-context.js";
+import type { Platform } from "../core/platform.js";
+import type { Kind } from "../store/store.js";
+import { ApiError, alreadyExists, invalidArgument, notFound, unimplemented } from "../core/errors.js";
+import { numericId } from "../core/ids.js";
+import { toRfc3339 } from "../core/clock.js";
+import type {
+  StoredForwardingRule,
+  StoredSslCertificate,
+  StoredTargetProxy,
+  StoredUrlMap,
+} from "./load-balancer-types.js";
+
+/** A link as gcloud sends it (any host, with or without /compute/v1/) → projects/P/global/... */
+export const resourceOfLink = (link: unknown) => String(link ?? "").replace(/^https?:\/\/[^/]+\/(compute\/v1\/)?/, "");
+
+const NAME = /^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+const fingerprint = () => randomBytes(8).toString("base64");
+
+export interface FrontendKind {
+  kind: Kind;
+  /** Collection in the URL: urlMaps, targetHttpsProxies, ... */
+  collection: string;
+  /** Permission prefix: compute.urlMaps, compute.targetHttpsProxies, ... */
+  permissions: string;
+}
+
+export const URL_MAPS: FrontendKind = { kind: "urlMap", collection: "urlMaps", permissions: "compute.urlMaps" };
+export const HTTP_PROXIES: FrontendKind = {
+  kind: "targetProxy",
+  collection: "targetHttpProxies",
+  permissions: "compute.targetHttpProxies",
+};
+export const HTTPS_PROXIES: FrontendKind = {
+  kind: "targetProxy",
+  collection: "targetHttpsProxies",
+  permissions: "compute.targetHttpsProxies",
+};
+export const FORWARDING_RULES: FrontendKind = {
+  kind: "forwardingRule",
+  collection: "forwardingRules",
+  permissions: "compute.globalForwardingRules",
+};
+export const SSL_CERTIFICATES: FrontendKind = {
+  kind: "sslCertificate",
+  collection: "sslCertificates",
+  permissions: "compute.sslCertificates",
+};
+
+export const globalResource = (projectId: string, of: FrontendKind, name: string) =>
+  `projects/${projectId}/global/${of.collection}/${name}`;
+
+async function requireExisting(platform: Platform, kind: Kind, link: unknown, what: string): Promise<string> {
+  const resource = resourceOfLink(link);
+  if (!resource || !(await platform.store.get(kind, resource)))
+    throw notFound(`The resource '${resource || what}' was not found`);
+  return resource;
+}
+
+function base(projectId: string, of: FrontendKind, body: Record<string, unknown>, platform: Platform) {
+  const name = String(body["name"] ?? "");
+  if (!NAME.test(name)) throw invalidArgument(`Invalid value for field 'resource.name': '${name}'.`);
+  return {
+    resource: globalResource(projectId, of, name),
+    projectId,
+    name,
+    id: numericId().slice(0, 19),
+    creationTimestamp: toRfc3339(platform.clock.now()),
+  };
+}
+
+async function urlMapFields(platform: Platform, body: Record<string, unknown>) {
+  const defaultService = await requireExisting(platform, "backendService", body["defaultService"], "defaultService");
+  const pathMatchers = await Promise.all(
+    ((body["pathMatchers"] as Array<Record<string, unknown>> | undefined) ?? []).map(async (m) => ({
+      name: String(m["name"] ?? ""),
+      defaultService: await requireExisting(platform, "backendService", m["defaultService"], "defaultService"),
+      pathRules: await Promise.all(
+        ((m["pathRules"] as Array<Record<string, unknown>> | undefined) ?? []).map(async (r) => ({
+          paths: ((r["paths"] as unknown[] | undefined) ?? []).map(String),
+          service: await requireExisting(platform, "backendService", r["service"], "service"),
+        })),
+      ),
+    })),
+  );
+  const hostRules = ((body["hostRules"] as Array<Record<string, unknown>> | undefined) ?? []).map((r) => ({
+    hosts: ((r["hosts"] as unknown[] | undefined) ?? []).map((h) => String(h).toLowerCase()),
+    pathMatcher: String(r["pathMatcher"] ?? ""),
+  }));
+  for (const rule of hostRules)
+    if (!pathMatchers.some((m) => m.name === rule.pathMatcher))
+      throw invalidArgument(
+        `Invalid value for field 'resource.hostRules': path matcher '${rule.pathMatcher}' does not exist.`,
+      );
+  return { defaultService, hostRules, pathMatchers };
+}
+
+async function insert<T extends { resource: string }>(platform: Platform, kind: Kind, value: T): Promise<T> {
+  await platform.store.transact(async (tx) => {
+    if (await tx.get(kind, value.resource)) throw alreadyExists(`The resource '${value.resource}' already exists`);
+    tx.put(kind, value.resource, value);
+  });
+  return value;
+}
+
+export async function createFrontend(
+  platform: Platform,
+  ctx: CallContext,
+  projectId: string,
+  of: FrontendKind,
+  body: Record<string, unknown>,
+): Promise<{ resource: string }> {
+  ctx.authorize(`${of.permissions}.create`, `projects/${projectId}`);
+  const common = base(projectId, of, body, platform);
+  switch (of) {
+    case URL_MAPS:
+      return insert<StoredUrlMap>(platform, of.kind, {
+        ...common,
+        ...(await urlMapFields(platform, body)),
+        fingerprint: fingerprint(),
+      });
+    case HTTP_PROXIES:
+    case HTTPS_PROXIES: {
+      const urlMap = await requireExisting(platform, "urlMap", body["urlMap"], "urlMap");
+      const sslCertificates = await Promise.all(
+        ((body["sslCertificates"] as unknown[] | undefined) ?? []).map((c) =>
+          requireExisting(platform, "sslCertificate", c, "sslCertificates"),
+        ),
+      );
+      if (of === HTTPS_PROXIES && sslCertificates.length === 0)
+        throw invalidArgument(
+          "Invalid value for field 'resource.sslCertificates': ''. At least one SSL certificate must be specified.",
+        );
+      const protocol = of === HTTPS_PROXIES ? "HTTPS" : "HTTP";
+      return insert<StoredTargetProxy>(platform, of.kind, { ...common, protocol, urlMap, sslCertificates });
+    }
+    case FORWARDING_RULES: {
+      const target = resourceOfLink(body["target"]);
+      if (!/\/global\/targetHttps?Proxies\//.test(target) || !(await platform.store.get("targetProxy", target)))
+        throw notFound(`The resource '${target}' was not found`);
+      return insert<StoredForwardingRule>(platform, of.kind, {
+        ...common,
+        target,
+        portRange: String(body["portRange"] ?? (target.includes("Https") ? "443" : "80")),
+        IPAddress: String(body["IPAddress"] ?? "127.0.0.1"),
+        loadBalancingScheme: String(body["loadBalancingScheme"] ?? "EXTERNAL"),
+      });
+    }
+    default: {
+      const managed = body["managed"] as { domains?: unknown[] } | undefined;
+      if (body["type"] !== "MANAGED" || !managed?.domains?.length)
+        throw unimplemented(
+          "runguard issues certificates from its local CA: create Google-managed certificates with --domains.",
+        );
+      const domains = managed.domains.map((d) => String(d).toLowerCase());
+      return insert<StoredSslCertificate>(platform, of.kind, { ...common, domains });
+    }
+  }
+}
+
+export async function getFrontend<T>(
+  platform: Platform,
+  ctx: CallContext,
+  projectId: string,
+  of: FrontendKind,
+  name: string,
+  permission = `${of.permissions}.get`,
+): Promise<T> {
+  const resource = globalResource(projectId, of, name);
+  ctx.authorize(permission, `projects/${projectId}`, resource);
+  const found = await platform.store.get<T>(of.kind, resource);
+  if (!found) throw notFound(`The resource '${resource}' was not found`);
+  return found;
+}
+
+export async function listFrontends<T extends { resource: string }>(
+  platform: Platform,
+  ctx: CallContext,
+  projectId: string,
+  of: FrontendKind,
+): Promise<T[]> {
+  ctx.authorize(`${of.permissions}.list`, `projects/${projectId}`);
+  const prefix = `projects/${projectId}/global/${of.collection}/`;
+  return (await platform.store.list<T>(of.kind, `projects/${projectId}/`)).filter((v) => v.resource.startsWith(prefix));
+}
+
+/** gcloud's url-maps edits (add-path-matcher, add-host-rule, set-default-service) send the whole map back. */
+export async function replaceUrlMap(
+  platform: Platform,
+  current: StoredUrlMap,
+  body: Record<string, unknown>,
+): Promise<StoredUrlMap> {
+  const next: StoredUrlMap = { ...current, ...(await urlMapFields(platform, body)), fingerprint: fingerprint() };
+  await platform.store.transact(async (tx) => tx.put("urlMap", current.resource, next));
+  return next;
+}
+
+/** What still points at a resource: deleting it would break them (Compute answers 400 resourceInUseByAnotherResource). */
+async function usersOf(platform: Platform, resource: string): Promise<string[]> {
+  const proxies = await platform.store.list<StoredTargetProxy>("targetProxy");
+  const rules = await platform.store.list<StoredForwardingRule>("forwardingRule");
+  return [
+    ...proxies.filter((p) => p.urlMap === resource || p.sslCertificates.includes(resource)).map((p) => p.resource),
+    ...rules.filter((r) => r.target === resource).map((r) => r.resource),
+  ];
+}
+
+export async function deleteFrontend(
+  platform: Platform,
+  ctx: CallContext,
+  projectId: string,
+  of: FrontendKind,
+  name: string,
+): Promise<string> {
+  const found = await getFrontend<{ resource: string }>(platform, ctx, projectId, of, name, `${of.permissions}.delete`);
+  const users = await usersOf(platform, found.resource);
+  if (users.length > 0)
+    throw new ApiError(
+      "FAILED_PRECONDITION",
+      `The ${of.collection.replace(/s$/, "")} resource '${found.resource}' is already being used by '${users[0]}'`,
+    );
+  await platform.store.transact(async (tx) => tx.delete(of.kind, found.resource));
+  return found.resource;
+}
