@@ -18,7 +18,7 @@ import { createPrivateResourceIndex } from "../network/private-resources.js";
 import { createVpcGateway } from "../network/vpc-gateway.js";
 import { createNetworkAdminRoutes } from "../control-plane/apis/network-admin.js";
 import { createIapRoutes } from "../control-plane/apis/iap-admin.js";
-import { createIapSigner } from "../iap/iap-jwt.js";
+import { createIapSigner, type IapSigner } from "../iap/iap-jwt.js";
 import { createOauthRoutes } from "../control-plane/apis/oauth.js";
 import { createSignInRoutes } from "../control-plane/apis/signin.js";
 import { createAuthorizationCodes } from "../signin/authorization-codes.js";
@@ -50,6 +50,8 @@ export interface Runguard {
   dataPlane: DataPlane;
   instances: InstanceManager;
   endpoints: Endpoints;
+  /** Signs IAP's assertions (tests replay one against the wrong resource). */
+  iapSigner: IapSigner;
   close(): Promise<void>;
 }
 
@@ -138,6 +140,7 @@ export async function startRunguard(
     dataPlane,
     instances,
     endpoints,
+    iapSigner: signer,
     async close() {
       await closeServer(api);
       await dataPlane.close();

@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { gcloud } from "../helpers/gcloud.js";
-import { PROJECT, startTestRunguard, type TestRunguard } from "../helpers/runguard-instance.js";
+import { OWNER, PROJECT, startTestRunguard, type TestRunguard } from "../helpers/runguard-instance.js";
 import { invokeUrl } from "../helpers/invoke.js";
 import { IAP_APP_IMAGE } from "../helpers/iap-setup.js";
 import { addImage } from "../../src/run/images.js";
@@ -22,6 +22,8 @@ describe("IAP directly on a Cloud Run service", () => {
   let env: Record<string, string>;
   let url = "";
   let clientId = "";
+  /** A genuine IAP assertion, but for a backend service, replayed against this service. */
+  let assertionForAnotherBackend = "";
   const g = async (args: string[]) => {
     const result = await gcloud(env, args);
     assert.equal(result.code, 0, `${args.join(" ")}\n${result.stderr}`);
@@ -43,6 +45,11 @@ describe("IAP directly on a Cloud Run service", () => {
     await addImage(rg.platform.store, IAP_APP_IMAGE, dir, [process.execPath, "server.mjs"]);
     await g(["beta", "services", "identity", "create", "--service=iap.googleapis.com", `--project=${PROJECT}`]);
     clientId = serviceIapClientId(rg.endpoints.projectNumber, "us-central1", "direct-app");
+    assertionForAnotherBackend = await rg.iapSigner.sign({
+      aud: `/projects/${rg.endpoints.projectNumber}/global/backendServices/1234`,
+      email: "alice@example.com",
+      sub: "accounts.google.com:1",
+    });
   });
   after(async () => rg.stop());
 
@@ -127,5 +134,19 @@ describe("IAP directly on a Cloud Run service", () => {
     const none = await call();
     assert.equal(none.status, 403);
     assert.equal(none.headers["x-goog-iap-generated-response"], undefined);
+    const owner = await rg.platform.tokens.signIdToken({
+      principal: { kind: "user", email: OWNER },
+      uniqueId: (await ensureUser(rg.platform, OWNER)).uniqueId,
+      audience: url,
+      includeEmail: true,
+    });
+    const bypass = await call({
+      authorization: `Bearer ${owner}`,
+      "x-goog-iap-jwt-assertion": assertionForAnotherBackend,
+      "x-goog-authenticated-user-email": "accounts.google.com:alice@example.com",
+    });
+    // The front end drops client-sent identity headers; the app, verifying as Google documents, refuses too.
+    assert.equal(bypass.status, 401, "the app refuses a request that did not come through IAP");
+    assert.match(bypass.body, /^Unverified request/);
   });
 });
