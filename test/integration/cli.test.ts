@@ -143,6 +143,31 @@ describe("runguard CLI", () => {
     assert.match(stdout, /alice@example.com +google\.iam\.admin\.v1\.ListServiceAccounts/);
   });
 
+  it("`users add` reads the password from stdin; only its scrypt hash is kept, nowhere in the audit log", async () => {
+    const password = "correct-horse-battery-staple";
+    const child = execFile(process.execPath, [bin, "--data-dir", dataDir, "users", "add", "carol@example.com"]);
+    let stdout = "";
+    child.stdout?.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stdin?.end(`${password}\n`);
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    assert.equal(code, 0);
+    assert.equal((JSON.parse(stdout) as { canSignIn: boolean }).canSignIn, true);
+    const listed = JSON.parse((await cli("users", "list")).stdout) as {
+      users: Array<{ email: string; canSignIn: boolean }>;
+    };
+    assert.ok(listed.users.some((u) => u.email === "carol@example.com" && u.canSignIn));
+    assert.doesNotMatch(JSON.stringify(listed), /passwordHash|hash|salt/);
+    const logs = (await cli("logs", "--limit", "1000")).stdout;
+    assert.match(logs, /SetUserPassword/);
+    assert.doesNotMatch(logs, new RegExp(password));
+    const tooShort = execFile(process.execPath, [bin, "--data-dir", dataDir, "users", "add", "dave@example.com"]);
+    let stderr = "";
+    tooShort.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
+    tooShort.stdin?.end("short\n");
+    assert.notEqual(await new Promise<number | null>((resolve) => tooShort.on("close", resolve)), 0);
+    assert.match(stderr, /at least 8 characters/);
+  });
+
   it("stops cleanly on SIGINT", async () => {
     up.kill("SIGINT");
     const code = await new Promise((resolve) => up.once("exit", resolve));
