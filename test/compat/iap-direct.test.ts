@@ -16,6 +16,7 @@ import { serviceIapClientId } from "../../src/iap/direct-iap.js";
 import { signInThroughIap } from "../../src/cli/demo-browser.js";
 
 const R = "--region=us-central1";
+const examples = (dir: string) => fileURLToPath(new URL(`../../../examples/${dir}/`, import.meta.url));
 
 describe("IAP directly on a Cloud Run service", () => {
   let rg: TestRunguard;
@@ -41,8 +42,7 @@ describe("IAP directly on a Cloud Run service", () => {
   before(async () => {
     rg = await startTestRunguard();
     env = await rg.gcloudEnvFor();
-    const dir = fileURLToPath(new URL("../../../examples/iap-app/", import.meta.url));
-    await addImage(rg.platform.store, IAP_APP_IMAGE, dir, [process.execPath, "server.mjs"]);
+    await addImage(rg.platform.store, IAP_APP_IMAGE, examples("iap-app"), [process.execPath, "server.mjs"]);
     await g(["beta", "services", "identity", "create", "--service=iap.googleapis.com", `--project=${PROJECT}`]);
     clientId = serviceIapClientId(rg.endpoints.projectNumber, "us-central1", "direct-app");
     assertionForAnotherBackend = await rg.iapSigner.sign({
@@ -109,6 +109,35 @@ describe("IAP directly on a Cloud Run service", () => {
       200,
       "the browser flow works on the run.app URL too",
     );
+  });
+
+  it("a Python app verifies the assertion with Google's own sample (google.oauth2.id_token.verify_token)", async () => {
+    await addImage(rg.platform.store, "gcr.io/runguard-examples/iap-app-python", examples("iap-app-python"), [
+      "/usr/bin/env",
+      "PYTHONPATH=/usr/lib/google-cloud-sdk/lib/third_party",
+      "/usr/lib/google-cloud-sdk/platform/bundledpythonunix/bin/python3",
+      "main.py",
+    ]);
+    const audience = `/projects/${rg.endpoints.projectNumber}/locations/us-central1/services/direct-py`;
+    const deployed = await g([
+      "beta",
+      "run",
+      "deploy",
+      "direct-py",
+      "--image=gcr.io/runguard-examples/iap-app-python",
+      R,
+      "--iap",
+      "--no-allow-unauthenticated",
+      `--set-env-vars=IAP_AUDIENCE=${audience}`,
+    ]);
+    const pyUrl = /Service URL: (\S+)/.exec(deployed.stderr)?.[1] ?? "";
+    const token = await idToken(
+      "alice@example.com",
+      serviceIapClientId(rg.endpoints.projectNumber, "us-central1", "direct-py"),
+    );
+    const answered = await invokeUrl(rg.endpoints.frontEnd, pyUrl, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(answered.status, 200, answered.body);
+    assert.equal(answered.body, "Hello alice@example.com (verified by google.auth)\n");
   });
 
   it("grants access on the service alone with gcloud beta iap web --resource-type=cloud-run", async () => {
