@@ -9,6 +9,7 @@ import { ApiError, alreadyExists, invalidArgument, notFound, unimplemented } fro
 import { numericId } from "../core/ids.js";
 import { toRfc3339 } from "../core/clock.js";
 import type {
+  StoredAddress,
   StoredForwardingRule,
   StoredSslCertificate,
   StoredTargetProxy,
@@ -51,6 +52,15 @@ export const SSL_CERTIFICATES: FrontendKind = {
   permissions: "compute.sslCertificates",
 };
 
+export const ADDRESSES: FrontendKind = {
+  kind: "address",
+  collection: "addresses",
+  permissions: "compute.globalAddresses",
+};
+
+/** Where runguard's load balancer listens, whatever address a forwarding rule or reservation names. */
+export const LOAD_BALANCER_ADDRESS = "127.0.0.1";
+
 export const globalResource = (projectId: string, of: FrontendKind, name: string) =>
   `projects/${projectId}/global/${of.collection}/${name}`;
 
@@ -71,6 +81,17 @@ function base(projectId: string, of: FrontendKind, body: Record<string, unknown>
     id: numericId().slice(0, 19),
     creationTimestamp: toRfc3339(platform.clock.now()),
   };
+}
+
+/** A forwarding rule's address: a literal IP is kept as given; a reserved address (by link) must exist. */
+async function addressOf(platform: Platform, given: unknown): Promise<string> {
+  if (given === undefined || given === "") return LOAD_BALANCER_ADDRESS;
+  const text = String(given);
+  if (/^[\d.]+$|^[\da-f:]+$/i.test(text)) return text;
+  const resource = resourceOfLink(text);
+  const reserved = await platform.store.get<StoredAddress>("address", resource);
+  if (!reserved) throw notFound(`The resource '${resource}' was not found`);
+  return reserved.address;
 }
 
 async function urlMapFields(platform: Platform, body: Record<string, unknown>) {
@@ -146,10 +167,12 @@ export async function createFrontend(
         ...common,
         target,
         portRange: String(body["portRange"] ?? (target.includes("Https") ? "443" : "80")),
-        IPAddress: String(body["IPAddress"] ?? "127.0.0.1"),
+        IPAddress: await addressOf(platform, body["IPAddress"]),
         loadBalancingScheme: String(body["loadBalancingScheme"] ?? "EXTERNAL"),
       });
     }
+    case ADDRESSES:
+      return insert<StoredAddress>(platform, of.kind, { ...common, address: LOAD_BALANCER_ADDRESS });
     default: {
       const managed = body["managed"] as { domains?: unknown[] } | undefined;
       if (body["type"] !== "MANAGED" || !managed?.domains?.length)

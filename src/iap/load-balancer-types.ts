@@ -77,3 +77,13 @@ export interface StoredSslCertificate {
   domains: string[];
   creationTimestamp: string;
 }
+
+/** A reserved global address: runguard's load balancer listens on loopback, so every address is 127.0.0.1. */
+export interface StoredAddress {
+  resource: string;
+  projectId: string;
+  name: string;
+  id: string;
+  address: string;
+  creationTimestamp: string;
+}

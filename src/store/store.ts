@@ -28,7 +28,8 @@ export type Kind =
   | "urlMap"
   | "targetProxy"
   | "forwardingRule"
-  | "sslCertificate";
+  | "sslCertificate"
+  | "address";
 
 export interface Change {
   /** "*" means another process changed the store: reload everything you cache. */

@@ -105,6 +105,21 @@ describe("load balancer: URL maps, proxies, forwarding rules", () => {
       "--ssl-certificates=site-cert",
     ]);
     assert.equal((await overHttps("/")).status, 404, "no forwarding rule yet: nothing listens for the map");
+    const missing = await gcloud(env, [
+      "compute",
+      "forwarding-rules",
+      "create",
+      "site-rule",
+      "--global",
+      "--target-https-proxy=site-proxy",
+      "--ports=443",
+      "--address=site-ip",
+    ]);
+    assert.notEqual(missing.code, 0, "an address that was never reserved");
+    assert.match(missing.stderr, /global\/addresses\/site-ip' was not found/);
+    await g(["compute", "addresses", "create", "site-ip", "--global"]);
+    const reserved = await g(["compute", "addresses", "describe", "site-ip", "--global", "--format=value(address)"]);
+    assert.equal(reserved.stdout.trim(), "127.0.0.1");
     await g([
       "compute",
       "forwarding-rules",
@@ -113,6 +128,7 @@ describe("load balancer: URL maps, proxies, forwarding rules", () => {
       "--global",
       "--target-https-proxy=site-proxy",
       "--ports=443",
+      "--address=site-ip",
       "--load-balancing-scheme=EXTERNAL_MANAGED",
     ]);
     const home = await overHttps("/");

@@ -1,6 +1,7 @@
 // Compute Engine v1 for the load balancer's front half: urlMaps, targetHttpProxies, targetHttpsProxies,
 // globalForwardingRules and sslCertificates, as gcloud compute creates, describes, lists, edits and deletes them.
 import {
+  ADDRESSES,
   FORWARDING_RULES,
   HTTP_PROXIES,
   HTTPS_PROXIES,
@@ -14,6 +15,7 @@ import {
   type FrontendKind,
 } from "../../iap/lb-frontends.js";
 import type {
+  StoredAddress,
   StoredForwardingRule,
   StoredSslCertificate,
   StoredTargetProxy,
@@ -68,6 +70,18 @@ function render(of: FrontendKind, value: { resource: string; id: string; name: s
         target: link(rule.target),
         loadBalancingScheme: rule.loadBalancingScheme,
         networkTier: "PREMIUM",
+      };
+    }
+    case ADDRESSES: {
+      const reserved = value as StoredAddress;
+      return {
+        kind: "compute#address",
+        ...common,
+        address: reserved.address,
+        addressType: "EXTERNAL",
+        ipVersion: "IPV4",
+        networkTier: "PREMIUM",
+        status: "RESERVED",
       };
     }
     default: {
@@ -205,4 +219,5 @@ export const computeFrontendRoutes: Route[] = [
   HTTPS_PROXIES,
   FORWARDING_RULES,
   SSL_CERTIFICATES,
+  ADDRESSES,
 ].flatMap(routesFor);
