@@ -104,9 +104,16 @@ export function createInstancePool(options: InstancePoolOptions): InstancePool {
     scale();
   };
 
+  const liveCount = () => {
+    let live = 0;
+    for (const slot of slots.values()) if (!slot.gone) live++;
+    return live;
+  };
+
   const scale = () => {
     if (closed) return;
-    const live = [...slots.values()].filter((s) => !s.gone).length;
+    // Runs after every released lease: counts without allocating.
+    const live = liveCount();
     const capacityComing = starting * options.concurrency;
     const wantMore = waiters.length > capacityComing || live + starting < options.minInstances;
     if (wantMore && live + starting < options.maxInstances) start();
