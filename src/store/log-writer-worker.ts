@@ -5,7 +5,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { applyPragmas } from "./sqlite-db.js";
 import type { LogEntryRecord } from "./store.js";
-import { requestLogRecord, type RequestLogRow } from "./request-log-row.js";
+import { requestLogJson, type RequestLogRow } from "./request-log-row.js";
 import { createHexPool } from "../core/ids.js";
 
 export type LogWriterRequest =
@@ -22,8 +22,8 @@ const appendAll = db.transaction((records: LogEntryRecord[]) => {
 });
 const appendRequests = db.transaction((rows: RequestLogRow[]) => {
   for (const row of rows) {
-    const r = requestLogRecord(row, insertIds(12));
-    insert.run(r.timestamp, r.logName, JSON.stringify(r.entry));
+    const r = requestLogJson(row, insertIds(12));
+    insert.run(r.timestamp, r.logName, r.json);
   }
 });
 const reply = (message: LogWriterReply) => parentPort?.postMessage(message);
