@@ -3,8 +3,8 @@
 // a bad credential → 401, a valid one without the permission → 403 (fidelity reference §1.1–1.4).
 import { ANONYMOUS, type Principal } from "../iam/types.js";
 import type { PolicyEngine } from "../iam/engine.js";
-import type { TokenService } from "../tokens/types.js";
-import { extractCredential } from "./credentials.js";
+import type { IdTokenVerification, TokenService } from "../tokens/types.js";
+import { extractCredential, type CredentialResult } from "./credentials.js";
 import type { RoutedService } from "./directory.js";
 import { LOG_TEXT } from "./pages.js";
 
@@ -22,7 +22,7 @@ export type InvokeVerdict =
 
 export interface InvokeDeps {
   engine: Pick<PolicyEngine, "decide">;
-  tokens: Pick<TokenService, "verifyIdToken">;
+  tokens: Pick<TokenService, "verifyIdToken" | "verifyIdTokenCached">;
   /** A disabled service account's tokens stop working at once, as on Google Cloud. */
   subjects: { isDisabled(email: string): boolean };
 }
@@ -33,20 +33,50 @@ export function isPublic(deps: InvokeDeps, service: RoutedService): boolean {
   return service.invokerIamDisabled || deps.engine.decide(ANONYMOUS, "run.routes.invoke", service.resource).allowed;
 }
 
+const PUBLIC: InvokeVerdict = Object.freeze({ allowed: true, public: true });
+const NOT_AUTHENTICATED: InvokeVerdict = Object.freeze({
+  allowed: false,
+  status: 403,
+  logText: LOG_TEXT.notAuthenticated,
+});
+const NOT_AUTHORIZED: InvokeVerdict = Object.freeze({ allowed: false, status: 401, logText: LOG_TEXT.notAuthorized });
+
 export async function decideInvoke(
   deps: InvokeDeps,
   service: RoutedService,
   rawHeaders: readonly string[],
 ): Promise<InvokeVerdict> {
-  if (isPublic(deps, service)) return { allowed: true, public: true };
+  return decideInvokeNow(deps, service, rawHeaders);
+}
+
+/**
+ * decideInvoke without the promise when no token needs verifying (public services, missing or malformed
+ * credentials, tokens verified before): the front end's hot path stays synchronous.
+ */
+export function decideInvokeNow(
+  deps: InvokeDeps,
+  service: RoutedService,
+  rawHeaders: readonly string[],
+): InvokeVerdict | Promise<InvokeVerdict> {
+  if (isPublic(deps, service)) return PUBLIC;
   const credential = extractCredential(rawHeaders);
-  if (credential.kind === "none") return { allowed: false, status: 403, logText: LOG_TEXT.notAuthenticated };
-  if (credential.kind === "invalid") return { allowed: false, status: 401, logText: LOG_TEXT.notAuthorized };
-  const verdict = await deps.tokens.verifyIdToken(
-    credential.token,
-    (aud) => service.audiences.has(aud) || OAUTH_CLIENT_AUDIENCE.test(aud),
-  );
-  if (!verdict.ok) return { allowed: false, status: 401, logText: LOG_TEXT.notAuthorized };
+  if (credential.kind === "none") return NOT_AUTHENTICATED;
+  if (credential.kind === "invalid") return NOT_AUTHORIZED;
+  const accept = (aud: string) => service.audiences.has(aud) || OAUTH_CLIENT_AUDIENCE.test(aud);
+  const cached = deps.tokens.verifyIdTokenCached?.(credential.token, accept);
+  if (cached) return judge(deps, service, credential, cached);
+  return deps.tokens
+    .verifyIdToken(credential.token, accept)
+    .then((verdict) => judge(deps, service, credential, verdict));
+}
+
+function judge(
+  deps: InvokeDeps,
+  service: RoutedService,
+  credential: Extract<CredentialResult, { kind: "bearer" }>,
+  verdict: IdTokenVerification,
+): InvokeVerdict {
+  if (!verdict.ok) return NOT_AUTHORIZED;
   const principal = verdict.principal;
   if (deps.subjects.isDisabled(principal.email))
     return { allowed: false, status: 401, logText: LOG_TEXT.notAuthorized, principal };

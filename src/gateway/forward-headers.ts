@@ -40,20 +40,26 @@ export function createHeaderRewriter() {
     requestHeadersForInstance(incoming, context, randomHex);
 }
 
+/** The names a Connection header lists (they are hop-by-hop too); undefined when there are none. */
+function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  const names = String(value)
+    .split(",")
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  return names.length > 0 ? new Set(names) : undefined;
+}
+
 function requestHeadersForInstance(
   incoming: IncomingHttpHeaders,
   context: ForwardContext,
   randomHex: (bytes: number) => string,
 ): Record<string, string | string[]> {
-  const connectionListed = new Set(
-    String(incoming["connection"] ?? "")
-      .split(",")
-      .map((s) => s.trim().toLowerCase())
-      .filter(Boolean),
-  );
+  const listed = connectionListed(incoming["connection"]);
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || SPOOFABLE.has(name) || connectionListed.has(name)) continue;
+  for (const name in incoming) {
+    const value = incoming[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || SPOOFABLE.has(name) || listed?.has(name)) continue;
     if (name === "x-serverless-authorization" && context.dropServerlessAuthorization) continue;
     out[name] = value;
   }
@@ -73,7 +79,8 @@ export function responseHeadersForClient(
   headers: Record<string, string | string[] | undefined>,
 ): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name)) continue;
     out[name] = value;
   }

@@ -1,5 +1,6 @@
 // Proxies a request to an instance over pooled keep-alive connections (undici), streaming both ways.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { Agent, Pool, type Dispatcher } from "undici";
 import type { RoutedService } from "./directory.js";
 import { responseHeadersForClient } from "./forward-headers.js";
@@ -9,6 +10,8 @@ export interface InstanceLease {
   port: number;
   /** Instances in their own network namespace are reached through a unix socket. */
   socketPath?: string;
+  /** Or through sockets their launcher connects inside the namespace and hands over (no relay hop). */
+  connect?: () => Promise<Socket>;
   release(): void;
   markBroken(): void;
 }
@@ -47,7 +50,23 @@ export function createForwarder(): Forwarder {
         socketPools.delete(oldest);
         void evicted.close();
       }
-      pool = new Pool("http://localhost", { socketPath: lease.socketPath, keepAliveTimeout: 30_000, connections: 256 });
+      const connectToApp = lease.connect;
+      pool = new Pool("http://localhost", {
+        socketPath: lease.socketPath,
+        keepAliveTimeout: 30_000,
+        connections: 256,
+        // The socket path keys the pool per instance, so this instance's connector serves all of it.
+        ...(connectToApp
+          ? {
+              connect: (_options: unknown, callback: (...args: [null, Socket] | [Error, null]) => void) => {
+                connectToApp().then(
+                  (socket) => callback(null, socket),
+                  (error: Error) => callback(error, null),
+                );
+              },
+            }
+          : {}),
+      });
       socketPools.set(lease.socketPath, pool);
     }
     return pool;

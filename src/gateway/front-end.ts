@@ -5,7 +5,7 @@ import type { PolicyEngine } from "../iam/engine.js";
 import type { TokenService } from "../tokens/types.js";
 import type { Clock } from "../core/clock.js";
 import type { ServiceDirectory, RoutedService } from "./directory.js";
-import { decideInvoke } from "./decide-invoke.js";
+import { decideInvokeNow, type InvokeVerdict } from "./decide-invoke.js";
 import { stripSignature } from "./credentials.js";
 import { admitsSource, type TrafficSource } from "./ingress.js";
 import {
@@ -18,12 +18,12 @@ import {
 } from "./pages.js";
 import { createHeaderRewriter } from "./forward-headers.js";
 import type { Forwarder, InstanceProvider } from "./forward.js";
-import type { RequestLog, RequestLogInput } from "./request-log.js";
+import type { RequestLog } from "./request-log.js";
 
 export interface FrontEndOptions {
   directory: ServiceDirectory;
   engine: Pick<PolicyEngine, "decide">;
-  tokens: Pick<TokenService, "verifyIdToken">;
+  tokens: Pick<TokenService, "verifyIdToken" | "verifyIdTokenCached">;
   subjects: { isDisabled(email: string): boolean };
   instances: InstanceProvider;
   forwarder: Forwarder;
@@ -44,11 +44,28 @@ export interface RouteOptions {
 
 export type FrontEnd = (req: IncomingMessage, res: ServerResponse, route?: RouteOptions) => void;
 
+/** The Host header without its port, lower-cased. */
 function hostOf(req: IncomingMessage): string {
-  return (req.headers.host ?? "").replace(/:\d+$/, "").toLowerCase();
+  const host = req.headers.host;
+  if (!host) return "";
+  // Strip a trailing ":digits" (what /:\d+$/ matched) without a regex or an intermediate string when absent.
+  let end = host.length;
+  let i = end - 1;
+  while (i >= 0) {
+    const c = host.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    i--;
+  }
+  if (i >= 0 && i < end - 1 && host.charCodeAt(i) === 58) end = i;
+  const bare = end === host.length ? host : host.slice(0, end);
+  return bare.toLowerCase();
 }
 
-function sendPage(res: ServerResponse, status: number, body: string, extra: Record<string, string> = {}): number {
+const UNAUTHORIZED_HEADERS = {
+  "www-authenticate": 'Bearer error="invalid_token" error_description="The access token could not be verified"',
+};
+
+function sendPage(res: ServerResponse, status: number, body: string, extra?: Record<string, string>): number {
   if (res.headersSent) {
     res.destroy();
     return 0;
@@ -61,8 +78,100 @@ function sendPage(res: ServerResponse, status: number, body: string, extra: Reco
 
 export function createFrontEnd(options: FrontEndOptions): FrontEnd {
   const requestHeadersForInstance = createHeaderRewriter();
+  const { clock, requestLog } = options;
+
+  /** One flat row per request (store/request-log-row.ts); the LogEntry is built off the request path. */
+  const log = (
+    req: IncomingMessage,
+    service: RoutedService,
+    path: string,
+    started: number,
+    status: number,
+    responseSize: number | undefined,
+    principalEmail: string | undefined,
+    textPayload: string | undefined,
+  ) => {
+    const contentLength = req.headers["content-length"];
+    requestLog.write([
+      started,
+      service.projectId,
+      service.name,
+      service.region,
+      service.revision,
+      req.method ?? "GET",
+      `${service.urls[0] ?? ""}${path}`,
+      status,
+      clock.now() - started,
+      contentLength === undefined ? 0 : Number(contentLength),
+      responseSize,
+      req.headers["user-agent"] || undefined,
+      req.socket.remoteAddress ?? "",
+      principalEmail || undefined,
+      textPayload,
+      undefined,
+    ]);
+  };
+
+  const reject = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    service: RoutedService,
+    path: string,
+    started: number,
+    verdict: Extract<InvokeVerdict, { allowed: false }>,
+  ) => {
+    req.resume();
+    const size =
+      verdict.status === 401
+        ? sendPage(res, 401, unauthorizedPage(path), UNAUTHORIZED_HEADERS)
+        : sendPage(res, verdict.status, forbiddenPage(path));
+    const email = verdict.principal && verdict.principal.kind !== "anonymous" ? verdict.principal.email : undefined;
+    log(req, service, path, started, verdict.status, size, email, verdict.logText);
+  };
+
+  const proceed = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: RouteOptions,
+    service: RoutedService,
+    path: string,
+    started: number,
+    verdict: InvokeVerdict,
+  ): Promise<void> | undefined => {
+    if (!verdict.allowed) {
+      reject(req, res, service, path, started, verdict);
+      return undefined;
+    }
+    const headers = requestHeadersForInstance(req.headers, {
+      clientIp: req.socket.remoteAddress ?? "",
+      // Behind a per-service port the Host is a loopback address; the app sees its service URL's host.
+      host: route.pinned ? new URL(service.urls[0] ?? "http://localhost").hostname : hostOf(req),
+      dropServerlessAuthorization: verdict.public,
+      ...(verdict.public
+        ? {}
+        : { checked: { header: verdict.header, value: stripSignature(verdict.scheme, verdict.token) } }),
+    });
+    if (route.trustedHeaders) Object.assign(headers, route.trustedHeaders);
+    const email = verdict.public ? undefined : verdict.principal.email;
+    return options.forwarder.forward(options.instances, service, req, res, headers).then((outcome) => {
+      if (outcome.kind === "instance-failed") {
+        const size = sendPage(res, 500, serverErrorPage());
+        log(req, service, path, started, 500, size, email, LOG_TEXT.instanceFailed);
+      } else if (outcome.kind === "no-capacity") {
+        const size = sendPage(res, 429, tooManyRequestsPage());
+        log(req, service, path, started, 429, size, email, LOG_TEXT.noInstance);
+      } else {
+        log(req, service, path, started, outcome.status, outcome.responseSize, email, undefined);
+      }
+    });
+  };
+
+  const failed = (res: ServerResponse) => () => {
+    sendPage(res, 500, serverErrorPage());
+  };
+
   return (req, res, route = {}) => {
-    const started = options.clock.now();
+    const started = clock.now();
     const path = req.url ?? "/";
     const service = route.pinned ?? options.directory.byHost(hostOf(req));
     if (!service) {
@@ -76,71 +185,16 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
       sendPage(res, 404, notFoundPage(path));
       return;
     }
-    const log = (status: number, extra: Partial<RequestLogInput>) => {
-      const userAgent = req.headers["user-agent"];
-      options.requestLog.write({
-        service,
-        method: req.method ?? "GET",
-        url: `${service.urls[0] ?? ""}${path}`,
-        status,
-        latencyMs: options.clock.now() - started,
-        requestSize: Number(req.headers["content-length"] ?? 0),
-        remoteIp: req.socket.remoteAddress ?? "",
-        timestampMs: started,
-        ...(userAgent ? { userAgent } : {}),
-        ...extra,
-      });
-    };
-    decideInvoke(options, service, req.rawHeaders)
-      .then(async (verdict) => {
-        if (!verdict.allowed) {
-          req.resume();
-          const body = verdict.status === 401 ? unauthorizedPage(path) : forbiddenPage(path);
-          const extra =
-            verdict.status === 401
-              ? {
-                  "www-authenticate":
-                    'Bearer error="invalid_token" error_description="The access token could not be verified"',
-                }
-              : {};
-          const size = sendPage(res, verdict.status, body, extra);
-          const email =
-            verdict.principal && verdict.principal.kind !== "anonymous" ? verdict.principal.email : undefined;
-          log(verdict.status, {
-            responseSize: size,
-            textPayload: verdict.logText,
-            ...(email ? { principalEmail: email } : {}),
-          });
-          return;
-        }
-        const headers = requestHeadersForInstance(req.headers, {
-          clientIp: req.socket.remoteAddress ?? "",
-          // Behind a per-service port the Host is a loopback address; the app sees its service URL's host.
-          host: route.pinned ? new URL(service.urls[0] ?? "http://localhost").hostname : hostOf(req),
-          dropServerlessAuthorization: verdict.public,
-          ...(verdict.public
-            ? {}
-            : { checked: { header: verdict.header, value: stripSignature(verdict.scheme, verdict.token) } }),
-        });
-        Object.assign(headers, route.trustedHeaders ?? {});
-        const outcome = await options.forwarder.forward(options.instances, service, req, res, headers);
-        const email = verdict.public ? undefined : verdict.principal.email;
-        const base = {
-          ...(email ? { principalEmail: email } : {}),
-          ...(outcome.responseSize === undefined ? {} : { responseSize: outcome.responseSize }),
-        };
-        if (outcome.kind === "instance-failed") {
-          const size = sendPage(res, 500, serverErrorPage());
-          log(500, { ...base, responseSize: size, textPayload: LOG_TEXT.instanceFailed });
-        } else if (outcome.kind === "no-capacity") {
-          const size = sendPage(res, 429, tooManyRequestsPage());
-          log(429, { ...base, responseSize: size, textPayload: LOG_TEXT.noInstance });
-        } else {
-          log(outcome.status, base);
-        }
-      })
-      .catch(() => {
-        sendPage(res, 500, serverErrorPage());
-      });
+    let pending: Promise<void> | undefined;
+    try {
+      const verdict = decideInvokeNow(options, service, req.rawHeaders);
+      pending =
+        "then" in verdict
+          ? verdict.then((v) => proceed(req, res, route, service, path, started, v))
+          : proceed(req, res, route, service, path, started, verdict);
+    } catch (error) {
+      pending = Promise.reject(error as Error);
+    }
+    pending?.catch(failed(res));
   };
 }

@@ -61,7 +61,7 @@ function scaleOf(revision: StoredRevision) {
 
 export function createInstanceManager(options: InstanceManagerOptions): InstanceManager {
   const { platform } = options;
-  const pools = new Map<string, { serviceResource: string; pool: Promise<InstancePool> }>();
+  const pools = new Map<string, { serviceResource: string; pool: Promise<InstancePool>; ready?: InstancePool }>();
   /** Secrets of running instances, so that `latest` file mounts follow new versions. */
   const running = new Map<string, InstanceSecrets>();
   const logs = createInstanceLogWriter(platform.store);
@@ -161,8 +161,15 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
       if (!revision) throw Object.assign(new Error("revision not found"), { name: "InstanceStartError" });
       return poolFor(revision);
     });
-    pools.set(revisionResource, { serviceResource, pool });
-    pool.catch(() => pools.delete(revisionResource));
+    const entry: { serviceResource: string; pool: Promise<InstancePool>; ready?: InstancePool } = {
+      serviceResource,
+      pool,
+    };
+    pools.set(revisionResource, entry);
+    pool.then(
+      (ready) => (entry.ready = ready),
+      () => pools.delete(revisionResource),
+    );
     return pool;
   }
 
@@ -195,8 +202,11 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
   void platform.store.list<StoredService>("service").then((services) => services.forEach(warm));
 
   return {
-    async acquire(revisionResource: string, serviceResource: string): Promise<InstanceLease> {
-      return (await ensurePool(revisionResource, serviceResource)).acquire();
+    acquire(revisionResource: string, serviceResource: string): Promise<InstanceLease> {
+      // Once a pool exists, every request takes this path: no wait on the pool's promise.
+      const ready = pools.get(revisionResource)?.ready;
+      if (ready) return ready.acquire();
+      return ensurePool(revisionResource, serviceResource).then((pool) => pool.acquire());
     },
     async stats(revision) {
       const entry = pools.get(revision);

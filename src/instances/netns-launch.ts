@@ -18,7 +18,7 @@ export function netnsLaunch(
   appPort: number,
   sockets: { inbound: string; outbound: Array<{ port: number; socket: string }> },
   mounts: Array<{ source: string; target: string }>,
-): { command: string[]; env: Record<string, string>; port: number; socketPath: string } {
+): { command: string[]; env: Record<string, string>; port: number; socketPath: string; launcherIpc: true } {
   return {
     command: ["unshare", ...unshareArgs(), process.execPath, launcher],
     env: {
@@ -36,5 +36,6 @@ export function netnsLaunch(
     },
     port: appPort,
     socketPath: sockets.inbound,
+    launcherIpc: true,
   };
 }

@@ -3,12 +3,15 @@
 // idle instances are stopped, crashed ones replaced. After a failed start, requests fail fast for a second so
 // that a flood of requests does not fork-bomb a broken revision.
 import { systemClock, type Clock } from "../core/clock.js";
+import type { Socket } from "node:net";
 import type { RunningInstance } from "./process-instance.js";
 
 export interface Lease {
   host: string;
   port: number;
   socketPath?: string;
+  /** A new connection to the instance, when it can hand them over directly (netns launcher). */
+  connect?: () => Promise<Socket>;
   instanceId: string;
   release(): void;
   markBroken(): void;
@@ -69,6 +72,7 @@ export function createInstancePool(options: InstancePoolOptions): InstancePool {
       host: slot.instance.host,
       port: slot.instance.port,
       ...(slot.instance.socketPath ? { socketPath: slot.instance.socketPath } : {}),
+      ...(slot.instance.connect ? { connect: slot.instance.connect } : {}),
       instanceId: id,
       release() {
         if (done) return;
@@ -104,9 +108,16 @@ export function createInstancePool(options: InstancePoolOptions): InstancePool {
     scale();
   };
 
+  const liveCount = () => {
+    let live = 0;
+    for (const slot of slots.values()) if (!slot.gone) live++;
+    return live;
+  };
+
   const scale = () => {
     if (closed) return;
-    const live = [...slots.values()].filter((s) => !s.gone).length;
+    // Runs after every released lease: counts without allocating.
+    const live = liveCount();
     const capacityComing = starting * options.concurrency;
     const wantMore = waiters.length > capacityComing || live + starting < options.minInstances;
     if (wantMore && live + starting < options.maxInstances) start();

@@ -5,6 +5,7 @@
 import { spawn, execFileSync } from "node:child_process";
 import { mkdirSync, readlinkSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
+import type { LauncherReply, LauncherRequest } from "./process-instance.js";
 
 interface LauncherConfig {
   command: string[];
@@ -71,3 +72,14 @@ while (!(await appAccepts())) await new Promise((r) => setTimeout(r, 25));
 createServer((client) => pipeBoth(client, connect({ host: "127.0.0.1", port: config.appPort }))).listen(
   config.inboundSocket,
 );
+// With an IPC channel to runguard (never inherited by the app: Node opens it close-on-exec), runguard's front
+// end asks for connections here and gets the connected socket itself, so requests skip the relay above.
+process.on("message", (message: LauncherRequest) => {
+  const id = typeof message === "object" && message !== null ? message.connect : undefined;
+  if (typeof id !== "number") return;
+  const reply = (answer: LauncherReply, socket?: Socket) => process.send?.(answer, socket);
+  const socket = connect({ host: "127.0.0.1", port: config.appPort });
+  socket.once("error", (error) => reply({ id, error: error.message }));
+  // Sending the socket closes this process's copy of it.
+  socket.once("connect", () => reply({ id, connected: true }, socket));
+});

@@ -1,8 +1,8 @@
 // One instance = one local process, started with the container contract's environment and considered ready
 // once it accepts TCP connections on its port. It runs in its own process group so that stopping it stops
 // everything it started.
-import { spawn } from "node:child_process";
-import { connect, createServer } from "node:net";
+import { spawn, type ChildProcess } from "node:child_process";
+import { Socket as SocketClass, connect, createServer, type Socket } from "node:net";
 import { createInterface } from "node:readline";
 
 export interface InstanceSpec {
@@ -14,7 +14,16 @@ export interface InstanceSpec {
   startupTimeoutMs: number;
   /** When set, the instance is reached (and probed) through this unix socket instead of 127.0.0.1:port. */
   socketPath?: string;
+  /**
+   * The command is runguard's netns launcher, which answers on an IPC channel with sockets already connected
+   * to the app inside its namespace (runtime/netns-launcher.ts). Never for a user's command.
+   */
+  launcherIpc?: boolean;
 }
+
+/** IPC messages between runguard and its netns launcher. */
+export type LauncherRequest = { connect: number };
+export type LauncherReply = { id: number; connected: true } | { id: number; error: string };
 
 export interface InstanceHooks {
   onLog(stream: "stdout" | "stderr", line: string): void;
@@ -27,6 +36,8 @@ export interface RunningInstance {
   port: number;
   pid: number;
   socketPath?: string;
+  /** A new connection to the app, handed over by the netns launcher (no relay in between). */
+  connect?: () => Promise<Socket>;
   stop(graceMs?: number): Promise<void>;
   exited: Promise<{ code: number | null; signal: string | null }>;
 }
@@ -77,12 +88,19 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 export async function startProcessInstance(spec: InstanceSpec, hooks: InstanceHooks): Promise<RunningInstance> {
   const [file, ...args] = spec.command;
   if (!file) throw new InstanceStartError("spawn", "The container has no command to run.");
-  const child = spawn(file, args, { cwd: spec.cwd, env: spec.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(file, args, {
+    cwd: spec.cwd,
+    env: spec.env,
+    detached: true,
+    stdio: spec.launcherIpc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"],
+  });
+  const connectToApp = spec.launcherIpc ? launcherConnector(child) : undefined;
   const stderrTail: string[] = [];
   for (const [stream, readable] of [
     ["stdout", child.stdout],
     ["stderr", child.stderr],
   ] as const) {
+    if (!readable) continue;
     createInterface({ input: readable, crlfDelay: Infinity }).on("line", (line) => {
       for (let i = 0; i < Math.max(line.length, 1); i += MAX_LINE) {
         const part = line.slice(i, i + MAX_LINE);
@@ -146,5 +164,46 @@ export async function startProcessInstance(spec: InstanceSpec, hooks: InstanceHo
     stop,
     exited,
     ...(spec.socketPath ? { socketPath: spec.socketPath } : {}),
+    ...(connectToApp ? { connect: connectToApp } : {}),
   };
+}
+
+/** Asks the launcher for a connection to the app; it answers with the connected socket's descriptor. */
+function launcherConnector(child: ChildProcess): () => Promise<Socket> {
+  const waiting = new Map<number, { resolve(socket: Socket): void; reject(error: Error): void }>();
+  let next = 0;
+  const failAll = () => {
+    for (const waiter of waiting.values()) waiter.reject(new Error("The instance's launcher is gone."));
+    waiting.clear();
+  };
+  child.on("message", (message: LauncherReply, handle: unknown) => {
+    const waiter = typeof message === "object" && message !== null ? waiting.get(message.id) : undefined;
+    const socket = handle instanceof SocketClass ? handle : undefined;
+    if (!waiter || !("connected" in message) || !socket) {
+      // Anything unexpected, a handle included, is dropped.
+      (handle as { destroy?: () => void; close?: () => void } | undefined)?.destroy?.();
+      if (waiter) {
+        waiting.delete(message.id);
+        waiter.reject(new Error("error" in message ? message.error : "The launcher sent no connection."));
+      }
+      return;
+    }
+    waiting.delete(message.id);
+    socket.setNoDelay(true);
+    waiter.resolve(socket);
+  });
+  child.once("disconnect", failAll);
+  child.once("exit", failAll);
+  return () =>
+    new Promise<Socket>((resolve, reject) => {
+      if (!child.connected) return reject(new Error("The instance's launcher is gone."));
+      const id = ++next;
+      waiting.set(id, { resolve, reject });
+      const request: LauncherRequest = { connect: id };
+      child.send(request, (error) => {
+        if (!error) return;
+        waiting.delete(id);
+        reject(error);
+      });
+    });
 }

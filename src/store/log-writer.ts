@@ -2,9 +2,12 @@
 import { Worker } from "node:worker_threads";
 import type { LogWriterReply, LogWriterRequest } from "./log-writer-worker.js";
 import type { LogEntryRecord } from "./store.js";
+import type { RequestLogRow } from "./request-log-row.js";
 
 export interface LogWriter {
   append(records: readonly LogEntryRecord[]): Promise<void>;
+  /** Request logs as compact rows; the thread builds their entries. */
+  appendRequests(rows: readonly RequestLogRow[]): Promise<void>;
   /** Resolves after every append already made has been written (or failed). */
   close(): Promise<void>;
 }
@@ -37,21 +40,23 @@ export function startLogWriter(file: string): LogWriter {
     });
   });
   const send = (message: LogWriterRequest) => worker.postMessage(message);
+  const submit = (count: number, message: (id: number) => LogWriterRequest): Promise<void> => {
+    if (count === 0) return Promise.resolve();
+    if (stopped) return Promise.reject(stopped);
+    const id = ++next;
+    return new Promise<void>((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      try {
+        send(message(id));
+      } catch (error) {
+        pending.delete(id);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+  };
   return {
-    append(records) {
-      if (records.length === 0) return Promise.resolve();
-      if (stopped) return Promise.reject(stopped);
-      const id = ++next;
-      return new Promise<void>((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        try {
-          send({ id, records: [...records] });
-        } catch (error) {
-          pending.delete(id);
-          reject(error instanceof Error ? error : new Error(String(error)));
-        }
-      });
-    },
+    append: (records) => submit(records.length, (id) => ({ id, records: [...records] })),
+    appendRequests: (rows) => submit(rows.length, (id) => ({ id, requests: rows as RequestLogRow[] })),
     async close() {
       if (!stopped) {
         worker.ref();

@@ -11,6 +11,8 @@ import {
   type VersionedDoc,
 } from "./optimistic-tx.js";
 import { logLimit } from "./log-query.js";
+import { requestLogRecord } from "./request-log-row.js";
+import { createHexPool } from "../core/ids.js";
 import type { Change, Kind, LogEntryRecord, LogQuery, Store } from "./store.js";
 
 interface StoredDoc {
@@ -23,6 +25,7 @@ interface StoredDoc {
 export function createMemoryStore(): Store {
   const docs = new Map<Kind, Map<string, StoredDoc>>();
   const logs: LogEntryRecord[] = [];
+  const insertIds = createHexPool();
   const listeners = new Set<(change: Change) => void>();
   // The commit sequence, used as the version of written documents so versions are never reused.
   let sequence = 0;
@@ -83,6 +86,10 @@ export function createMemoryStore(): Store {
     async appendLogs(records) {
       assertOpen();
       logs.push(...records.map(copyLog));
+    },
+    async appendRequestLogs(rows) {
+      assertOpen();
+      for (const row of rows) logs.push(copyLog(requestLogRecord(row, insertIds(12))));
     },
     async readLogs(query: LogQuery) {
       assertOpen();

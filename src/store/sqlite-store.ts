@@ -153,6 +153,10 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       assertOpen();
       await logWriter.append(records);
     },
+    async appendRequestLogs(rows) {
+      assertOpen();
+      await logWriter.appendRequests(rows);
+    },
     async readLogs(query: LogQuery) {
       assertOpen();
       const clauses: string[] = [];

@@ -3,6 +3,8 @@
 // full Google name. Transactions are optimistic: reads record versions, writes are buffered and committed at the
 // end only if nothing read has changed meanwhile (otherwise the function is retried, then ABORTED).
 
+import type { RequestLogRow } from "./request-log-row.js";
+
 export type Kind =
   | "project"
   | "user"
@@ -72,6 +74,8 @@ export interface Store {
   appendLog(record: LogEntryRecord): Promise<void>;
   /** Appends many entries in one transaction (one disk sync), in order. */
   appendLogs(records: readonly LogEntryRecord[]): Promise<void>;
+  /** Appends request log entries given as compact rows (expanded by requestLogRecord), in order. */
+  appendRequestLogs(rows: readonly RequestLogRow[]): Promise<void>;
   readLogs(query: LogQuery): Promise<LogEntryRecord[]>;
   /** Called after each committed change, in commit order. Returns an unsubscribe function. */
   onChange(listener: (change: Change) => void): () => void;

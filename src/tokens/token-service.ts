@@ -113,6 +113,14 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
       return { token: `${ACCESS_PREFIX}${token}`, expiresAtMs };
     },
 
+    verifyIdTokenCached(token, acceptAudience) {
+      const cached = idCache.get(token, clock.now());
+      if (!cached) return undefined;
+      return acceptAudience(cached.claims.aud)
+        ? { ok: true, claims: cached.claims, principal: cached.principal }
+        : { ok: false, reason: "wrong_audience" };
+    },
+
     async verifyIdToken(token, acceptAudience): Promise<IdTokenVerification> {
       const now = clock.now();
       const cached = idCache.get(token, now);

@@ -73,6 +73,11 @@ export interface TokenService {
   signIdToken(request: IdTokenRequest): Promise<string>;
   issueAccessToken(request: AccessTokenRequest): Promise<IssuedAccessToken>;
   verifyIdToken(token: string, acceptedAudiences: (aud: string) => boolean): Promise<IdTokenVerification>;
+  /**
+   * The same answer as verifyIdToken, synchronously, for a token verified before and not yet expired;
+   * undefined when the token has to be verified (call verifyIdToken).
+   */
+  verifyIdTokenCached?(token: string, acceptedAudiences: (aud: string) => boolean): IdTokenVerification | undefined;
   /** Undefined when the token is not a valid, unexpired runguard access token. */
   verifyAccessToken(token: string): Promise<VerifiedAccessToken | undefined>;
   /** The public signing keys, current and those still needed to verify unexpired tokens. */

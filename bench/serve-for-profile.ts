@@ -1,0 +1,62 @@
+// Starts runguard like the front-end benchmark does and prints the wrk command lines for scenarios (c), (d);
+// run it under `node --cpu-prof` to profile the front end. Stops on SIGINT/SIGTERM.
+import { fileURLToPath } from "node:url";
+import { startTestRunguard, OWNER } from "../test/helpers/runguard-instance.js";
+import { deploy } from "../test/helpers/deploy.js";
+import { addImage } from "../src/run/images.js";
+import { ensureUser } from "../src/accounts/users.js";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+
+const fixtures = fileURLToPath(new URL("../../bench/fixtures/", import.meta.url));
+const rg = await startTestRunguard(process.env["BENCH_ISOLATION"] ? { isolation: process.env["BENCH_ISOLATION"] } : {});
+await addImage(rg.platform.store, "bench/hello", fixtures, [process.execPath, "hello.mjs"]);
+const [publicUrl] = (await deploy(rg, "bench-public", { image: "bench/hello", public: true })) as [string];
+const [privateUrl] = (await deploy(rg, "bench-private", { image: "bench/hello" })) as [string];
+const user = await ensureUser(rg.platform, OWNER);
+const token = await rg.platform.tokens.signIdToken({
+  principal: { kind: "user", email: OWNER },
+  uniqueId: user.uniqueId,
+  audience: privateUrl,
+  includeEmail: true,
+});
+const front = rg.endpoints.frontEnd;
+console.log(`wrk -t1 -c2 -d5s --latency -H 'Host: ${new URL(publicUrl).host}' ${front}/`);
+console.log(
+  `wrk -t1 -c2 -d5s --latency -H 'Host: ${new URL(privateUrl).host}' -H 'authorization: Bearer ${token}' ${front}/`,
+);
+const delay = monitorEventLoopDelay({ resolution: 1 });
+delay.enable();
+setInterval(() => {
+  if (process.env["SHOW_DELAY"])
+    console.log(
+      `event loop delay p50 ${(delay.percentile(50) / 1e6).toFixed(2)} ms, p99 ${(delay.percentile(99) / 1e6).toFixed(2)} ms, max ${(delay.max / 1e6).toFixed(2)} ms`,
+    );
+  delay.reset();
+}, 5000).unref();
+let session: import("node:inspector").Session | undefined;
+if (process.env["ALLOC_PROFILE"]) {
+  const inspector = await import("node:inspector");
+  session = new inspector.Session();
+  session.connect();
+  session.post("HeapProfiler.enable");
+  session.post("HeapProfiler.startSampling", {
+    samplingInterval: 1024,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+}
+const stop = async () => {
+  if (session) {
+    const { writeFileSync } = await import("node:fs");
+    await new Promise<void>((resolve) =>
+      session?.post("HeapProfiler.stopSampling", (error, result) => {
+        if (!error) writeFileSync(process.env["ALLOC_PROFILE"] ?? "", JSON.stringify(result.profile));
+        resolve();
+      }),
+    );
+  }
+  await rg.stop();
+  process.exit(0);
+};
+process.on("SIGINT", () => void stop());
+process.on("SIGTERM", () => void stop());
