@@ -122,21 +122,26 @@ async function forwardToInstance(
     );
     return { kind: "proxied", status, ...(responseSize === undefined ? {} : { responseSize }) };
   } catch (error) {
-    if (!res.headersSent && isTimeout(error)) {
+    // A client that hangs up mid-answer says nothing about the instance, which goes on serving others.
+    const clientGone = res.destroyed || req.socket.destroyed;
+    if (!res.headersSent && !clientGone && isTimeout(error)) {
       res.writeHead(504, { "content-type": "text/plain" });
       res.end("upstream request timeout");
       return { kind: "proxied", status: 504 };
     }
-    lease.markBroken();
-    if (res.headersSent) {
+    if (!clientGone && !isTimeout(error)) lease.markBroken();
+    if (res.headersSent || clientGone) {
       res.destroy();
-      return { kind: "proxied", status: res.statusCode };
+      return { kind: "proxied", status: clientGone ? CLIENT_CLOSED : res.statusCode };
     }
     return { kind: "instance-failed" };
   } finally {
     lease.release();
   }
 }
+
+/** The request log's status for a client that closed the connection first (as nginx and Google's load balancers log it). */
+const CLIENT_CLOSED = 499;
 
 function isTimeout(error: unknown): boolean {
   const code = (error as { code?: string }).code;

@@ -2,6 +2,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
+import { request } from "node:http";
 import { OWNER, PROJECT, startTestRunguard, type TestRunguard } from "../helpers/runguard-instance.js";
 import { deploy, registerTestImages, setInvokers, FAIL_IMAGE } from "../helpers/deploy.js";
 import { invokeUrl } from "../helpers/invoke.js";
@@ -230,5 +231,27 @@ describe("invocation control", () => {
     await new Promise((r) => setTimeout(r, 200));
     const second = JSON.parse((await call(publicUrl)).body) as Echo;
     assert.notEqual(first.pid, second.pid);
+  });
+
+  it("a client that hangs up mid-download leaves the instance serving", async () => {
+    const front = new URL(rg.endpoints.frontEnd);
+    const streamedBy = await new Promise<string>((resolve, reject) => {
+      const req = request(
+        { host: front.hostname, port: front.port, path: "/stream", headers: { host: new URL(publicUrl).host } },
+        (res) => {
+          res.once("data", () => {
+            resolve(String(res.headers["x-pid"]));
+            req.destroy();
+          });
+        },
+      );
+      req.on("error", (error: NodeJS.ErrnoException) => {
+        if (error.code !== "ECONNRESET") reject(error);
+      });
+      req.end();
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const next = JSON.parse((await call(publicUrl)).body) as Echo;
+    assert.equal(String(next.pid), streamedBy, "the same instance answers the next request");
   });
 });
