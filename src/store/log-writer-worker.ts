@@ -1,12 +1,12 @@
 // Runs in a worker thread: appends log entries to the SQLite file over its own connection, so that the disk
 // sync of a log batch never blocks the event loop that serves requests. Request logs arrive as compact rows
-// and are expanded into LogEntries here, off the thread that serves requests.
+// and are stored as such (expanded into LogEntries when read).
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { applyPragmas } from "./sqlite-db.js";
 import type { LogEntryRecord } from "./store.js";
-import { requestLogJson, type RequestLogRow } from "./request-log-row.js";
-import { createHexPool } from "../core/ids.js";
+import { REQUEST_ROW_FORMAT, requestLogName, type RequestLogRow } from "./request-log-row.js";
+import { toRfc3339 } from "../core/clock.js";
 
 export type LogWriterRequest =
   { id: number; records: LogEntryRecord[] } | { id: number; requests: RequestLogRow[] } | "close";
@@ -16,17 +16,21 @@ export type LogWriterReply = { id: number; error?: string } | "closed";
 const db = new Database((workerData as { file: string }).file);
 applyPragmas(db);
 const insert = db.prepare("INSERT INTO log_entries (timestamp, log_name, entry) VALUES (?, ?, ?)");
-const insertIds = createHexPool();
+const insertRow = db.prepare(
+  `INSERT INTO log_entries (timestamp, log_name, entry, format) VALUES (?, ?, ?, ${REQUEST_ROW_FORMAT})`,
+);
 const appendAll = db.transaction((records: LogEntryRecord[]) => {
   for (const r of records) insert.run(r.timestamp, r.logName, JSON.stringify(r.entry));
 });
 const appendRequests = db.transaction((rows: RequestLogRow[]) => {
-  for (const row of rows) {
-    const r = requestLogJson(row, insertIds(12));
-    insert.run(r.timestamp, r.logName, r.json);
-  }
+  for (const row of rows) insertRow.run(toRfc3339(row[0]), requestLogName(row[1]), JSON.stringify(row));
 });
 const reply = (message: LogWriterReply) => parentPort?.postMessage(message);
+
+// Request logs are committed without waiting for the disk (WAL with synchronous=NORMAL: a power cut may lose
+// the last moments of request logs, never consistency); audit entries keep synchronous=FULL.
+const syncFull = db.prepare("PRAGMA synchronous = FULL");
+const syncNormal = db.prepare("PRAGMA synchronous = NORMAL");
 
 parentPort?.on("message", (message: LogWriterRequest) => {
   if (message === "close") {
@@ -35,8 +39,13 @@ parentPort?.on("message", (message: LogWriterRequest) => {
     return;
   }
   try {
-    if ("requests" in message) appendRequests.immediate(message.requests);
-    else appendAll.immediate(message.records);
+    if ("requests" in message) {
+      syncNormal.run();
+      appendRequests.immediate(message.requests);
+    } else {
+      syncFull.run();
+      appendAll.immediate(message.records);
+    }
     reply({ id: message.id });
   } catch (error) {
     reply({ id: message.id, error: String(error) });

@@ -1,6 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { requestLogJson, requestLogRecord, type RequestLogRow } from "./request-log-row.js";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { requestLogRecord, type RequestLogRow } from "./request-log-row.js";
+import { openSqliteStore } from "./sqlite-store.js";
 
 const base: RequestLogRow = [
   Date.UTC(2026, 0, 2, 3, 4, 5, 678),
@@ -28,7 +32,7 @@ function variant(changes: Partial<Record<number, unknown>>): RequestLogRow {
 }
 
 describe("request log rows", () => {
-  it("serialize to exactly the JSON of the LogEntry object", () => {
+  it("are stored compact and read back as the LogEntry Cloud Run writes", async () => {
     const rows = [
       base,
       variant({ 4: undefined, 10: undefined, 11: undefined }),
@@ -37,12 +41,22 @@ describe("request log rows", () => {
       variant({ 5: "POST", 6: 'https://x/"quoted"\\\u2028\u0001', 9: 12345, 15: "abc123/456;o=1" }),
       variant({ 7: 429, 8: 0, 13: "sa@p.iam.gserviceaccount.com", 14: "Rejected" }),
     ];
-    for (const row of rows) {
-      const record = requestLogRecord(row, "0123456789abcdef01234567");
-      const direct = requestLogJson(row, "0123456789abcdef01234567");
-      assert.equal(direct.json, JSON.stringify(record.entry));
-      assert.equal(direct.timestamp, record.timestamp);
-      assert.equal(direct.logName, record.logName);
+    const store = openSqliteStore({ dataDir: mkdtempSync(join(tmpdir(), "rg-rows-")) });
+    try {
+      await store.appendRequestLogs(rows);
+      const read = await store.readLogs({ newestFirst: false });
+      assert.equal(read.length, rows.length);
+      read.forEach((record, i) => {
+        const insertId = String(record.entry["insertId"]);
+        assert.deepEqual(record, requestLogRecord(rows[i] as RequestLogRow, insertId));
+      });
+      assert.equal(new Set(read.map((r) => r.entry["insertId"])).size, rows.length, "insertIds are unique");
+      const denied = read[2]?.entry as { severity: string; httpRequest: { status: number }; labels: object };
+      assert.equal(denied.severity, "WARNING");
+      assert.equal(denied.httpRequest.status, 403);
+      assert.deepEqual(denied.labels, { "runguard.dev/principal": "dev@example.com" });
+    } finally {
+      await store.close();
     }
   });
 });

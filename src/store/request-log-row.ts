@@ -1,6 +1,6 @@
 // A Cloud Run request log entry (run.googleapis.com%2Frequests) in compact form: the front end queues one flat
-// tuple per request, and the store expands it into the LogEntry off the request path (in the log writer
-// thread for the SQLite store), so that serving a request allocates no nested log objects.
+// tuple per request, the store keeps that tuple, and it becomes the LogEntry only when read, so that neither
+// serving a request nor writing its log builds nested log objects.
 import { toRfc3339 } from "../core/clock.js";
 import type { LogEntryRecord } from "./store.js";
 
@@ -23,6 +23,14 @@ export type RequestLogRow = [
   textPayload: string | undefined,
   trace: string | undefined,
 ];
+
+/** log_entries.format of a stored compact row (0: a whole LogEntry). */
+export const REQUEST_ROW_FORMAT = 1;
+
+export const requestLogName = (projectId: string) => `projects/${projectId}/logs/run.googleapis.com%2Frequests`;
+
+/** A stable insertId for a stored row, from its position in the log. */
+export const insertIdOf = (rowId: number) => rowId.toString(16).padStart(16, "0");
 
 function severityOf(status: number, hasText: boolean): string {
   if (status >= 500) return "ERROR";
@@ -50,7 +58,7 @@ export function requestLogRecord(row: Readonly<RequestLogRow>, insertId: string)
     trace,
   ] = row;
   const timestamp = toRfc3339(timestampMs);
-  const logName = `projects/${projectId}/logs/run.googleapis.com%2Frequests`;
+  const logName = requestLogName(projectId);
   const revisionName = revision?.split("/").pop() ?? "";
   const traceId = trace?.split("/")[0];
   return {
@@ -88,57 +96,4 @@ export function requestLogRecord(row: Readonly<RequestLogRow>, insertId: string)
       ...(traceId ? { trace: `projects/${projectId}/traces/${traceId}` } : {}),
     },
   };
-}
-
-const json = JSON.stringify;
-
-/**
- * requestLogRecord with the entry already serialized: the same JSON text as JSON.stringify(record.entry),
- * written directly so that the log writer thread allocates no entry objects (request-log-row.test.ts).
- */
-export function requestLogJson(
-  row: Readonly<RequestLogRow>,
-  insertId: string,
-): { timestamp: string; logName: string; json: string } {
-  const [
-    timestampMs,
-    projectId,
-    serviceName,
-    region,
-    revision,
-    method,
-    url,
-    status,
-    latencyMs,
-    requestSize,
-    responseSize,
-    userAgent,
-    remoteIp,
-    principalEmail,
-    textPayload,
-    trace,
-  ] = row;
-  const timestamp = toRfc3339(timestampMs);
-  const logName = `projects/${projectId}/logs/run.googleapis.com%2Frequests`;
-  const revisionName = revision?.split("/").pop() ?? "";
-  const traceId = trace?.split("/")[0];
-  const quotedTimestamp = json(timestamp);
-  const quotedLogName = json(logName);
-  const quotedService = json(serviceName);
-  let out =
-    `{"httpRequest":{"requestMethod":${json(method)},"requestUrl":${json(url)},` +
-    `"requestSize":${json(String(requestSize))},"status":${json(status)},`;
-  if (responseSize !== undefined) out += `"responseSize":${json(String(responseSize))},`;
-  if (userAgent) out += `"userAgent":${json(userAgent)},`;
-  out +=
-    `"remoteIp":${json(remoteIp)},"latency":${json(`${(latencyMs / 1000).toFixed(6)}s`)},"protocol":"HTTP/1.1"},` +
-    `"insertId":${json(insertId)},"logName":${quotedLogName},"receiveTimestamp":${quotedTimestamp},` +
-    `"resource":{"type":"cloud_run_revision","labels":{"project_id":${json(projectId)},` +
-    `"service_name":${quotedService},"revision_name":${json(revisionName)},"location":${json(region)},` +
-    `"configuration_name":${quotedService}}},"severity":${json(severityOf(status, textPayload !== undefined))}`;
-  if (textPayload) out += `,"textPayload":${json(textPayload)}`;
-  if (principalEmail) out += `,"labels":{"runguard.dev/principal":${json(principalEmail)}}`;
-  out += `,"timestamp":${quotedTimestamp}`;
-  if (traceId) out += `,"trace":${json(`projects/${projectId}/traces/${traceId}`)}`;
-  return { timestamp, logName, json: `${out}}` };
 }

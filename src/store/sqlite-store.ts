@@ -7,6 +7,7 @@ import type Database from "better-sqlite3";
 import { ApiError } from "../core/errors.js";
 import { startLogWriter } from "./log-writer.js";
 import { logLimit } from "./log-query.js";
+import { REQUEST_ROW_FORMAT, insertIdOf, requestLogRecord, type RequestLogRow } from "./request-log-row.js";
 import {
   notifyAll,
   prefixFingerprint,
@@ -29,7 +30,10 @@ export interface SqliteStoreOptions {
 }
 
 type DocRow = { name: string; value: string; version: number };
-type LogRow = { timestamp: string; log_name: string; entry: string };
+/** JSON turns a row's absent fields (undefined) into null; reading them back restores undefined. */
+const absentForNull = (_key: string, value: unknown) => (value === null ? undefined : value);
+
+type LogRow = { id: number; timestamp: string; log_name: string; entry: string; format: number };
 
 /** Told about each document commit: the commit sequence before it and the number it took. */
 type OnCommitted = (before: number, after: number) => void;
@@ -174,13 +178,13 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       // Append order: the order the entries were recorded in, and a total order even when timestamps tie.
       const order = query.newestFirst === false ? "ASC" : "DESC";
       const rows = logQuery(
-        `SELECT timestamp, log_name, entry FROM log_entries ${where} ORDER BY id ${order} LIMIT ?`,
+        `SELECT id, timestamp, log_name, entry, format FROM log_entries ${where} ORDER BY id ${order} LIMIT ?`,
       ).all(...params, logLimit(query) ?? -1) as LogRow[];
-      return rows.map((r) => ({
-        timestamp: r.timestamp,
-        logName: r.log_name,
-        entry: JSON.parse(r.entry) as Record<string, unknown>,
-      }));
+      return rows.map((r) =>
+        r.format === REQUEST_ROW_FORMAT
+          ? requestLogRecord(JSON.parse(r.entry, absentForNull) as RequestLogRow, insertIdOf(r.id))
+          : { timestamp: r.timestamp, logName: r.log_name, entry: JSON.parse(r.entry) as Record<string, unknown> },
+      );
     },
     onChange(listener) {
       listeners.add(listener);
