@@ -6,6 +6,7 @@ import { resourceManagerRoutes } from "../control-plane/apis/resourcemanager.js"
 import { serviceUsageRoutes } from "../control-plane/apis/serviceusage.js";
 import { adminRoutes } from "../control-plane/apis/admin.js";
 import { runRoutes } from "../control-plane/apis/run.js";
+import { runV2Routes } from "../control-plane/apis/run-v2.js";
 import { secretManagerRoutes } from "../control-plane/apis/secretmanager.js";
 import { computeRoutes } from "../control-plane/apis/compute.js";
 import { computeLoadBalancerRoutes } from "../control-plane/apis/compute-lb.js";
@@ -15,6 +16,7 @@ import { iapRoutes } from "../control-plane/apis/iap.js";
 
 export const allRoutes: readonly Route[] = [
   ...runRoutes,
+  ...runV2Routes,
   ...secretManagerRoutes,
   ...computeRoutes,
   ...computeLoadBalancerRoutes,

@@ -1,0 +1,159 @@
+// Cloud Run Admin API v2 (run.googleapis.com/v2/projects/P/locations/R/services), as Google's client libraries
+// (@google-cloud/run) call it: the same services as gcloud's Knative calls, in the v2 shape (run/v2.ts).
+// Mutations answer with a finished long-running operation, which can also be fetched again.
+import { randomUUID } from "node:crypto";
+import { requireProject } from "../../accounts/projects.js";
+import {
+  createService,
+  deleteService,
+  getService,
+  listServices,
+  replaceService,
+  serviceResource,
+  type RunScope,
+} from "../../run/services.js";
+import { knativeInputOf, renderV2Service, type V2Service } from "../../run/v2.js";
+import type { StoredService } from "../../run/types.js";
+import { invalidArgument, notFound } from "../../core/errors.js";
+import { testIamPermissions } from "../../policies/policy-ops.js";
+import { iamPolicyRoutes } from "./iam-policy-routes.js";
+import { path, seg, type ApiCall, type Route } from "../route.js";
+
+const LOC = `/v2/projects/${seg("project")}/locations/${seg("region")}`;
+const M2 = "google.cloud.run.v2.Services.";
+const SERVICE_TYPE = "type.googleapis.com/google.cloud.run.v2.Service";
+
+async function scopeOf(call: ApiCall): Promise<RunScope> {
+  const project = await requireProject(call.platform, call.params["project"] ?? "");
+  call.audit.projectId = project.projectId;
+  return { projectId: project.projectId, projectNumber: project.projectNumber, region: call.params["region"] ?? "" };
+}
+
+function audited(call: ApiCall, scope: RunScope, name: string): void {
+  call.audit.resourceName = serviceResource(scope, name);
+  call.audit.resource = {
+    type: "cloud_run_revision",
+    labels: { project_id: scope.projectId, service_name: name, location: scope.region },
+  };
+}
+
+/** A finished operation whose response (and metadata, as Cloud Run sends it) is the service. */
+async function finishedOperation(call: ApiCall, scope: RunScope, service: StoredService) {
+  const rendered = { "@type": SERVICE_TYPE, ...renderV2Service(service, scope.projectNumber) };
+  const operation = {
+    name: `projects/${scope.projectId}/locations/${scope.region}/operations/${randomUUID()}`,
+    metadata: rendered,
+    done: true,
+    response: rendered,
+  };
+  await call.platform.store.transact(async (tx) => tx.put("setting", operation.name, operation));
+  return operation;
+}
+
+const serviceName = (call: ApiCall) => call.params["service"] ?? "";
+
+export const runV2Routes: Route[] = [
+  {
+    api: "run",
+    method: "POST",
+    path: path(`${LOC}/services`),
+    methodName: `${M2}CreateService`,
+    mutates: true,
+    async handle(call) {
+      const scope = await scopeOf(call);
+      const name = call.query.get("serviceId") ?? "";
+      if (!name) throw invalidArgument("serviceId is required.");
+      audited(call, scope, name);
+      const service = await createService(call.platform, call.ctx, scope, knativeInputOf(name, call.body as V2Service));
+      return finishedOperation(call, scope, service);
+    },
+  },
+  {
+    api: "run",
+    method: "GET",
+    path: path(`${LOC}/services`),
+    methodName: `${M2}ListServices`,
+    mutates: false,
+    async handle(call) {
+      const scope = await scopeOf(call);
+      const services = await listServices(call.platform, call.ctx, scope.projectId, scope.region);
+      return { services: services.map((s) => renderV2Service(s, scope.projectNumber)) };
+    },
+  },
+  {
+    api: "run",
+    method: "GET",
+    path: path(`${LOC}/services/${seg("service")}`),
+    methodName: `${M2}GetService`,
+    mutates: false,
+    async handle(call) {
+      const scope = await scopeOf(call);
+      return renderV2Service(await getService(call.platform, call.ctx, scope, serviceName(call)), scope.projectNumber);
+    },
+  },
+  {
+    api: "run",
+    method: "PATCH",
+    path: path(`${LOC}/services/${seg("service")}`),
+    methodName: `${M2}UpdateService`,
+    mutates: true,
+    async handle(call) {
+      const scope = await scopeOf(call);
+      const name = serviceName(call);
+      audited(call, scope, name);
+      const input = knativeInputOf(name, call.body as V2Service);
+      const service = await replaceService(call.platform, call.ctx, scope, name, input);
+      return finishedOperation(call, scope, service);
+    },
+  },
+  {
+    api: "run",
+    method: "DELETE",
+    path: path(`${LOC}/services/${seg("service")}`),
+    methodName: `${M2}DeleteService`,
+    mutates: true,
+    async handle(call) {
+      const scope = await scopeOf(call);
+      audited(call, scope, serviceName(call));
+      return finishedOperation(call, scope, await deleteService(call.platform, call.ctx, scope, serviceName(call)));
+    },
+  },
+  {
+    api: "run",
+    method: "GET",
+    path: path(`${LOC}/operations/${seg("operation")}`),
+    methodName: "google.longrunning.Operations.GetOperation",
+    mutates: false,
+    async handle(call) {
+      const scope = await scopeOf(call);
+      call.ctx.authorize("run.operations.get", `projects/${scope.projectId}`);
+      const name = `projects/${scope.projectId}/locations/${scope.region}/operations/${call.params["operation"] ?? ""}`;
+      const operation = await call.platform.store.get("setting", name);
+      if (!operation) throw notFound(`Operation ${name} not found.`);
+      return operation;
+    },
+  },
+  ...iamPolicyRoutes({
+    api: "run",
+    resourcePath: `${LOC}/services/${seg("service")}`,
+    methodPrefix: M2,
+    getMethods: ["GET"],
+    permissions: { get: "run.services.getIamPolicy", set: "run.services.setIamPolicy" },
+    async resolve(call, permission) {
+      const scope = await scopeOf(call);
+      audited(call, scope, serviceName(call));
+      return (await getService(call.platform, call.ctx, scope, serviceName(call), permission)).resource;
+    },
+  }),
+  {
+    api: "run",
+    method: "POST",
+    path: path(`${LOC}/services/${seg("service")}:testIamPermissions`),
+    methodName: `${M2}TestIamPermissions`,
+    mutates: false,
+    async handle(call) {
+      const scope = await scopeOf(call);
+      return testIamPermissions(call.platform, call.ctx, serviceResource(scope, serviceName(call)), call.body);
+    },
+  },
+];

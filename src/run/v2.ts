@@ -1,0 +1,208 @@
+// The Cloud Run Admin API v2 shape (google.cloud.run.v2.Service), which Google's client libraries speak, mapped
+// onto the Knative form runguard stores (types.ts): v2 fields become the annotations and template fields that
+// gcloud's v1 calls carry, so both APIs see one service.
+import { invalidArgument, unimplemented } from "../core/errors.js";
+import { ingressOf, urlsOf } from "./render.js";
+import type { ServiceInput } from "./services.js";
+import type { Container, EnvVar, Ingress, StoredService } from "./types.js";
+
+const INGRESS_TO_V2: Record<Ingress, string> = {
+  all: "INGRESS_TRAFFIC_ALL",
+  internal: "INGRESS_TRAFFIC_INTERNAL_ONLY",
+  "internal-and-cloud-load-balancing": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
+};
+const INGRESS_FROM_V2 = Object.fromEntries(Object.entries(INGRESS_TO_V2).map(([k, v]) => [v, k])) as Record<
+  string,
+  Ingress
+>;
+
+const INGRESS_BY_NUMBER: Record<number, Ingress> = {
+  1: "all",
+  2: "internal",
+  3: "internal-and-cloud-load-balancing",
+};
+
+interface V2Container {
+  name?: string;
+  image?: string;
+  command?: string[];
+  args?: string[];
+  env?: Array<{
+    name?: string;
+    value?: string;
+    valueSource?: { secretKeyRef?: { secret?: string; version?: string } };
+  }>;
+  ports?: Array<{ name?: string; containerPort?: number }>;
+  volumeMounts?: unknown[];
+}
+
+export interface V2Service {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ingress?: string | number;
+  invokerIamDisabled?: boolean;
+  iapEnabled?: boolean;
+  customAudiences?: string[];
+  etag?: string;
+  template?: {
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    serviceAccount?: string;
+    containers?: V2Container[];
+    volumes?: unknown[];
+    scaling?: { minInstanceCount?: number; maxInstanceCount?: number };
+    maxInstanceRequestConcurrency?: number;
+    timeout?: string;
+  };
+}
+
+function envFromV2(env: NonNullable<V2Container["env"]>): EnvVar[] {
+  return env.map((e) => {
+    const ref = e.valueSource?.secretKeyRef;
+    if (!ref) return { name: String(e.name ?? ""), value: String(e.value ?? "") };
+    // v2 names a secret by id or full name; Knative takes the id and the version as key.
+    const secret =
+      String(ref.secret ?? "")
+        .split("/")
+        .pop() ?? "";
+    return { name: String(e.name ?? ""), valueFrom: { secretKeyRef: { name: secret, key: ref.version ?? "latest" } } };
+  });
+}
+
+function containerFromV2(c: V2Container): Container {
+  if (c.volumeMounts?.length) throw unimplemented("Volume mounts through the v2 API are not supported; use gcloud.");
+  return {
+    ...(c.name ? { name: c.name } : {}),
+    image: String(c.image ?? ""),
+    ...(c.command ? { command: c.command } : {}),
+    ...(c.args ? { args: c.args } : {}),
+    ...(c.env ? { env: envFromV2(c.env) } : {}),
+    ...(c.ports ? { ports: c.ports } : {}),
+  };
+}
+
+const seconds = (duration: string | undefined) => {
+  if (duration === undefined) return undefined;
+  const match = /^(\d+)(?:\.\d+)?s$/.exec(duration);
+  if (!match) throw invalidArgument(`Invalid value for field 'template.timeout': '${duration}'.`);
+  return Number(match[1]);
+};
+
+/** A v2 Service as the Knative input createService/replaceService take. */
+export function knativeInputOf(name: string, service: V2Service): ServiceInput {
+  const template = service.template ?? {};
+  const annotations: Record<string, string> = { ...(service.annotations ?? {}) };
+  if (service.ingress !== undefined) {
+    // proto3 JSON: an enum arrives by name or, from clients asking for enum-encoding=int, by number.
+    const ingress = INGRESS_FROM_V2[String(service.ingress)] ?? INGRESS_BY_NUMBER[Number(service.ingress)];
+    if (!ingress) throw invalidArgument(`Invalid value for field 'service.ingress': '${service.ingress}'.`);
+    annotations["run.googleapis.com/ingress"] = ingress;
+  }
+  if (service.invokerIamDisabled) annotations["run.googleapis.com/invoker-iam-disabled"] = "true";
+  if (service.iapEnabled) annotations["run.googleapis.com/iap-enabled"] = "true";
+  if (service.customAudiences?.length)
+    annotations["run.googleapis.com/custom-audiences"] = JSON.stringify(service.customAudiences);
+  if (template.volumes?.length) throw unimplemented("Volumes through the v2 API are not supported; use gcloud.");
+  const templateAnnotations: Record<string, string> = { ...(template.annotations ?? {}) };
+  const scaling = template.scaling;
+  if (scaling?.minInstanceCount !== undefined)
+    templateAnnotations["autoscaling.knative.dev/minScale"] = String(scaling.minInstanceCount);
+  if (scaling?.maxInstanceCount !== undefined)
+    templateAnnotations["autoscaling.knative.dev/maxScale"] = String(scaling.maxInstanceCount);
+  const timeoutSeconds = seconds(template.timeout);
+  return {
+    metadata: { name, annotations, labels: service.labels ?? {} },
+    spec: {
+      template: {
+        metadata: { annotations: templateAnnotations, labels: template.labels ?? {} },
+        spec: {
+          containers: (template.containers ?? []).map(containerFromV2),
+          ...(template.maxInstanceRequestConcurrency !== undefined
+            ? { containerConcurrency: template.maxInstanceRequestConcurrency }
+            : {}),
+          ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
+          ...(template.serviceAccount ? { serviceAccountName: template.serviceAccount } : {}),
+        },
+      },
+    },
+  };
+}
+
+function envToV2(env: EnvVar[] | undefined) {
+  return (env ?? []).map((e) =>
+    e.valueFrom?.secretKeyRef
+      ? {
+          name: e.name,
+          valueSource: {
+            secretKeyRef: { secret: e.valueFrom.secretKeyRef.name, version: e.valueFrom.secretKeyRef.key },
+          },
+        }
+      : { name: e.name, value: e.value ?? "" },
+  );
+}
+
+/** A stored service as google.cloud.run.v2.Service. */
+export function renderV2Service(service: StoredService, projectNumber: string) {
+  const spec = service.template.spec;
+  const templateAnnotations = service.template.metadata?.annotations ?? {};
+  const urls = urlsOf(service, projectNumber);
+  const scale = (key: string) => {
+    const value = templateAnnotations[`autoscaling.knative.dev/${key}`];
+    return value === undefined ? undefined : Number(value);
+  };
+  const ready = service.ready.status === "True";
+  return {
+    name: service.resource,
+    uid: service.uid,
+    generation: String(service.generation),
+    labels: service.labels,
+    annotations: Object.fromEntries(
+      Object.entries(service.annotations).filter(
+        ([k]) => !k.startsWith("run.googleapis.com/") && !k.startsWith("serving.knative.dev/"),
+      ),
+    ),
+    createTime: service.createTime,
+    updateTime: service.ready.lastTransitionTime,
+    creator: service.creator,
+    lastModifier: service.lastModifier,
+    ingress: INGRESS_TO_V2[ingressOf(service) as Ingress] ?? "INGRESS_TRAFFIC_ALL",
+    launchStage: "GA",
+    invokerIamDisabled: /^true$/i.test(service.annotations["run.googleapis.com/invoker-iam-disabled"] ?? ""),
+    iapEnabled: /^true$/i.test(service.annotations["run.googleapis.com/iap-enabled"] ?? ""),
+    template: {
+      serviceAccount: spec.serviceAccountName ?? "",
+      containers: spec.containers.map((c) => ({
+        ...(c.name ? { name: c.name } : {}),
+        image: c.image,
+        ...(c.command ? { command: c.command } : {}),
+        ...(c.args ? { args: c.args } : {}),
+        env: envToV2(c.env),
+        ports: c.ports ?? [{ name: "http1", containerPort: 8080 }],
+      })),
+      scaling: {
+        ...(scale("minScale") !== undefined ? { minInstanceCount: scale("minScale") } : {}),
+        ...(scale("maxScale") !== undefined ? { maxInstanceCount: scale("maxScale") } : {}),
+      },
+      maxInstanceRequestConcurrency: spec.containerConcurrency ?? 80,
+      timeout: `${spec.timeoutSeconds ?? 300}s`,
+    },
+    traffic: [{ type: "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", percent: 100 }],
+    uri: urls[urls.length - 1] ?? "",
+    urls,
+    latestCreatedRevision: `${service.resource.replace(/\/services\/[^/]+$/, "")}/services/${service.name}/revisions/${service.latestCreatedRevision}`,
+    ...(service.latestReadyRevision
+      ? {
+          latestReadyRevision: `${service.resource.replace(/\/services\/[^/]+$/, "")}/services/${service.name}/revisions/${service.latestReadyRevision}`,
+        }
+      : {}),
+    terminalCondition: {
+      type: "Ready",
+      state: ready ? "CONDITION_SUCCEEDED" : "CONDITION_FAILED",
+      lastTransitionTime: service.ready.lastTransitionTime,
+      ...(service.ready.message ? { message: service.ready.message } : {}),
+    },
+    observedGeneration: String(service.generation),
+    reconciling: false,
+    etag: `"${service.resourceVersion}"`,
+  };
+}

@@ -1,0 +1,112 @@
+// Google's Node client for the Cloud Run Admin API v2 (@google-cloud/run, REST transport pointed at runguard):
+// create, get, list, IAM policy, update and delete, on the same services gcloud sees, served by the front end.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { ServicesClient, protos } from "@google-cloud/run";
+import { OAuth2Client } from "google-auth-library";
+import { OWNER, PROJECT, startTestRunguard, type TestRunguard } from "../helpers/runguard-instance.js";
+import { gcloud } from "../helpers/gcloud.js";
+import { invokeUrl } from "../helpers/invoke.js";
+import { ECHO_IMAGE, registerTestImages } from "../helpers/deploy.js";
+
+const PARENT = `projects/${PROJECT}/locations/us-central1`;
+// The REST transport asks for enums as numbers (enum-encoding=int) and hands them over as such.
+const { State } = protos.google.cloud.run.v2.Condition;
+const { IngressTraffic } = protos.google.cloud.run.v2;
+
+describe("@google-cloud/run (Admin API v2)", () => {
+  let rg: TestRunguard;
+  let client: ServicesClient;
+  let uri = "";
+
+  before(async () => {
+    rg = await startTestRunguard();
+    await registerTestImages(rg);
+    const authClient = new OAuth2Client();
+    authClient.setCredentials({ access_token: await rg.accessTokenFor(`user:${OWNER}`) });
+    const api = new URL(rg.endpoints.api);
+    client = new ServicesClient({
+      fallback: true,
+      apiEndpoint: api.hostname,
+      port: Number(api.port),
+      protocol: "http",
+      authClient,
+    } as unknown as ConstructorParameters<typeof ServicesClient>[0]);
+  });
+  after(async () => {
+    await client?.close();
+    await rg?.stop();
+  });
+
+  it("creates a service and waits for the operation", async () => {
+    const [operation] = await client.createService({
+      parent: PARENT,
+      serviceId: "from-client",
+      service: {
+        ingress: "INGRESS_TRAFFIC_ALL",
+        template: {
+          containers: [{ image: ECHO_IMAGE, env: [{ name: "GREETING", value: "hello from v2" }] }],
+          scaling: { maxInstanceCount: 3 },
+          maxInstanceRequestConcurrency: 10,
+        },
+      },
+    });
+    const [service] = await operation.promise();
+    assert.equal(service.name, `${PARENT}/services/from-client`);
+    uri = service.uri ?? "";
+    assert.match(uri, /^https:\/\/from-client-[a-z0-9]+-uc\.a\.run\.app$/);
+    assert.equal(service.terminalCondition?.state, State.CONDITION_SUCCEEDED);
+  });
+
+  it("reads and lists it, and gcloud sees the same service", async () => {
+    const [service] = await client.getService({ name: `${PARENT}/services/from-client` });
+    assert.equal(service.template?.maxInstanceRequestConcurrency, 10);
+    assert.equal(service.template?.scaling?.maxInstanceCount, 3);
+    assert.equal(service.template?.containers?.[0]?.env?.[0]?.value, "hello from v2");
+    const [services] = await client.listServices({ parent: PARENT });
+    assert.deepEqual(
+      services.map((s) => s.name),
+      [`${PARENT}/services/from-client`],
+    );
+    const described = await gcloud(await rg.gcloudEnvFor(), [
+      "run",
+      "services",
+      "describe",
+      "from-client",
+      "--region=us-central1",
+      "--format=value(status.url)",
+    ]);
+    assert.equal(described.stdout.trim(), uri);
+  });
+
+  it("its IAM policy decides who may invoke: private by default, public once allUsers is bound", async () => {
+    assert.equal((await invokeUrl(rg.endpoints.frontEnd, uri)).status, 403);
+    const name = `${PARENT}/services/from-client`;
+    const [policy] = await client.getIamPolicy({ resource: name });
+    await client.setIamPolicy({
+      resource: name,
+      policy: { bindings: [{ role: "roles/run.invoker", members: ["allUsers"] }], etag: policy.etag ?? null },
+    });
+    const answered = await invokeUrl(rg.endpoints.frontEnd, uri);
+    assert.equal(answered.status, 200);
+    assert.equal((JSON.parse(answered.body) as { env: { GREETING: string } }).env.GREETING, "hello from v2");
+    const [tested] = await client.testIamPermissions({ resource: name, permissions: ["run.services.get"] });
+    assert.deepEqual(tested.permissions, ["run.services.get"]);
+  });
+
+  it("updates ingress and deletes; errors come back as Google errors", async () => {
+    const [current] = await client.getService({ name: `${PARENT}/services/from-client` });
+    const [update] = await client.updateService({
+      service: { ...current, ingress: "INGRESS_TRAFFIC_INTERNAL_ONLY" },
+    });
+    const [updated] = await update.promise();
+    assert.equal(updated.ingress, IngressTraffic.INGRESS_TRAFFIC_INTERNAL_ONLY);
+    assert.equal((await invokeUrl(rg.endpoints.frontEnd, uri)).status, 404, "internal ingress: the internet gets 404");
+    const [deletion] = await client.deleteService({ name: `${PARENT}/services/from-client` });
+    await deletion.promise();
+    await assert.rejects(client.getService({ name: `${PARENT}/services/from-client` }), (error: { code?: number }) => {
+      assert.equal(error.code, 5, "NOT_FOUND");
+      return true;
+    });
+  });
+});
