@@ -2,8 +2,8 @@
 // every service with IAP turned on directly). A client may only send users back to its own IAP callback on a
 // host that serves it, so the sign-in page can never be used to bounce a code to somebody else's site.
 import type { Store } from "../store/store.js";
-import type { StoredBackendService } from "../iap/load-balancer-types.js";
-import { hostsServing } from "../iap/lb-routing.js";
+import type { StoredBackendService } from "../load-balancer/types.js";
+import { hostsServing } from "../load-balancer/routing.js";
 
 export const IAP_CALLBACK_PATH = "/_gcp_gatekeeper/authenticate";
 

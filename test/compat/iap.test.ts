@@ -8,7 +8,7 @@ import { OWNER, PROJECT, startTestRunguard, type TestRunguard } from "../helpers
 import { ECHO_IMAGE, FETCHER_IMAGE, registerTestImages } from "../helpers/deploy.js";
 import { invokeUrl } from "../helpers/invoke.js";
 import { ensureUser } from "../../src/accounts/users.js";
-import type { StoredBackendService } from "../../src/iap/load-balancer-types.js";
+import type { StoredBackendService } from "../../src/load-balancer/types.js";
 import { analyze } from "../../src/analyzer/analyze.js";
 import { liveInput } from "../../src/analyzer/sources/live.js";
 

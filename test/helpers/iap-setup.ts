@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { gcloud } from "./gcloud.js";
 import { OWNER, PROJECT, type TestRunguard } from "./runguard-instance.js";
 import { addImage } from "../../src/run/images.js";
-import type { StoredBackendService } from "../../src/iap/load-balancer-types.js";
+import type { StoredBackendService } from "../../src/load-balancer/types.js";
 
 export const IAP_APP_IMAGE = "gcr.io/runguard-examples/iap-app";
 

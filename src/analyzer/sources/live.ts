@@ -9,7 +9,7 @@ import type { StoredSecret } from "../../secrets/types.js";
 import type { Group } from "../../iam/types.js";
 import type { Project } from "../../accounts/projects.js";
 import type { AnalysisInput, ExercisedAccess } from "../model.js";
-import type { StoredBackendService, StoredNeg } from "../../iap/load-balancer-types.js";
+import type { StoredBackendService, StoredNeg } from "../../load-balancer/types.js";
 import { analyzedService } from "./from-service.js";
 
 interface AuditPayload {

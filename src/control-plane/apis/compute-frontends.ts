@@ -13,14 +13,14 @@ import {
   listFrontends,
   replaceUrlMap,
   type FrontendKind,
-} from "../../iap/lb-frontends.js";
+} from "../../load-balancer/frontends.js";
 import type {
   StoredAddress,
   StoredForwardingRule,
   StoredSslCertificate,
   StoredTargetProxy,
   StoredUrlMap,
-} from "../../iap/load-balancer-types.js";
+} from "../../load-balancer/types.js";
 import { BASE, M, P, operation, projectOf } from "./compute.js";
 import { path, seg, type Route } from "../route.js";
 

@@ -4,8 +4,8 @@ import {
   createNeg,
   requireBackendService,
   updateBackendService,
-} from "../../iap/load-balancer.js";
-import type { StoredBackendService, StoredNeg } from "../../iap/load-balancer-types.js";
+} from "../../load-balancer/backend-services.js";
+import type { StoredBackendService, StoredNeg } from "../../load-balancer/types.js";
 import { notFound } from "../../core/errors.js";
 import { BASE, M, P, operation, projectOf } from "./compute.js";
 import { path, seg, type Route } from "../route.js";

@@ -3,7 +3,7 @@
 // roles/iap.httpsResourceAccessor granted on all of IAP, on one backend service, or on one Cloud Run service.
 import { requireProject } from "../../accounts/projects.js";
 import { notFound } from "../../core/errors.js";
-import { requireBackendService } from "../../iap/load-balancer.js";
+import { requireBackendService } from "../../load-balancer/backend-services.js";
 import { serviceIapResource } from "../../iap/direct-iap.js";
 import type { ApiCall, Route } from "../route.js";
 import { seg } from "../route.js";

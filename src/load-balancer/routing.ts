@@ -9,7 +9,7 @@ import type {
   StoredSslCertificate,
   StoredTargetProxy,
   StoredUrlMap,
-} from "./load-balancer-types.js";
+} from "./types.js";
 
 function hostMatches(pattern: string, host: string): boolean {
   if (pattern === "*") return true;

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { routeInUrlMap } from "./lb-routing.js";
-import type { StoredUrlMap } from "./load-balancer-types.js";
+import { routeInUrlMap } from "./routing.js";
+import type { StoredUrlMap } from "./types.js";
 
 const map: StoredUrlMap = {
   resource: "projects/p/global/urlMaps/m",

@@ -5,7 +5,7 @@ import type { CallContext } from "../core/call-context.js";
 import type { Platform } from "../core/platform.js";
 import { numericId } from "../core/ids.js";
 import { toRfc3339 } from "../core/clock.js";
-import type { StoredBackendService, StoredLoadBalancer, StoredNeg } from "./load-balancer-types.js";
+import type { StoredBackendService, StoredLoadBalancer, StoredNeg } from "./types.js";
 
 export const negResource = (projectId: string, region: string, name: string) =>
   `projects/${projectId}/regions/${region}/networkEndpointGroups/${name}`;

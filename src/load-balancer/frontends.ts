@@ -14,7 +14,7 @@ import type {
   StoredSslCertificate,
   StoredTargetProxy,
   StoredUrlMap,
-} from "./load-balancer-types.js";
+} from "./types.js";
 
 /** A link as gcloud sends it (any host, with or without /compute/v1/) → projects/P/global/... */
 export const resourceOfLink = (link: unknown) => String(link ?? "").replace(/^https?:\/\/[^/]+\/(compute\/v1\/)?/, "");
