@@ -12,9 +12,8 @@ import type { InstanceProvider } from "../gateway/forward.js";
 import type { TrafficSource } from "../gateway/ingress.js";
 import { startServicePorts, type ServicePorts } from "../gateway/service-ports.js";
 import { createIapGateway } from "../iap/iap-gateway.js";
-import { withDirectIap } from "../iap/direct-iap.js";
+import { createDirectIap } from "../iap/direct-iap.js";
 import type { IapCheck } from "../iap/iap-check.js";
-import type { SignInFlow } from "../iap/sign-in-flow.js";
 import type { LocalCa } from "../network/local-ca.js";
 
 export interface DataPlane {
@@ -42,14 +41,13 @@ export async function startDataPlane(
     lbHttpsPort: number;
     ca: LocalCa;
     iap: IapCheck;
-    signIn: SignInFlow;
   },
 ): Promise<DataPlane> {
   const directory = await createServiceDirectory(platform.store);
   const forwarder = createForwarder();
   const requestLog = createRequestLog(platform.store);
   const external: TrafficSource = { kind: "external" };
-  const checkInvoker = createFrontEnd({
+  const frontEnd = createFrontEnd({
     directory,
     engine: platform.engine,
     tokens: platform.tokens,
@@ -59,13 +57,13 @@ export async function startDataPlane(
     requestLog,
     clock: platform.clock,
     classifySource: () => external,
+    directIap: createDirectIap(options.iap),
   });
   // Cloud Run accepts request headers up to 64 KiB.
-  const frontEnd = withDirectIap(checkInvoker, { directory, iap: options.iap, signIn: options.signIn });
   const server = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 64 * 1024 }, (req, res) => frontEnd(req, res));
   const servicePorts = await startServicePorts({ store: platform.store, directory, frontEnd, host: options.host });
   const port = await listen(server, options.port, options.host);
-  const iap = createIapGateway({ platform, directory, frontEnd, iap: options.iap, signIn: options.signIn });
+  const iap = createIapGateway({ platform, directory, frontEnd, iap: options.iap });
   const serveLoadBalancer = (req: IncomingMessage, res: ServerResponse) => {
     iap(req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500);

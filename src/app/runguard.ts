@@ -117,7 +117,6 @@ export async function startRunguard(
     lbHttpsPort: config.lbHttpsPort,
     ca,
     iap,
-    signIn,
   });
   frontEnd = dataPlane.frontEnd;
   directIapClients = async () => directIapClientHosts(dataPlane.directory);

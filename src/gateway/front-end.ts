@@ -31,7 +31,18 @@ export interface FrontEndOptions {
   clock: Clock;
   /** Where a request comes from; everything not vouched for by runguard's own network is external. */
   classifySource: (req: IncomingMessage) => TrafficSource;
+  /** IAP turned on directly on services; it resumes the front end with the requests it lets through. */
+  directIap?: DirectIap;
 }
+
+/** Runs IAP for a service that has it on; `resume` is the front end, to call with `iapPassed` set. */
+export type DirectIap = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  service: RoutedService,
+  route: RouteOptions,
+  resume: FrontEnd,
+) => void;
 
 export interface RouteOptions {
   /** Serve this service whatever the Host (per-service ports). */
@@ -40,6 +51,8 @@ export interface RouteOptions {
   source?: TrafficSource;
   /** Identity headers runguard vouches for (IAP's), added after every client-sent copy was stripped. */
   trustedHeaders?: Record<string, string>;
+  /** IAP on the service itself has let this request through. */
+  iapPassed?: boolean;
 }
 
 export type FrontEnd = (req: IncomingMessage, res: ServerResponse, route?: RouteOptions) => void;
@@ -170,7 +183,7 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
     sendPage(res, 500, serverErrorPage());
   };
 
-  return (req, res, route = {}) => {
+  const frontEnd: FrontEnd = (req, res, route = {}) => {
     const started = clock.now();
     const path = req.url ?? "/";
     const service = route.pinned ?? options.directory.byHost(hostOf(req));
@@ -185,6 +198,11 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
       sendPage(res, 404, notFoundPage(path));
       return;
     }
+    // Then IAP, when it is on the service itself (Cloud Run's order: ingress, IAP, IAM).
+    if (service.iapEnabled && !route.iapPassed && options.directIap) {
+      options.directIap(req, res, service, route, frontEnd);
+      return;
+    }
     let pending: Promise<void> | undefined;
     try {
       const verdict = decideInvokeNow(options, service, req.rawHeaders);
@@ -197,4 +215,5 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
     }
     pending?.catch(failed(res));
   };
+  return frontEnd;
 }

@@ -2,13 +2,10 @@
 // run.googleapis.com/iap-enabled): it protects the run.app URLs themselves. Cloud Run's order is kept: ingress,
 // then IAP, then IAM, which here checks IAP's service agent (fidelity reference §8.1).
 import { createHash } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import type { RoutedService, ServiceDirectory } from "../gateway/directory.js";
-import type { FrontEnd, RouteOptions } from "../gateway/front-end.js";
-import { admitsSource } from "../gateway/ingress.js";
+import type { DirectIap } from "../gateway/front-end.js";
 import type { IapCheck, IapTarget } from "./iap-check.js";
-import type { SignInFlow } from "./sign-in-flow.js";
-import { dropClientIdentityHeaders, prepareForService } from "./request-headers.js";
+import { dropClientIdentityHeaders } from "./request-headers.js";
 
 /** The Google-managed OAuth client IAP uses for a service: the audience of programmatic callers' ID tokens. */
 export const serviceIapClientId = (projectNumber: string, region: string, name: string) =>
@@ -33,35 +30,19 @@ export function serviceTarget(service: RoutedService): IapTarget {
   };
 }
 
-const hostOf = (req: IncomingMessage) => (req.headers.host ?? "").replace(/:\d+$/, "").toLowerCase();
-
-/** Wraps the front end: services without direct IAP go straight through, untouched. */
-export function withDirectIap(
-  frontEnd: FrontEnd,
-  options: { directory: ServiceDirectory; iap: IapCheck; signIn: SignInFlow },
-): FrontEnd {
-  async function guard(req: IncomingMessage, res: ServerResponse, service: RoutedService, route: RouteOptions) {
+/** The front end's direct-IAP step: IAP's own answers, or the request resumed with IAP's headers. */
+export function createDirectIap(iap: IapCheck): DirectIap {
+  return (req, res, service, route, resume) => {
     dropClientIdentityHeaders(req);
-    const target = serviceTarget(service);
-    const url = new URL(req.url ?? "/", "http://service");
-    if (options.signIn.isOwnPath(url)) return options.signIn.serveOwnPath(req, res, url, target);
-    const outcome = await options.iap.check(req, res, target);
-    if (!outcome.pass) return;
-    const vouched = await options.iap.vouch(res, service, target, outcome);
-    if (!vouched) return;
-    prepareForService(req, vouched.serverlessAuthorization);
-    frontEnd(req, res, { ...route, pinned: service, trustedHeaders: vouched.trustedHeaders });
-  }
-
-  return (req, res, route = {}) => {
-    const service = route.pinned ?? options.directory.byHost(hostOf(req));
-    // Unknown hosts and ingress refusals are the front end's to answer (404, before IAP).
-    if (!service?.iapEnabled || !admitsSource(service.ingress, route.source ?? { kind: "external" }, service.projectId))
-      return frontEnd(req, res, route);
-    guard(req, res, service, route).catch(() => {
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
-    });
+    iap.admit(req, res, service, serviceTarget(service)).then(
+      (trustedHeaders) => {
+        if (trustedHeaders) resume(req, res, { ...route, pinned: service, trustedHeaders, iapPassed: true });
+      },
+      () => {
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      },
+    );
   };
 }
 

@@ -13,6 +13,7 @@ import type { RoutedService } from "../gateway/directory.js";
 import type { IapSigner } from "./iap-jwt.js";
 import type { ProtectedResource, SignInFlow } from "./sign-in-flow.js";
 import { IAP_GENERATED, forbiddenPage } from "./pages.js";
+import { prepareForService } from "./request-headers.js";
 
 export interface IapTarget extends ProtectedResource {
   projectId: string;
@@ -22,9 +23,9 @@ export interface IapTarget extends ProtectedResource {
   auditResource: { type: string; labels: Record<string, string> };
 }
 
-export type IapOutcome = { pass: true; email: string; userId: string } | { pass: false };
+type IapOutcome = { pass: true; email: string; userId: string } | { pass: false };
 
-export interface IapVouch {
+interface IapVouch {
   serverlessAuthorization: string;
   trustedHeaders: Record<string, string>;
 }
@@ -83,66 +84,89 @@ export function createIapCheck(options: { platform: Platform; signer: IapSigner;
     return undefined;
   }
 
-  return {
-    async check(req: IncomingMessage, res: ServerResponse, target: IapTarget): Promise<IapOutcome> {
-      const caller = await identify(req, res, target);
-      if (!caller) {
-        req.resume();
-        return { pass: false };
-      }
-      const { principal } = caller;
-      const granted = platform.engine.decide(principal, "iap.webServiceVersions.accessViaIAP", target.resource).allowed;
-      await audit(target, principal.email, granted);
-      if (!granted) {
-        req.resume();
-        sendText(res, 403, forbiddenPage(principal.email), "text/html; charset=UTF-8");
-        return { pass: false };
-      }
-      const userId =
-        principal.kind === "user" ? (await ensureUser(platform, principal.email)).uniqueId : (caller.sub ?? "");
-      return { pass: true, email: principal.email, userId };
-    },
+  async function check(req: IncomingMessage, res: ServerResponse, target: IapTarget): Promise<IapOutcome> {
+    const caller = await identify(req, res, target);
+    if (!caller) {
+      req.resume();
+      return { pass: false };
+    }
+    const { principal } = caller;
+    const granted = platform.engine.decide(principal, "iap.webServiceVersions.accessViaIAP", target.resource).allowed;
+    await audit(target, principal.email, granted);
+    if (!granted) {
+      req.resume();
+      sendText(res, 403, forbiddenPage(principal.email), "text/html; charset=UTF-8");
+      return { pass: false };
+    }
+    const userId =
+      principal.kind === "user" ? (await ensureUser(platform, principal.email)).uniqueId : (caller.sub ?? "");
+    return { pass: true, email: principal.email, userId };
+  }
 
-    /** IAP's service agent token for the service and the identity headers IAP vouches for; undefined (and a 500
-     * answered) when the agent was never provisioned, the seed's first troubleshooting case. */
-    async vouch(
+  /** IAP's service agent token for the service and the identity headers IAP vouches for; undefined (and a 500
+   * answered) when the agent was never provisioned, the seed's first troubleshooting case. */
+  async function vouch(
+    res: ServerResponse,
+    service: RoutedService,
+    target: IapTarget,
+    outcome: { email: string; userId: string },
+  ): Promise<IapVouch | undefined> {
+    const agentEmail = serviceAgentEmail(service.projectNumber, "iap.googleapis.com");
+    const agent = await platform.store.get<ServiceAccount>(
+      "serviceAccount",
+      `projects/${service.projectId}/serviceAccounts/${agentEmail}`,
+    );
+    if (!agent) {
+      sendText(
+        res,
+        500,
+        "The IAP service account is not provisioned. Run: gcloud beta services identity create --service=iap.googleapis.com",
+      );
+      return undefined;
+    }
+    const agentToken = await platform.tokens.signIdToken({
+      principal: { kind: "serviceAccount", email: agentEmail },
+      uniqueId: agent.uniqueId,
+      audience: service.urls[0] ?? "",
+      includeEmail: true,
+    });
+    const assertion = await signer.sign({
+      aud: target.assertionAudience,
+      email: outcome.email,
+      sub: `accounts.google.com:${outcome.userId}`,
+    });
+    return {
+      serverlessAuthorization: `bearer ${agentToken}`,
+      trustedHeaders: {
+        "x-goog-iap-jwt-assertion": assertion,
+        "x-goog-authenticated-user-email": `accounts.google.com:${outcome.email}`,
+        "x-goog-authenticated-user-id": `accounts.google.com:${outcome.userId}`,
+      },
+    };
+  }
+
+  return {
+    /**
+     * IAP in front of `service`: answers its own paths (sign-in callback, sign-out) and every refusal itself,
+     * or lets the request through as IAP's service agent and returns the identity headers to forward with.
+     */
+    async admit(
+      req: IncomingMessage,
       res: ServerResponse,
       service: RoutedService,
       target: IapTarget,
-      outcome: { email: string; userId: string },
-    ): Promise<IapVouch | undefined> {
-      const agentEmail = serviceAgentEmail(service.projectNumber, "iap.googleapis.com");
-      const agent = await platform.store.get<ServiceAccount>(
-        "serviceAccount",
-        `projects/${service.projectId}/serviceAccounts/${agentEmail}`,
-      );
-      if (!agent) {
-        sendText(
-          res,
-          500,
-          "The IAP service account is not provisioned. Run: gcloud beta services identity create --service=iap.googleapis.com",
-        );
+    ): Promise<Record<string, string> | undefined> {
+      const url = new URL(req.url ?? "/", "http://iap");
+      if (signIn.isOwnPath(url)) {
+        await signIn.serveOwnPath(req, res, url, target);
         return undefined;
       }
-      const agentToken = await platform.tokens.signIdToken({
-        principal: { kind: "serviceAccount", email: agentEmail },
-        uniqueId: agent.uniqueId,
-        audience: service.urls[0] ?? "",
-        includeEmail: true,
-      });
-      const assertion = await signer.sign({
-        aud: target.assertionAudience,
-        email: outcome.email,
-        sub: `accounts.google.com:${outcome.userId}`,
-      });
-      return {
-        serverlessAuthorization: `bearer ${agentToken}`,
-        trustedHeaders: {
-          "x-goog-iap-jwt-assertion": assertion,
-          "x-goog-authenticated-user-email": `accounts.google.com:${outcome.email}`,
-          "x-goog-authenticated-user-id": `accounts.google.com:${outcome.userId}`,
-        },
-      };
+      const outcome = await check(req, res, target);
+      if (!outcome.pass) return undefined;
+      const vouched = await vouch(res, service, target, outcome);
+      if (!vouched) return undefined;
+      prepareForService(req, vouched.serverlessAuthorization);
+      return vouched.trustedHeaders;
     },
   };
 }

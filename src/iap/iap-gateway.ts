@@ -11,8 +11,7 @@ import type { TLSSocket } from "node:tls";
 import type { StoredBackendService, StoredNeg } from "../load-balancer/types.js";
 import { backendFor } from "../load-balancer/routing.js";
 import type { IapCheck, IapTarget } from "./iap-check.js";
-import type { SignInFlow } from "./sign-in-flow.js";
-import { dropClientIdentityHeaders, prepareForService } from "./request-headers.js";
+import { dropClientIdentityHeaders } from "./request-headers.js";
 import { IAP_GENERATED } from "./pages.js";
 
 export function backendTarget(backend: StoredBackendService, projectNumber: string): IapTarget {
@@ -35,7 +34,6 @@ export interface IapGatewayOptions {
   directory: ServiceDirectory;
   frontEnd: FrontEnd;
   iap: IapCheck;
-  signIn: SignInFlow;
 }
 
 export function createIapGateway(options: IapGatewayOptions) {
@@ -73,14 +71,7 @@ export function createIapGateway(options: IapGatewayOptions) {
     const source = { kind: "load-balancer" as const, projectId: service.projectId };
     if (!backend.iap.enabled) return options.frontEnd(req, res, { pinned: service, source });
 
-    const target = backendTarget(backend, service.projectNumber);
-    const url = new URL(req.url ?? "/", "http://lb");
-    if (options.signIn.isOwnPath(url)) return options.signIn.serveOwnPath(req, res, url, target);
-    const outcome = await options.iap.check(req, res, target);
-    if (!outcome.pass) return;
-    const vouched = await options.iap.vouch(res, service, target, outcome);
-    if (!vouched) return;
-    prepareForService(req, vouched.serverlessAuthorization);
-    options.frontEnd(req, res, { pinned: service, source, trustedHeaders: vouched.trustedHeaders });
+    const trustedHeaders = await options.iap.admit(req, res, service, backendTarget(backend, service.projectNumber));
+    if (trustedHeaders) options.frontEnd(req, res, { pinned: service, source, trustedHeaders });
   };
 }
