@@ -1,17 +1,16 @@
 // Serverless NEGs, backend services and domain mappings (domain logic, no HTTP).
-import { randomBytes } from "node:crypto";
-import { alreadyExists, invalidArgument, notFound } from "../core/errors.js";
+import { invalidArgument, notFound } from "../core/errors.js";
 import type { CallContext } from "../core/call-context.js";
 import type { Platform } from "../core/platform.js";
 import { numericId } from "../core/ids.js";
 import { toRfc3339 } from "../core/clock.js";
 import type { StoredBackendService, StoredLoadBalancer, StoredNeg } from "./types.js";
+import { fingerprint, insertNew, requireComputeName, resourceOfLink } from "./compute-resources.js";
 
 export const negResource = (projectId: string, region: string, name: string) =>
   `projects/${projectId}/regions/${region}/networkEndpointGroups/${name}`;
 export const backendResource = (projectId: string, name: string) =>
   `projects/${projectId}/global/backendServices/${name}`;
-const fingerprint = () => randomBytes(8).toString("base64").replace(/\+/g, "A").replace(/\//g, "B");
 
 export async function createNeg(
   platform: Platform,
@@ -33,12 +32,7 @@ export async function createNeg(
     id: numericId().slice(0, 19),
     cloudRunService: service,
   };
-  await platform.store.transact(async (tx) => {
-    if (await tx.get("networkEndpointGroup", neg.resource))
-      throw alreadyExists(`The resource '${neg.resource}' already exists`);
-    tx.put("networkEndpointGroup", neg.resource, neg);
-  });
-  return neg;
+  return insertNew(platform, "networkEndpointGroup", neg);
 }
 
 export async function createBackendService(
@@ -48,9 +42,7 @@ export async function createBackendService(
   body: Record<string, unknown>,
 ): Promise<StoredBackendService> {
   ctx.authorize("compute.backendServices.create", `projects/${projectId}`);
-  const name = String(body["name"] ?? "");
-  if (!/^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/.test(name))
-    throw invalidArgument(`Invalid value for field 'resource.name': '${name}'.`);
+  const name = requireComputeName(String(body["name"] ?? ""));
   const project = await platform.store.get<{ projectNumber: string }>("project", `projects/${projectId}`);
   const backend: StoredBackendService = {
     resource: backendResource(projectId, name),
@@ -66,12 +58,7 @@ export async function createBackendService(
     fingerprint: fingerprint(),
     creationTimestamp: toRfc3339(platform.clock.now()),
   };
-  await platform.store.transact(async (tx) => {
-    if (await tx.get("backendService", backend.resource))
-      throw alreadyExists(`The resource '${backend.resource}' already exists`);
-    tx.put("backendService", backend.resource, backend);
-  });
-  return backend;
+  return insertNew(platform, "backendService", backend);
 }
 
 export async function requireBackendService(
@@ -98,9 +85,7 @@ export async function updateBackendService(
   const iap = body["iap"] as { enabled?: boolean } | undefined;
   const next: StoredBackendService = {
     ...backend,
-    ...(backends
-      ? { backends: backends.map((b) => String(b.group ?? "").replace(/^https?:\/\/[^/]+\/(compute\/v1\/)?/, "")) }
-      : {}),
+    ...(backends ? { backends: backends.map((b) => resourceOfLink(b.group)) } : {}),
     ...(iap ? { iap: { ...backend.iap, enabled: iap.enabled === true } } : {}),
     fingerprint: fingerprint(),
   };

@@ -1,11 +1,11 @@
 // The front half of an external Application Load Balancer: URL maps (hosts and paths to backend services),
 // target HTTP(S) proxies, forwarding rules and Google-managed SSL certificates. A URL map serves traffic once a
 // forwarding rule points at a proxy that uses it; runguard's listeners stand for every forwarding rule.
-import { randomBytes } from "node:crypto";
 import type { CallContext } from "../core/call-context.js";
 import type { Platform } from "../core/platform.js";
 import type { Kind } from "../store/store.js";
-import { ApiError, alreadyExists, invalidArgument, notFound, unimplemented } from "../core/errors.js";
+import { ApiError, invalidArgument, notFound, unimplemented } from "../core/errors.js";
+import { fingerprint, insertNew, requireComputeName, resourceOfLink } from "./compute-resources.js";
 import { numericId } from "../core/ids.js";
 import { toRfc3339 } from "../core/clock.js";
 import type {
@@ -15,12 +15,6 @@ import type {
   StoredTargetProxy,
   StoredUrlMap,
 } from "./types.js";
-
-/** A link as gcloud sends it (any host, with or without /compute/v1/) → projects/P/global/... */
-export const resourceOfLink = (link: unknown) => String(link ?? "").replace(/^https?:\/\/[^/]+\/(compute\/v1\/)?/, "");
-
-const NAME = /^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
-const fingerprint = () => randomBytes(8).toString("base64");
 
 export interface FrontendKind {
   kind: Kind;
@@ -72,8 +66,7 @@ async function requireExisting(platform: Platform, kind: Kind, link: unknown, wh
 }
 
 function base(projectId: string, of: FrontendKind, body: Record<string, unknown>, platform: Platform) {
-  const name = String(body["name"] ?? "");
-  if (!NAME.test(name)) throw invalidArgument(`Invalid value for field 'resource.name': '${name}'.`);
+  const name = requireComputeName(String(body["name"] ?? ""));
   return {
     resource: globalResource(projectId, of, name),
     projectId,
@@ -120,14 +113,6 @@ async function urlMapFields(platform: Platform, body: Record<string, unknown>) {
   return { defaultService, hostRules, pathMatchers };
 }
 
-async function insert<T extends { resource: string }>(platform: Platform, kind: Kind, value: T): Promise<T> {
-  await platform.store.transact(async (tx) => {
-    if (await tx.get(kind, value.resource)) throw alreadyExists(`The resource '${value.resource}' already exists`);
-    tx.put(kind, value.resource, value);
-  });
-  return value;
-}
-
 export async function createFrontend(
   platform: Platform,
   ctx: CallContext,
@@ -139,7 +124,7 @@ export async function createFrontend(
   const common = base(projectId, of, body, platform);
   switch (of) {
     case URL_MAPS:
-      return insert<StoredUrlMap>(platform, of.kind, {
+      return insertNew<StoredUrlMap>(platform, of.kind, {
         ...common,
         ...(await urlMapFields(platform, body)),
         fingerprint: fingerprint(),
@@ -157,13 +142,13 @@ export async function createFrontend(
           "Invalid value for field 'resource.sslCertificates': ''. At least one SSL certificate must be specified.",
         );
       const protocol = of === HTTPS_PROXIES ? "HTTPS" : "HTTP";
-      return insert<StoredTargetProxy>(platform, of.kind, { ...common, protocol, urlMap, sslCertificates });
+      return insertNew<StoredTargetProxy>(platform, of.kind, { ...common, protocol, urlMap, sslCertificates });
     }
     case FORWARDING_RULES: {
       const target = resourceOfLink(body["target"]);
       if (!/\/global\/targetHttps?Proxies\//.test(target) || !(await platform.store.get("targetProxy", target)))
         throw notFound(`The resource '${target}' was not found`);
-      return insert<StoredForwardingRule>(platform, of.kind, {
+      return insertNew<StoredForwardingRule>(platform, of.kind, {
         ...common,
         target,
         portRange: String(body["portRange"] ?? (target.includes("Https") ? "443" : "80")),
@@ -172,7 +157,7 @@ export async function createFrontend(
       });
     }
     case ADDRESSES:
-      return insert<StoredAddress>(platform, of.kind, { ...common, address: LOAD_BALANCER_ADDRESS });
+      return insertNew<StoredAddress>(platform, of.kind, { ...common, address: LOAD_BALANCER_ADDRESS });
     default: {
       const managed = body["managed"] as { domains?: unknown[] } | undefined;
       if (body["type"] !== "MANAGED" || !managed?.domains?.length)
@@ -180,7 +165,7 @@ export async function createFrontend(
           "runguard issues certificates from its local CA: create Google-managed certificates with --domains.",
         );
       const domains = managed.domains.map((d) => String(d).toLowerCase());
-      return insert<StoredSslCertificate>(platform, of.kind, { ...common, domains });
+      return insertNew<StoredSslCertificate>(platform, of.kind, { ...common, domains });
     }
   }
 }
