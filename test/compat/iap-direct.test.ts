@@ -10,7 +10,6 @@ import { OWNER, PROJECT, startTestRunguard, type TestRunguard } from "../helpers
 import { invokeUrl } from "../helpers/invoke.js";
 import { IAP_APP_IMAGE } from "../helpers/iap-setup.js";
 import { addImage } from "../../src/run/images.js";
-import { ensureUser } from "../../src/accounts/users.js";
 import { setUserPassword } from "../../src/accounts/user-passwords.js";
 import { serviceIapClientId } from "../../src/iap/direct-iap.js";
 import { signInThroughIap } from "../../src/cli/demo-browser.js";
@@ -30,13 +29,7 @@ describe("IAP directly on a Cloud Run service", () => {
     assert.equal(result.code, 0, `${args.join(" ")}\n${result.stderr}`);
     return result;
   };
-  const idToken = async (email: string, audience: string) =>
-    rg.platform.tokens.signIdToken({
-      principal: { kind: "user", email },
-      uniqueId: (await ensureUser(rg.platform, email)).uniqueId,
-      audience,
-      includeEmail: true,
-    });
+  const idToken = (email: string, audience: string) => rg.idTokenFor(email, audience);
   const call = (headers: Record<string, string> = {}) => invokeUrl(rg.endpoints.frontEnd, url, { headers });
 
   before(async () => {
@@ -163,12 +156,7 @@ describe("IAP directly on a Cloud Run service", () => {
     const none = await call();
     assert.equal(none.status, 403);
     assert.equal(none.headers["x-goog-iap-generated-response"], undefined);
-    const owner = await rg.platform.tokens.signIdToken({
-      principal: { kind: "user", email: OWNER },
-      uniqueId: (await ensureUser(rg.platform, OWNER)).uniqueId,
-      audience: url,
-      includeEmail: true,
-    });
+    const owner = await idToken(OWNER, url);
     const bypass = await call({
       authorization: `Bearer ${owner}`,
       "x-goog-iap-jwt-assertion": assertionForAnotherBackend,

@@ -4,10 +4,10 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { gcloud } from "../helpers/gcloud.js";
-import { OWNER, PROJECT, startTestRunguard, type TestRunguard } from "../helpers/runguard-instance.js";
+import { PROJECT, startTestRunguard, type TestRunguard } from "../helpers/runguard-instance.js";
 import { ECHO_IMAGE, FETCHER_IMAGE, registerTestImages } from "../helpers/deploy.js";
 import { invokeUrl } from "../helpers/invoke.js";
-import { ensureUser } from "../../src/accounts/users.js";
+import { mapDomain } from "../helpers/iap-setup.js";
 import type { StoredBackendService } from "../../src/load-balancer/types.js";
 import { analyze } from "../../src/analyzer/analyze.js";
 import { liveInput } from "../../src/analyzer/sources/live.js";
@@ -25,15 +25,7 @@ describe("IAP in front of Cloud Run", () => {
     assert.equal(result.code, 0, `${args.join(" ")}\n${result.stderr}`);
     return result;
   };
-  const tokenFor = async (email: string, audience: string) => {
-    const user = await ensureUser(rg.platform, email);
-    return rg.platform.tokens.signIdToken({
-      principal: { kind: "user", email },
-      uniqueId: user.uniqueId,
-      audience,
-      includeEmail: true,
-    });
-  };
+  const tokenFor = (email: string, audience: string) => rg.idTokenFor(email, audience);
   const viaLb = (headers: Record<string, string> = {}) =>
     invokeUrl(rg.dataPlane.loadBalancerUrl, `https://${DOMAIN}`, { headers });
 
@@ -77,13 +69,7 @@ describe("IAP in front of Cloud Run", () => {
       "--network-endpoint-group=my-neg",
       "--network-endpoint-group-region=us-central1",
     ]);
-    const token = await rg.accessTokenFor(`user:${OWNER}`);
-    const mapped = await fetch(`${rg.endpoints.api}/runguard/v1/projects/${PROJECT}/loadBalancers`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify({ domain: DOMAIN, backendService: "my-backend" }),
-    });
-    assert.equal(mapped.status, 200);
+    await mapDomain(rg, DOMAIN, "my-backend");
   });
   after(async () => rg.stop());
 

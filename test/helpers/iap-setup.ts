@@ -17,6 +17,17 @@ export interface IapSetup {
   assertionAudience: string;
 }
 
+/** `runguard lb map`: the domain goes to the backend service on the load balancer's listeners. */
+export async function mapDomain(rg: TestRunguard, domain: string, backendService: string): Promise<void> {
+  const token = await rg.accessTokenFor(`user:${OWNER}`);
+  const mapped = await fetch(`${rg.endpoints.api}/runguard/v1/projects/${PROJECT}/loadBalancers`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ domain, backendService }),
+  });
+  assert.equal(mapped.status, 200, await mapped.text());
+}
+
 export async function setUpIapApp(rg: TestRunguard, domain: string): Promise<IapSetup> {
   const env = await rg.gcloudEnvFor();
   const g = async (args: string[]) => {
@@ -79,13 +90,7 @@ export async function setUpIapApp(rg: TestRunguard, domain: string): Promise<Iap
     `--member=serviceAccount:${agent}`,
     "--role=roles/run.invoker",
   ]);
-  const token = await rg.accessTokenFor(`user:${OWNER}`);
-  const mapped = await fetch(`${rg.endpoints.api}/runguard/v1/projects/${PROJECT}/loadBalancers`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify({ domain, backendService: "app-backend" }),
-  });
-  assert.equal(mapped.status, 200);
+  await mapDomain(rg, domain, "app-backend");
   const backend = await rg.platform.store.get<StoredBackendService>(
     "backendService",
     `projects/${PROJECT}/global/backendServices/app-backend`,

@@ -15,6 +15,8 @@ export interface TestRunguard extends Runguard {
   /** Environment for the real gcloud, signed in as `principal` (default: the owner). */
   gcloudEnvFor(principal?: string): Promise<Record<string, string>>;
   accessTokenFor(principal: string): Promise<string>;
+  /** A Google-shaped ID token for `email` with this audience, signed by runguard's keys. */
+  idTokenFor(email: string, audience: string, kind?: "user" | "serviceAccount"): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -45,6 +47,14 @@ export async function startTestRunguard(overrides: Record<string, unknown> = {})
     ...runguard,
     dataDir,
     accessTokenFor,
+    async idTokenFor(email, audience, kind = "user") {
+      return platform.tokens.signIdToken({
+        principal: { kind, email },
+        uniqueId: (await ensureUser(platform, email)).uniqueId,
+        audience,
+        includeEmail: true,
+      });
+    },
     async gcloudEnvFor(text = `user:${OWNER}`) {
       const principal = parsePrincipal(text);
       const tokenFile = writeTokenFile(dataDir, principal, await accessTokenFor(text));

@@ -7,7 +7,6 @@ import { OWNER, PROJECT, startTestRunguard, type TestRunguard } from "../helpers
 import { deploy, registerTestImages, setInvokers, FAIL_IMAGE } from "../helpers/deploy.js";
 import { invokeUrl } from "../helpers/invoke.js";
 import { forbiddenPage, unauthorizedPage } from "../../src/gateway/pages.js";
-import { ensureUser } from "../../src/accounts/users.js";
 
 interface Echo {
   pid: number;
@@ -21,15 +20,8 @@ describe("invocation control", () => {
   let rg: TestRunguard;
   let privateUrl: string;
   let publicUrl: string;
-  const idToken = async (email: string, audience: string, kind: "user" | "serviceAccount" = "user") => {
-    const user = await ensureUser(rg.platform, email);
-    return rg.platform.tokens.signIdToken({
-      principal: { kind, email },
-      uniqueId: user.uniqueId,
-      audience,
-      includeEmail: true,
-    });
-  };
+  const idToken = (email: string, audience: string, kind: "user" | "serviceAccount" = "user") =>
+    rg.idTokenFor(email, audience, kind);
   const call = (url: string, headers: Record<string, string | string[]> = {}, path = "/") =>
     invokeUrl(rg.endpoints.frontEnd, url, { headers, path });
 
