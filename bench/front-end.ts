@@ -6,16 +6,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { startTestRunguard, OWNER } from "../test/helpers/runguard-instance.js";
-import { deploy } from "../test/helpers/deploy.js";
-import { addImage } from "../src/run/images.js";
 import { findFreePort } from "../src/runtime/process-instance.js";
-import { ensureUser } from "../src/accounts/users.js";
+import { fixtures, startBenchServices } from "./bench-services.js";
 import { startNginx } from "./nginx.js";
 import { wrk, type WrkResult } from "./wrk.js";
-
-const fixtures = fileURLToPath(new URL("../../bench/fixtures/", import.meta.url));
 
 export type Scenario = "a-direct" | "b-nginx" | "c-public" | "d-private" | "e-express" | "f-bare-node";
 export type FrontEndReport = Record<"high" | "low", Record<Scenario, WrkResult>>;
@@ -33,23 +27,10 @@ async function startNode(script: string, env: Record<string, string>, waitForOut
 export async function runFrontEndBench(seconds = 5): Promise<FrontEndReport> {
   const dir = mkdtempSync(join(tmpdir(), "rg-bench-"));
   const children: ChildProcess[] = [];
-  // BENCH_ISOLATION=process measures the front end without the network-namespace relay hop.
-  const rg = await startTestRunguard(
-    process.env["BENCH_ISOLATION"] ? { isolation: process.env["BENCH_ISOLATION"] } : {},
-  );
+  const { rg, publicUrl, privateUrl, token } = await startBenchServices();
   try {
     const backendPort = await findFreePort();
     children.push(await startNode("hello.mjs", { PORT: String(backendPort) }, false));
-    await addImage(rg.platform.store, "bench/hello", fixtures, [process.execPath, "hello.mjs"]);
-    const [publicUrl] = (await deploy(rg, "bench-public", { image: "bench/hello", public: true })) as [string];
-    const [privateUrl] = (await deploy(rg, "bench-private", { image: "bench/hello" })) as [string];
-    const user = await ensureUser(rg.platform, OWNER);
-    const token = await rg.platform.tokens.signIdToken({
-      principal: { kind: "user", email: OWNER },
-      uniqueId: user.uniqueId,
-      audience: privateUrl,
-      includeEmail: true,
-    });
     const nginxPort = await findFreePort();
     children.push(await startNginx(join(dir, "nginx"), nginxPort, backendPort));
     const expressPort = await findFreePort();

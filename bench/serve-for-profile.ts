@@ -1,24 +1,9 @@
 // Starts runguard like the front-end benchmark does and prints the wrk command lines for scenarios (c), (d);
 // run it under `node --cpu-prof` to profile the front end. Stops on SIGINT/SIGTERM.
-import { fileURLToPath } from "node:url";
-import { startTestRunguard, OWNER } from "../test/helpers/runguard-instance.js";
-import { deploy } from "../test/helpers/deploy.js";
-import { addImage } from "../src/run/images.js";
-import { ensureUser } from "../src/accounts/users.js";
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { startBenchServices } from "./bench-services.js";
 
-const fixtures = fileURLToPath(new URL("../../bench/fixtures/", import.meta.url));
-const rg = await startTestRunguard(process.env["BENCH_ISOLATION"] ? { isolation: process.env["BENCH_ISOLATION"] } : {});
-await addImage(rg.platform.store, "bench/hello", fixtures, [process.execPath, "hello.mjs"]);
-const [publicUrl] = (await deploy(rg, "bench-public", { image: "bench/hello", public: true })) as [string];
-const [privateUrl] = (await deploy(rg, "bench-private", { image: "bench/hello" })) as [string];
-const user = await ensureUser(rg.platform, OWNER);
-const token = await rg.platform.tokens.signIdToken({
-  principal: { kind: "user", email: OWNER },
-  uniqueId: user.uniqueId,
-  audience: privateUrl,
-  includeEmail: true,
-});
+const { rg, publicUrl, privateUrl, token } = await startBenchServices();
 const front = rg.endpoints.frontEnd;
 console.log(`wrk -t1 -c2 -d5s --latency -H 'Host: ${new URL(publicUrl).host}' ${front}/`);
 console.log(
