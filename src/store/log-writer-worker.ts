@@ -1,11 +1,11 @@
 // Runs in a worker thread: appends log entries to the SQLite file over its own connection, so that the disk
 // sync of a log batch never blocks the event loop that serves requests. Request logs arrive as compact rows
-// and are stored as such (expanded into LogEntries when read).
+// and are stored a batch per table row (expanded into LogEntries when read).
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { applyPragmas } from "./sqlite-db.js";
 import type { LogEntryRecord } from "./store.js";
-import { REQUEST_ROW_FORMAT, requestLogName, type RequestLogRow } from "./request-log-row.js";
+import { REQUEST_BATCH_FORMAT, groupByProject, requestLogName, type RequestLogRow } from "./request-log-row.js";
 import { toRfc3339 } from "../core/clock.js";
 
 export type LogWriterRequest =
@@ -16,14 +16,17 @@ export type LogWriterReply = { id: number; error?: string } | "closed";
 const db = new Database((workerData as { file: string }).file);
 applyPragmas(db);
 const insert = db.prepare("INSERT INTO log_entries (timestamp, log_name, entry) VALUES (?, ?, ?)");
-const insertRow = db.prepare(
-  `INSERT INTO log_entries (timestamp, log_name, entry, format) VALUES (?, ?, ?, ${REQUEST_ROW_FORMAT})`,
+const insertBatch = db.prepare(
+  `INSERT INTO log_entries (timestamp, log_name, entry, format) VALUES (?, ?, ?, ${REQUEST_BATCH_FORMAT})`,
 );
 const appendAll = db.transaction((records: LogEntryRecord[]) => {
   for (const r of records) insert.run(r.timestamp, r.logName, JSON.stringify(r.entry));
 });
 const appendRequests = db.transaction((rows: RequestLogRow[]) => {
-  for (const row of rows) insertRow.run(toRfc3339(row[0]), requestLogName(row[1]), JSON.stringify(row));
+  for (const group of groupByProject(rows)) {
+    const latest = group.reduce((max, row) => Math.max(max, row[0]), 0);
+    insertBatch.run(toRfc3339(latest), requestLogName(group[0]?.[1] ?? ""), JSON.stringify(group));
+  }
 });
 const reply = (message: LogWriterReply) => parentPort?.postMessage(message);
 

@@ -59,4 +59,39 @@ describe("request log rows", () => {
       await store.close();
     }
   });
+
+  it("are read across batches and projects in order, with limits and since filters per entry", async () => {
+    const at = (second: number) => Date.UTC(2026, 0, 2, 3, 4, second);
+    const row = (project: string, second: number, status: number) => variant({ 0: at(second), 1: project, 7: status });
+    const store = openSqliteStore({ dataDir: mkdtempSync(join(tmpdir(), "rg-rows-")) });
+    try {
+      // One batch mixing two projects, then a second batch; timestamps not in order inside a batch.
+      await store.appendRequestLogs([row("a", 10, 200), row("b", 11, 201), row("a", 9, 202), row("a", 12, 203)]);
+      await store.appendLogs([
+        { timestamp: new Date(at(13)).toISOString(), logName: "projects/a/logs/other", entry: { i: 1 } },
+      ]);
+      await store.appendRequestLogs([row("a", 14, 204), row("b", 15, 205)]);
+      const statuses = (records: Awaited<ReturnType<typeof store.readLogs>>) =>
+        records.map((r) => (r.entry["httpRequest"] as { status?: number } | undefined)?.status ?? "other");
+
+      assert.deepEqual(statuses(await store.readLogs({ newestFirst: false })), [200, 202, 203, 201, "other", 204, 205]);
+      assert.deepEqual(statuses(await store.readLogs({})), [205, 204, "other", 201, 203, 202, 200]);
+      assert.deepEqual(statuses(await store.readLogs({ limit: 3 })), [205, 204, "other"]);
+      assert.deepEqual(statuses(await store.readLogs({ newestFirst: false, limit: 2 })), [200, 202]);
+      assert.deepEqual(
+        statuses(await store.readLogs({ logNamePrefix: "projects/a/logs/run.googleapis.com", newestFirst: false })),
+        [200, 202, 203, 204],
+      );
+      const since = new Date(at(10)).toISOString();
+      assert.deepEqual(
+        statuses(await store.readLogs({ sinceTimestamp: since, newestFirst: false })),
+        [200, 203, 201, "other", 204, 205],
+        "the entry at second 9 is older than since although its batch is not",
+      );
+      const ids = (await store.readLogs({})).map((r) => r.entry["insertId"]);
+      assert.equal(new Set(ids).size, ids.length, "insertIds are unique");
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -27,10 +27,34 @@ export type RequestLogRow = [
 /** log_entries.format of a stored compact row (0: a whole LogEntry). */
 export const REQUEST_ROW_FORMAT = 1;
 
+/**
+ * log_entries.format of a batch of compact rows of one project, stored as one JSON array: one table row and
+ * two index entries per batch instead of per request keeps the log writer's CPU off the two cores' request
+ * path. The row's timestamp is the batch's latest, so a "since" filter on it keeps every batch that matters.
+ */
+export const REQUEST_BATCH_FORMAT = 2;
+
 export const requestLogName = (projectId: string) => `projects/${projectId}/logs/run.googleapis.com%2Frequests`;
 
 /** A stable insertId for a stored row, from its position in the log. */
 export const insertIdOf = (rowId: number) => rowId.toString(16).padStart(16, "0");
+
+/** The insertId of the entry at `index` in a stored batch: longer than insertIdOf's, so never equal to one. */
+export const batchInsertIdOf = (rowId: number, index: number) =>
+  `${insertIdOf(rowId)}${index.toString(16).padStart(4, "0")}`;
+
+/** The rows of a batch split by project (one log per project), each group in arrival order. */
+export function groupByProject(rows: readonly RequestLogRow[]): RequestLogRow[][] {
+  const first = rows[0];
+  if (!first || rows.every((row) => row[1] === first[1])) return first ? [rows as RequestLogRow[]] : [];
+  const groups = new Map<string, RequestLogRow[]>();
+  for (const row of rows) {
+    const group = groups.get(row[1]);
+    if (group) group.push(row);
+    else groups.set(row[1], [row]);
+  }
+  return [...groups.values()];
+}
 
 function severityOf(status: number, hasText: boolean): string {
   if (status >= 500) return "ERROR";

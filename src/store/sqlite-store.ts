@@ -7,7 +7,14 @@ import type Database from "better-sqlite3";
 import { ApiError } from "../core/errors.js";
 import { startLogWriter } from "./log-writer.js";
 import { logLimit } from "./log-query.js";
-import { REQUEST_ROW_FORMAT, insertIdOf, requestLogRecord, type RequestLogRow } from "./request-log-row.js";
+import {
+  REQUEST_BATCH_FORMAT,
+  REQUEST_ROW_FORMAT,
+  batchInsertIdOf,
+  insertIdOf,
+  requestLogRecord,
+  type RequestLogRow,
+} from "./request-log-row.js";
 import {
   notifyAll,
   prefixFingerprint,
@@ -34,6 +41,41 @@ type DocRow = { name: string; value: string; version: number };
 const absentForNull = (_key: string, value: unknown) => (value === null ? undefined : value);
 
 type LogRow = { id: number; timestamp: string; log_name: string; entry: string; format: number };
+
+/** Expands stored rows (whole entries, compact request rows, batches of them) into up to `limit` records. */
+function collectLogRecords(
+  rows: IterableIterator<LogRow>,
+  newestFirst: boolean,
+  since: string | undefined,
+  limit: number,
+): LogEntryRecord[] {
+  const records: LogEntryRecord[] = [];
+  if (limit <= 0) {
+    rows.return?.(); // An unfinished iterator keeps the connection busy.
+    return records;
+  }
+  for (const r of rows) {
+    if (r.format === REQUEST_BATCH_FORMAT) {
+      const batch = JSON.parse(r.entry, absentForNull) as RequestLogRow[];
+      for (let k = 0; k < batch.length && records.length < limit; k++) {
+        const index = newestFirst ? batch.length - 1 - k : k;
+        const record = requestLogRecord(batch[index] as RequestLogRow, batchInsertIdOf(r.id, index));
+        // The table row's timestamp is the batch's latest; each entry of it is filtered on its own.
+        if (since === undefined || record.timestamp >= since) records.push(record);
+      }
+    } else if (r.format === REQUEST_ROW_FORMAT) {
+      records.push(requestLogRecord(JSON.parse(r.entry, absentForNull) as RequestLogRow, insertIdOf(r.id)));
+    } else {
+      records.push({
+        timestamp: r.timestamp,
+        logName: r.log_name,
+        entry: JSON.parse(r.entry) as Record<string, unknown>,
+      });
+    }
+    if (records.length >= limit) break;
+  }
+  return records;
+}
 
 /** Told about each document commit: the commit sequence before it and the number it took. */
 type OnCommitted = (before: number, after: number) => void;
@@ -176,15 +218,11 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       }
       const where = clauses.length > 0 ? `WHERE ${clauses.join(" AND ")}` : "";
       // Append order: the order the entries were recorded in, and a total order even when timestamps tie.
-      const order = query.newestFirst === false ? "ASC" : "DESC";
+      const newestFirst = query.newestFirst !== false;
       const rows = logQuery(
-        `SELECT id, timestamp, log_name, entry, format FROM log_entries ${where} ORDER BY id ${order} LIMIT ?`,
-      ).all(...params, logLimit(query) ?? -1) as LogRow[];
-      return rows.map((r) =>
-        r.format === REQUEST_ROW_FORMAT
-          ? requestLogRecord(JSON.parse(r.entry, absentForNull) as RequestLogRow, insertIdOf(r.id))
-          : { timestamp: r.timestamp, logName: r.log_name, entry: JSON.parse(r.entry) as Record<string, unknown> },
-      );
+        `SELECT id, timestamp, log_name, entry, format FROM log_entries ${where} ORDER BY id ${newestFirst ? "DESC" : "ASC"}`,
+      ).iterate(...params) as IterableIterator<LogRow>;
+      return collectLogRecords(rows, newestFirst, query.sinceTimestamp, logLimit(query) ?? Infinity);
     },
     onChange(listener) {
       listeners.add(listener);
