@@ -4,7 +4,6 @@ import type { Socket } from "node:net";
 import { Agent, Pool, type Dispatcher } from "undici";
 import type { RoutedService } from "./directory.js";
 import { responseHeadersForClient } from "./forward-headers.js";
-import { RequestDeadline } from "./request-deadline.js";
 
 export interface InstanceLease {
   host: string;
@@ -97,7 +96,6 @@ async function forwardToInstance(
     req.resume();
     return (error as Error).name === "CapacityTimeoutError" ? { kind: "no-capacity" } : { kind: "instance-failed" };
   }
-  const deadline = new RequestDeadline(service.timeoutMs);
   try {
     const method = req.method ?? "GET";
     const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
@@ -111,9 +109,8 @@ async function forwardToInstance(
         method: method as "GET",
         headers,
         body: hasBody ? req : null,
-        signal: deadline,
-        headersTimeout: 0,
-        bodyTimeout: 0,
+        headersTimeout: service.timeoutMs,
+        bodyTimeout: service.timeoutMs,
       },
       ({ statusCode, headers: upstreamHeaders }) => {
         status = statusCode;
@@ -124,27 +121,29 @@ async function forwardToInstance(
       },
     );
     return { kind: "proxied", status, ...(responseSize === undefined ? {} : { responseSize }) };
-  } catch {
-    const timedOut = deadline.expired;
-    // undici destroys our response when the deadline aborts it, so that alone does not mean the client left.
-    const clientGone = !timedOut && (res.destroyed || req.socket.destroyed);
-    if (!res.headersSent && !clientGone && timedOut) {
+  } catch (error) {
+    // A client that hangs up mid-answer says nothing about the instance, which goes on serving others.
+    const clientGone = res.destroyed || req.socket.destroyed;
+    if (!res.headersSent && !clientGone && isTimeout(error)) {
       res.writeHead(504, { "content-type": "text/plain" });
       res.end("upstream request timeout");
       return { kind: "proxied", status: 504 };
     }
-    // Neither a slow answer nor a client that hung up says anything about the instance, which serves others.
-    if (!clientGone && !timedOut) lease.markBroken();
+    if (!clientGone && !isTimeout(error)) lease.markBroken();
     if (res.headersSent || clientGone) {
       res.destroy();
-      return { kind: "proxied", status: clientGone ? CLIENT_CLOSED : timedOut ? 504 : res.statusCode };
+      return { kind: "proxied", status: clientGone ? CLIENT_CLOSED : res.statusCode };
     }
     return { kind: "instance-failed" };
   } finally {
-    deadline.clear();
     lease.release();
   }
 }
 
 /** The request log's status for a client that closed the connection first (as nginx and Google's load balancers log it). */
 const CLIENT_CLOSED = 499;
+
+function isTimeout(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT";
+}
