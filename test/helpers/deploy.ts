@@ -23,6 +23,8 @@ export interface DeployOptions {
   annotations?: Record<string, string>;
   templateAnnotations?: Record<string, string>;
   concurrency?: number;
+  /** The request timeout (Cloud Run's --timeout). */
+  timeoutSeconds?: number;
   as?: string;
 }
 
@@ -50,6 +52,7 @@ export async function deploy(rg: TestRunguard, name: string, options: DeployOpti
         metadata: { annotations: options.templateAnnotations ?? {} },
         spec: {
           ...(options.concurrency ? { containerConcurrency: options.concurrency } : {}),
+          ...(options.timeoutSeconds ? { timeoutSeconds: options.timeoutSeconds } : {}),
           ...(options.serviceAccount ? { serviceAccountName: options.serviceAccount } : {}),
           containers: [
             {

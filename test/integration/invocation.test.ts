@@ -225,6 +225,28 @@ describe("invocation control", () => {
     assert.notEqual(first.pid, second.pid);
   });
 
+  it("the request timeout answers 504 and leaves the instance serving", async () => {
+    const [url] = (await deploy(rg, "slow-api", { public: true, timeoutSeconds: 1 })) as [string];
+    const warm = JSON.parse((await call(url)).body) as Echo;
+    const started = Date.now();
+    const slow = await call(url, {}, "/?sleep=3000");
+    const waited = Date.now() - started;
+    assert.equal(slow.status, 504);
+    assert.equal(slow.body, "upstream request timeout");
+    assert.ok(waited >= 900 && waited < 2500, `answered after ${waited} ms`);
+    const next = JSON.parse((await call(url)).body) as Echo;
+    assert.equal(next.pid, warm.pid, "the instance goes on serving");
+    await rg.dataPlane.flushLogs();
+    const logs = await rg.platform.store.readLogs({
+      logNamePrefix: `projects/${PROJECT}/logs/run.googleapis.com%2Frequests`,
+      limit: 50,
+    });
+    const statuses = logs
+      .filter((r) => String((r.entry["httpRequest"] as { requestUrl: string }).requestUrl).startsWith(url))
+      .map((r) => (r.entry["httpRequest"] as { status: number }).status);
+    assert.deepEqual(statuses, [200, 504, 200]);
+  });
+
   it("a client that hangs up mid-download leaves the instance serving", async () => {
     const front = new URL(rg.endpoints.frontEnd);
     const streamedBy = await new Promise<string>((resolve, reject) => {
