@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { Agent, Pool, type Dispatcher } from "undici";
 import type { RoutedService } from "./directory.js";
-import { DeadlineSweeper, ProxyToClient, type ProxyResult } from "./proxy-handler.js";
+import { ProxyToClient, type ProxyResult } from "./proxy-handler.js";
 
 export interface InstanceLease {
   host: string;
@@ -41,7 +41,6 @@ export interface Forwarder {
 export function createForwarder(): Forwarder {
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 256, pipelining: 1 });
   const socketPools = new Map<string, Pool>();
-  const deadlines = new DeadlineSweeper();
   const dispatcherFor = (lease: InstanceLease): Dispatcher => {
     if (!lease.socketPath) return agent;
     let pool = socketPools.get(lease.socketPath);
@@ -74,9 +73,8 @@ export function createForwarder(): Forwarder {
   };
   return {
     forward: (instances, service, req, res, headers) =>
-      forwardToInstance(dispatcherFor, deadlines, instances, service, req, res, headers),
+      forwardToInstance(dispatcherFor, instances, service, req, res, headers),
     async close() {
-      deadlines.close();
       await Promise.all([agent.close(), ...[...socketPools.values()].map((p) => p.close())]);
     },
   };
@@ -84,7 +82,6 @@ export function createForwarder(): Forwarder {
 
 async function forwardToInstance(
   dispatcherFor: (lease: InstanceLease) => Dispatcher,
-  deadlines: DeadlineSweeper,
   instances: InstanceProvider,
   service: RoutedService,
   req: IncomingMessage,
@@ -102,7 +99,7 @@ async function forwardToInstance(
   const method = req.method ?? "GET";
   const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
   const result = await new Promise<ProxyResult>((resolve) => {
-    const handler = new ProxyToClient(res, service.timeoutMs, deadlines, resolve);
+    const handler = new ProxyToClient(res, service.timeoutMs, resolve);
     try {
       dispatcherFor(lease).dispatch(
         {
