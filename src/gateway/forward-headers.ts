@@ -4,7 +4,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { createHexPool } from "../core/ids.js";
 
-export const HOP_BY_HOP = new Set([
+const HOP_BY_HOP = new Set([
   "connection",
   "keep-alive",
   "proxy-authenticate",
@@ -71,6 +71,18 @@ function requestHeadersForInstance(
   out["forwarded"] = `for="${context.clientIp}";proto=https`;
   if (!incoming["x-cloud-trace-context"]) {
     out["x-cloud-trace-context"] = `${randomHex(16)}/${parseInt(randomHex(6), 16)};o=1`;
+  }
+  return out;
+}
+
+export function responseHeadersForClient(
+  headers: Record<string, string | string[] | undefined>,
+): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+    out[name] = value;
   }
   return out;
 }

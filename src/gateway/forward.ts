@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { Agent, Pool, type Dispatcher } from "undici";
 import type { RoutedService } from "./directory.js";
-import { ProxyToClient, type ProxyResult } from "./proxy-handler.js";
+import { responseHeadersForClient } from "./forward-headers.js";
 
 export interface InstanceLease {
   host: string;
@@ -96,60 +96,54 @@ async function forwardToInstance(
     req.resume();
     return (error as Error).name === "CapacityTimeoutError" ? { kind: "no-capacity" } : { kind: "instance-failed" };
   }
-  const method = req.method ?? "GET";
-  const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
-  const result = await new Promise<ProxyResult>((resolve) => {
-    const handler = new ProxyToClient(res, service.timeoutMs, resolve);
-    try {
-      dispatcherFor(lease).dispatch(
-        {
-          origin: lease.socketPath ? "http://localhost" : `http://${lease.host}:${lease.port}`,
-          path: req.url ?? "/",
-          method: method as "GET",
-          headers,
-          body: hasBody ? req : null,
-          // The handler's deadline covers the whole answer; undici's timeouts would only add timer churn.
-          headersTimeout: 0,
-          bodyTimeout: 0,
-        },
-        handler,
-      );
-    } catch {
-      handler.onError();
-    }
-  });
-  const outcome = outcomeOf(result, lease, res);
-  lease.release();
-  return outcome;
-}
-
-function outcomeOf(result: ProxyResult, lease: InstanceLease, res: ServerResponse): ForwardOutcome {
-  switch (result.kind) {
-    case "complete":
-      return {
-        kind: "proxied",
-        status: result.status,
-        ...(result.responseSize === undefined ? {} : { responseSize: result.responseSize }),
-      };
-    case "timed-out":
-      if (result.headersSent) {
-        res.destroy(); // A download that outlasts the timeout is cut, as on Cloud Run.
-      } else {
-        res.writeHead(504, { "content-type": "text/plain" });
-        res.end("upstream request timeout");
-      }
+  try {
+    const method = req.method ?? "GET";
+    const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+    let status = 0;
+    let responseSize: number | undefined;
+    // stream() writes the instance's answer straight into our response, without intermediate streams.
+    await dispatcherFor(lease).stream(
+      {
+        origin: lease.socketPath ? "http://localhost" : `http://${lease.host}:${lease.port}`,
+        path: req.url ?? "/",
+        method: method as "GET",
+        headers,
+        body: hasBody ? req : null,
+        headersTimeout: service.timeoutMs,
+        bodyTimeout: service.timeoutMs,
+      },
+      ({ statusCode, headers: upstreamHeaders }) => {
+        status = statusCode;
+        const length = upstreamHeaders["content-length"];
+        if (typeof length === "string") responseSize = Number(length);
+        res.writeHead(statusCode, responseHeadersForClient(upstreamHeaders));
+        return res;
+      },
+    );
+    return { kind: "proxied", status, ...(responseSize === undefined ? {} : { responseSize }) };
+  } catch (error) {
+    // A client that hangs up mid-answer says nothing about the instance, which goes on serving others.
+    const clientGone = res.destroyed || req.socket.destroyed;
+    if (!res.headersSent && !clientGone && isTimeout(error)) {
+      res.writeHead(504, { "content-type": "text/plain" });
+      res.end("upstream request timeout");
       return { kind: "proxied", status: 504 };
-    case "client-gone":
-      // A client that hangs up says nothing about the instance, which goes on serving others.
+    }
+    if (!clientGone && !isTimeout(error)) lease.markBroken();
+    if (res.headersSent || clientGone) {
       res.destroy();
-      return { kind: "proxied", status: CLIENT_CLOSED };
-    case "failed":
-      lease.markBroken();
-      if (!result.headersSent) return { kind: "instance-failed" };
-      res.destroy();
-      return { kind: "proxied", status: res.statusCode };
+      return { kind: "proxied", status: clientGone ? CLIENT_CLOSED : res.statusCode };
+    }
+    return { kind: "instance-failed" };
+  } finally {
+    lease.release();
   }
 }
 
 /** The request log's status for a client that closed the connection first (as nginx and Google's load balancers log it). */
 const CLIENT_CLOSED = 499;
+
+function isTimeout(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT";
+}
