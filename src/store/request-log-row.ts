@@ -45,8 +45,6 @@ export const batchInsertIdOf = (rowId: number, index: number) =>
 
 /** The rows of a batch split by project (one log per project), each group in arrival order. */
 export function groupByProject(rows: readonly RequestLogRow[]): RequestLogRow[][] {
-  const first = rows[0];
-  if (!first || rows.every((row) => row[1] === first[1])) return first ? [rows as RequestLogRow[]] : [];
   const groups = new Map<string, RequestLogRow[]>();
   for (const row of rows) {
     const group = groups.get(row[1]);

@@ -50,10 +50,6 @@ function collectLogRecords(
   limit: number,
 ): LogEntryRecord[] {
   const records: LogEntryRecord[] = [];
-  if (limit <= 0) {
-    rows.return?.(); // An unfinished iterator keeps the connection busy.
-    return records;
-  }
   for (const r of rows) {
     if (r.format === REQUEST_BATCH_FORMAT) {
       const batch = JSON.parse(r.entry, absentForNull) as RequestLogRow[];
@@ -205,6 +201,9 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     },
     async readLogs(query: LogQuery) {
       assertOpen();
+      const limit = logLimit(query) ?? Infinity;
+      // Not even an iterator when nothing is asked for: an unfinished one keeps the connection busy.
+      if (limit <= 0) return [];
       const clauses: string[] = [];
       const params: unknown[] = [];
       if (query.logNamePrefix) {
@@ -222,7 +221,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       const rows = logQuery(
         `SELECT id, timestamp, log_name, entry, format FROM log_entries ${where} ORDER BY id ${newestFirst ? "DESC" : "ASC"}`,
       ).iterate(...params) as IterableIterator<LogRow>;
-      return collectLogRecords(rows, newestFirst, query.sinceTimestamp, logLimit(query) ?? Infinity);
+      return collectLogRecords(rows, newestFirst, query.sinceTimestamp, limit);
     },
     onChange(listener) {
       listeners.add(listener);
