@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { gcloud } from "../helpers/gcloud.js";
 import { OWNER, PROJECT, startTestRunguard, type TestRunguard } from "../helpers/runguard-instance.js";
 import { invokeUrl } from "../helpers/invoke.js";
-import { IAP_APP_IMAGE } from "../helpers/iap-setup.js";
+import { IAP_APP_IMAGE, assertIapRefusesAlice } from "../helpers/iap-setup.js";
 import { addImage } from "../../src/run/images.js";
 import { setUserPassword } from "../../src/accounts/user-passwords.js";
 import { serviceIapClientId } from "../../src/iap/direct-iap.js";
@@ -72,13 +72,7 @@ describe("IAP directly on a Cloud Run service", () => {
     assert.equal(none.status, 302);
     assert.equal(none.headers["x-goog-iap-generated-response"], "true");
     assert.equal(new URL(String(none.headers["location"])).searchParams.get("client_id"), clientId);
-    assert.equal((await call({ "x-requested-with": "XMLHttpRequest" })).status, 401);
-    const forServiceUrl = await call({ authorization: `Bearer ${await idToken("alice@example.com", url)}` });
-    assert.equal(forServiceUrl.status, 401);
-    assert.equal(forServiceUrl.body, "Invalid JWT audience");
-    const noRole = await call({ authorization: `Bearer ${await idToken("alice@example.com", clientId)}` });
-    assert.equal(noRole.status, 403);
-    assert.match(noRole.body, /You don't have access/);
+    await assertIapRefusesAlice(call, idToken, clientId, url);
   });
 
   it("lets alice in once she has roles/iap.httpsResourceAccessor; the app verifies the service-scoped assertion", async () => {

@@ -7,7 +7,7 @@ import { gcloud } from "../helpers/gcloud.js";
 import { PROJECT, startTestRunguard, type TestRunguard } from "../helpers/runguard-instance.js";
 import { ECHO_IMAGE, FETCHER_IMAGE, registerTestImages } from "../helpers/deploy.js";
 import { invokeUrl } from "../helpers/invoke.js";
-import { mapDomain } from "../helpers/iap-setup.js";
+import { assertIapRefusesAlice, mapDomain } from "../helpers/iap-setup.js";
 import type { StoredBackendService } from "../../src/load-balancer/types.js";
 import { analyze } from "../../src/analyzer/analyze.js";
 import { liveInput } from "../../src/analyzer/sources/live.js";
@@ -107,15 +107,7 @@ describe("IAP in front of Cloud Run", () => {
     assert.equal(signIn.searchParams.get("scope"), "openid email");
     assert.equal(signIn.searchParams.get("redirect_uri"), `http://${DOMAIN}/_gcp_gatekeeper/authenticate`);
     assert.match(String(empty.headers["set-cookie"]), /^GCP_IAP_XSRF_NONCE_[0-9a-f]+=1; .*HttpOnly/);
-    const xhr = await viaLb({ "x-requested-with": "XMLHttpRequest" });
-    assert.equal(xhr.status, 401, "XHR callers get 401 instead of a redirect");
-    assert.equal(xhr.body, "Invalid IAP credentials: empty token");
-    const wrongAudience = await viaLb({ authorization: `Bearer ${await tokenFor("alice@example.com", serviceUrl)}` });
-    assert.equal(wrongAudience.status, 401);
-    assert.equal(wrongAudience.body, "Invalid JWT audience");
-    const noRole = await viaLb({ authorization: `Bearer ${await tokenFor("alice@example.com", clientId)}` });
-    assert.equal(noRole.status, 403);
-    assert.match(noRole.body, /You don't have access/);
+    await assertIapRefusesAlice(viaLb, tokenFor, clientId, serviceUrl);
   });
 
   it("reproduces the seed's troubleshooting cases, then fixes them with the seed's remedies", async () => {

@@ -105,7 +105,7 @@ describe("load balancer: URL maps, proxies, forwarding rules", () => {
       "--ssl-certificates=site-cert",
     ]);
     assert.equal((await overHttps("/")).status, 404, "no forwarding rule yet: nothing listens for the map");
-    const missing = await gcloud(env, [
+    const createRule = [
       "compute",
       "forwarding-rules",
       "create",
@@ -114,23 +114,14 @@ describe("load balancer: URL maps, proxies, forwarding rules", () => {
       "--target-https-proxy=site-proxy",
       "--ports=443",
       "--address=site-ip",
-    ]);
+    ];
+    const missing = await gcloud(env, createRule);
     assert.notEqual(missing.code, 0, "an address that was never reserved");
     assert.match(missing.stderr, /global\/addresses\/site-ip' was not found/);
     await g(["compute", "addresses", "create", "site-ip", "--global"]);
     const reserved = await g(["compute", "addresses", "describe", "site-ip", "--global", "--format=value(address)"]);
     assert.equal(reserved.stdout.trim(), "127.0.0.1");
-    await g([
-      "compute",
-      "forwarding-rules",
-      "create",
-      "site-rule",
-      "--global",
-      "--target-https-proxy=site-proxy",
-      "--ports=443",
-      "--address=site-ip",
-      "--load-balancing-scheme=EXTERNAL_MANAGED",
-    ]);
+    await g([...createRule, "--load-balancing-scheme=EXTERNAL_MANAGED"]);
     const home = await overHttps("/");
     assert.equal(home.status, 200, home.body);
     assert.equal(servedBy(home.body), "web");

@@ -7,6 +7,7 @@ import { gcloud } from "./gcloud.js";
 import { OWNER, PROJECT, type TestRunguard } from "./runguard-instance.js";
 import { addImage } from "../../src/run/images.js";
 import type { StoredBackendService } from "../../src/load-balancer/types.js";
+import type { InvokeResult } from "./invoke.js";
 
 export const IAP_APP_IMAGE = "gcr.io/runguard-examples/iap-app";
 
@@ -26,6 +27,28 @@ export async function mapDomain(rg: TestRunguard, domain: string, backendService
     body: JSON.stringify({ domain, backendService }),
   });
   assert.equal(mapped.status, 200, await mapped.text());
+}
+
+/**
+ * IAP's refusals for alice before she holds the role, the same behind a load balancer and on a service itself:
+ * an XHR caller without credentials gets 401, a token for the service URL 401 "Invalid JWT audience", a token for
+ * IAP's OAuth client 403.
+ */
+export async function assertIapRefusesAlice(
+  call: (headers?: Record<string, string>) => Promise<InvokeResult>,
+  idToken: (email: string, audience: string) => Promise<string>,
+  clientId: string,
+  serviceUrl: string,
+): Promise<void> {
+  const xhr = await call({ "x-requested-with": "XMLHttpRequest" });
+  assert.equal(xhr.status, 401, "XHR callers get 401 instead of a redirect");
+  assert.equal(xhr.body, "Invalid IAP credentials: empty token");
+  const wrongAudience = await call({ authorization: `Bearer ${await idToken("alice@example.com", serviceUrl)}` });
+  assert.equal(wrongAudience.status, 401);
+  assert.equal(wrongAudience.body, "Invalid JWT audience");
+  const noRole = await call({ authorization: `Bearer ${await idToken("alice@example.com", clientId)}` });
+  assert.equal(noRole.status, 403);
+  assert.match(noRole.body, /You don't have access/);
 }
 
 export async function setUpIapApp(rg: TestRunguard, domain: string): Promise<IapSetup> {
