@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { findFreePort } from "../src/runtime/process-instance.js";
 import { fixtures, startBenchServices } from "./bench-services.js";
 import { startNginx } from "./nginx.js";
-import { wrk, type WrkResult } from "./wrk.js";
+import { poolRuns, summarize, wrk, type WrkResult, type WrkRun } from "./wrk.js";
 
 export type Scenario = "a-direct" | "b-nginx" | "c-public" | "d-private" | "e-express" | "f-bare-node";
 export type FrontEndReport = Record<"high" | "low", Record<Scenario, WrkResult>>;
@@ -24,7 +24,9 @@ async function startNode(script: string, env: Record<string, string>, waitForOut
   return child;
 }
 
-export async function runFrontEndBench(seconds = 5): Promise<FrontEndReport> {
+type Target = { url: string; headers?: Record<string, string> };
+
+export async function runFrontEndBench(rounds = 5): Promise<FrontEndReport> {
   const dir = mkdtempSync(join(tmpdir(), "rg-bench-"));
   const children: ChildProcess[] = [];
   const { rg, publicUrl, privateUrl, token } = await startBenchServices();
@@ -54,7 +56,7 @@ export async function runFrontEndBench(seconds = 5): Promise<FrontEndReport> {
     );
     const front = rg.endpoints.frontEnd;
     const bearer = { authorization: `Bearer ${token}` };
-    const targets: Record<Scenario, { url: string; headers?: Record<string, string> }> = {
+    const targets: Record<Scenario, Target> = {
       "a-direct": { url: `http://127.0.0.1:${backendPort}/` },
       "b-nginx": { url: `http://127.0.0.1:${nginxPort}/` },
       "c-public": { url: `${front}/`, headers: { Host: new URL(publicUrl).host } },
@@ -63,19 +65,25 @@ export async function runFrontEndBench(seconds = 5): Promise<FrontEndReport> {
       "f-bare-node": { url: `http://127.0.0.1:${barePort}/` },
     };
     const report = { high: {}, low: {} } as FrontEndReport;
+    const scenarios = Object.entries(targets) as Array<[Scenario, Target]>;
     for (const [level, connections] of [
       ["high", 32],
       ["low", 2],
     ] as const) {
-      for (const [name, target] of Object.entries(targets) as Array<
-        [Scenario, { url: string; headers?: Record<string, string> }]
-      >) {
-        await wrk(target.url, { connections, seconds: 1, ...(target.headers ? { headers: target.headers } : {}) });
-        const result = await wrk(target.url, {
-          connections,
-          seconds,
-          ...(target.headers ? { headers: target.headers } : {}),
-        });
+      const measure = (target: Target, seconds: number) =>
+        wrk(target.url, { connections, seconds, ...(target.headers ? { headers: target.headers } : {}) });
+      for (const [, target] of scenarios) await measure(target, 1);
+      // Rounds of one second, each scenario once per round in a rotating order, pooled per scenario: noise that
+      // comes and goes on a shared machine falls on every scenario alike instead of on whichever ran then.
+      const runs = new Map<Scenario, WrkRun[]>(scenarios.map(([name]) => [name, []]));
+      for (let round = 0; round < rounds; round++) {
+        for (let i = 0; i < scenarios.length; i++) {
+          const [name, target] = scenarios[(round + i) % scenarios.length] as [Scenario, Target];
+          runs.get(name)?.push(await measure(target, 1));
+        }
+      }
+      for (const [name, list] of runs) {
+        const result = summarize(poolRuns(list));
         if (result.non2xx > 0 || result.errors > 0)
           throw new Error(`${name}: ${result.non2xx} non-2xx responses, ${result.errors} socket errors`);
         report[level][name] = result;

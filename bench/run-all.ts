@@ -13,4 +13,4 @@ console.log(
   `Analyzer: ${audit.services} services, ${audit.bindings} bindings, ${audit.secrets} secrets → ${audit.findings} findings in ${audit.ms.toFixed(0)} ms (target < 2000 ms)`,
 );
 console.log("Front end (wrk, hello backend):");
-console.log(formatFrontEndReport(await runFrontEndBench(Number(process.env["BENCH_SECONDS"] ?? 5))));
+console.log(formatFrontEndReport(await runFrontEndBench(Number(process.env["BENCH_ROUNDS"] ?? 5))));

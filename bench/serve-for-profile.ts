@@ -30,6 +30,26 @@ if (process.env["ALLOC_PROFILE"]) {
     includeObjectsCollectedByMinorGC: true,
   });
 }
+// CPU_PROFILE=file: the first SIGUSR2 starts V8's CPU profiler, the second writes the profile (steady state only).
+if (process.env["CPU_PROFILE"]) {
+  const inspector = await import("node:inspector");
+  const cpu = new inspector.Session();
+  cpu.connect();
+  cpu.post("Profiler.enable");
+  let profiling = false;
+  process.on("SIGUSR2", () => {
+    if (!profiling) {
+      profiling = true;
+      cpu.post("Profiler.start");
+      return;
+    }
+    profiling = false;
+    cpu.post("Profiler.stop", async (error, result) => {
+      const { writeFileSync } = await import("node:fs");
+      if (!error) writeFileSync(process.env["CPU_PROFILE"] ?? "", JSON.stringify(result.profile));
+    });
+  });
+}
 const stop = async () => {
   if (session) {
     const { writeFileSync } = await import("node:fs");

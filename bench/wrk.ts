@@ -1,8 +1,20 @@
-// Runs wrk (Debian's package) and parses its report: requests/s, latency percentiles, non-2xx count.
+// Runs wrk (Debian's package) with a done() hook (fixtures/report.lua) that prints its whole latency histogram,
+// so several rounds of one scenario can be pooled and their percentiles taken over every request.
 import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
+export const reportScript = fileURLToPath(new URL("../../bench/fixtures/report.lua", import.meta.url));
+
+/** One wrk run, or several pooled: latencies in µs with their counts. */
+export interface WrkRun {
+  requests: number;
+  durationUs: number;
+  non2xx: number;
+  errors: number;
+  histogram: Array<[latencyUs: number, count: number]>;
+}
 
 export interface WrkResult {
   requestsPerSecond: number;
@@ -12,34 +24,52 @@ export interface WrkResult {
   errors: number;
 }
 
-function toMs(value: string, unit: string): number {
-  const n = Number(value);
-  return unit === "us" ? n / 1000 : unit === "s" ? n * 1000 : n;
+export function parseWrkReport(output: string): WrkRun {
+  const line = output.split("\n").find((l) => l.startsWith("WRK-REPORT "));
+  if (!line) throw new Error(`wrk printed no report:\n${output}`);
+  return JSON.parse(line.slice("WRK-REPORT ".length)) as WrkRun;
 }
 
-export function parseWrk(output: string): WrkResult {
-  const percentile = (p: string) => {
-    const match = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s)\\s*$`, "m").exec(output);
-    if (!match?.[1] || !match[2]) throw new Error(`wrk output has no ${p}% line:\n${output}`);
-    return toMs(match[1], match[2]);
-  };
-  const rps = /Requests\/sec:\s+([\d.]+)/.exec(output)?.[1];
-  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
+export function poolRuns(runs: WrkRun[]): WrkRun {
+  const counts = new Map<number, number>();
+  for (const r of runs) for (const [value, count] of r.histogram) counts.set(value, (counts.get(value) ?? 0) + count);
   return {
-    requestsPerSecond: Number(rps ?? 0),
-    p50Ms: percentile("50"),
-    p99Ms: percentile("99"),
-    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0),
-    errors: errors ? errors.slice(1).reduce((n, v) => n + Number(v), 0) : 0,
+    requests: runs.reduce((n, r) => n + r.requests, 0),
+    durationUs: runs.reduce((n, r) => n + r.durationUs, 0),
+    non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    histogram: [...counts].sort((x, y) => x[0] - y[0]),
+  };
+}
+
+/** wrk's own percentile (stats_percentile): the latency at rank round(p/100 × count + 0.5). */
+export function percentileUs(run: WrkRun, percent: number): number {
+  const total = run.histogram.reduce((n, [, count]) => n + count, 0);
+  const rank = Math.round((percent / 100) * total + 0.5);
+  let seen = 0;
+  for (const [value, count] of run.histogram) {
+    seen += count;
+    if (seen >= rank) return value;
+  }
+  return run.histogram.at(-1)?.[0] ?? 0;
+}
+
+export function summarize(run: WrkRun): WrkResult {
+  return {
+    requestsPerSecond: run.requests / (run.durationUs / 1e6),
+    p50Ms: percentileUs(run, 50) / 1000,
+    p99Ms: percentileUs(run, 99) / 1000,
+    non2xx: run.non2xx,
+    errors: run.errors,
   };
 }
 
 export async function wrk(
   url: string,
   options: { connections: number; seconds: number; headers?: Record<string, string> },
-): Promise<WrkResult> {
-  const args = ["-t1", `-c${options.connections}`, `-d${options.seconds}s`, "--latency"];
+): Promise<WrkRun> {
+  const args = ["-t1", `-c${options.connections}`, `-d${options.seconds}s`, "-s", reportScript];
   for (const [name, value] of Object.entries(options.headers ?? {})) args.push("-H", `${name}: ${value}`);
-  const { stdout } = await run("wrk", [...args, url], { maxBuffer: 1 << 20 });
-  return parseWrk(stdout);
+  const { stdout } = await run("wrk", [...args, url], { maxBuffer: 16 << 20 });
+  return parseWrkReport(stdout);
 }
