@@ -1,5 +1,7 @@
 // Starts runguard like the front-end benchmark does and prints the wrk command lines for scenarios (c), (d);
 // run it under `node --cpu-prof` to profile the front end. Stops on SIGINT/SIGTERM.
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { startBenchServices } from "./bench-services.js";
 
@@ -18,44 +20,37 @@ setInterval(() => {
     );
   delay.reset();
 }, 5000).unref();
-let session: import("node:inspector").Session | undefined;
-if (process.env["ALLOC_PROFILE"]) {
-  const inspector = await import("node:inspector");
-  session = new inspector.Session();
-  session.connect();
-  session.post("HeapProfiler.enable");
-  session.post("HeapProfiler.startSampling", {
+const allocProfile = process.env["ALLOC_PROFILE"];
+const cpuProfile = process.env["CPU_PROFILE"];
+// One inspector session serves both profilers.
+const session = allocProfile || cpuProfile ? new Session() : undefined;
+session?.connect();
+if (allocProfile) {
+  session?.post("HeapProfiler.enable");
+  session?.post("HeapProfiler.startSampling", {
     samplingInterval: 1024,
     includeObjectsCollectedByMajorGC: true,
     includeObjectsCollectedByMinorGC: true,
   });
 }
 // CPU_PROFILE=file: the first SIGUSR2 starts V8's CPU profiler, the second writes the profile (steady state only).
-if (process.env["CPU_PROFILE"]) {
-  const inspector = await import("node:inspector");
-  const cpu = new inspector.Session();
-  cpu.connect();
-  cpu.post("Profiler.enable");
+if (cpuProfile) {
+  session?.post("Profiler.enable");
   let profiling = false;
   process.on("SIGUSR2", () => {
-    if (!profiling) {
-      profiling = true;
-      cpu.post("Profiler.start");
-      return;
-    }
-    profiling = false;
-    cpu.post("Profiler.stop", async (error, result) => {
-      const { writeFileSync } = await import("node:fs");
-      if (!error) writeFileSync(process.env["CPU_PROFILE"] ?? "", JSON.stringify(result.profile));
-    });
+    profiling = !profiling;
+    if (profiling) session?.post("Profiler.start");
+    else
+      session?.post("Profiler.stop", (error, result) => {
+        if (!error) writeFileSync(cpuProfile, JSON.stringify(result.profile));
+      });
   });
 }
 const stop = async () => {
-  if (session) {
-    const { writeFileSync } = await import("node:fs");
+  if (allocProfile) {
     await new Promise<void>((resolve) =>
       session?.post("HeapProfiler.stopSampling", (error, result) => {
-        if (!error) writeFileSync(process.env["ALLOC_PROFILE"] ?? "", JSON.stringify(result.profile));
+        if (!error) writeFileSync(allocProfile, JSON.stringify(result.profile));
         resolve();
       }),
     );
