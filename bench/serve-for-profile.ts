@@ -36,6 +36,9 @@ if (allocProfile) {
 // CPU_PROFILE=file: the first SIGUSR2 starts V8's CPU profiler, the second writes the profile (steady state only).
 if (cpuProfile) {
   session?.post("Profiler.enable");
+  // V8 samples every 1000 µs by default; CPU_PROFILE_INTERVAL (µs) resolves shorter stalls.
+  const interval = Number(process.env["CPU_PROFILE_INTERVAL"] ?? 0);
+  if (interval > 0) session?.post("Profiler.setSamplingInterval", { interval });
   let profiling = false;
   process.on("SIGUSR2", () => {
     profiling = !profiling;

@@ -25,6 +25,9 @@ const SPOOFABLE = new Set([
   "x-runguard-source",
 ]);
 
+/** Forwarding headers the front end writes itself (a client's x-forwarded-for is extended, not dropped). */
+const REPLACED = new Set(["x-forwarded-for", "x-forwarded-proto", "forwarded"]);
+
 export interface ForwardContext {
   clientIp: string;
   host: string;
@@ -33,6 +36,9 @@ export interface ForwardContext {
   /** On public services nobody verified X-Serverless-Authorization, so it must not reach the app. */
   dropServerlessAuthorization: boolean;
 }
+
+/** Header names and values in turn, as undici and Node's writeHead take them: no object built key by key. */
+export type FlatHeaders = string[];
 
 export function createHeaderRewriter() {
   const randomHex = createHexPool();
@@ -50,39 +56,43 @@ function connectionListed(value: string | string[] | undefined): Set<string> | u
   return names.length > 0 ? new Set(names) : undefined;
 }
 
+function pushHeader(out: FlatHeaders, name: string, value: string | string[]): void {
+  if (typeof value === "string") out.push(name, value);
+  else for (const one of value) out.push(name, one);
+}
+
 function requestHeadersForInstance(
   incoming: IncomingHttpHeaders,
   context: ForwardContext,
   randomHex: (bytes: number) => string,
-): Record<string, string | string[]> {
+): FlatHeaders {
   const listed = connectionListed(incoming["connection"]);
-  const out: Record<string, string | string[]> = {};
+  const checkedHeader = context.checked?.header;
+  const out: FlatHeaders = [];
   for (const name in incoming) {
     const value = incoming[name];
     if (value === undefined || HOP_BY_HOP.has(name) || SPOOFABLE.has(name) || listed?.has(name)) continue;
     if (name === "x-serverless-authorization" && context.dropServerlessAuthorization) continue;
-    out[name] = value;
+    if (name === checkedHeader || REPLACED.has(name)) continue;
+    pushHeader(out, name, value);
   }
-  if (context.checked) out[context.checked.header] = context.checked.value;
-  out["host"] = context.host;
+  if (context.checked) out.push(context.checked.header, context.checked.value);
+  out.push("host", context.host);
   const forwardedFor = incoming["x-forwarded-for"];
-  out["x-forwarded-for"] = forwardedFor ? `${String(forwardedFor)}, ${context.clientIp}` : context.clientIp;
-  out["x-forwarded-proto"] = "https";
-  out["forwarded"] = `for="${context.clientIp}";proto=https`;
+  out.push("x-forwarded-for", forwardedFor ? `${String(forwardedFor)}, ${context.clientIp}` : context.clientIp);
+  out.push("x-forwarded-proto", "https", "forwarded", `for="${context.clientIp}";proto=https`);
   if (!incoming["x-cloud-trace-context"]) {
-    out["x-cloud-trace-context"] = `${randomHex(16)}/${parseInt(randomHex(6), 16)};o=1`;
+    out.push("x-cloud-trace-context", `${randomHex(16)}/${parseInt(randomHex(6), 16)};o=1`);
   }
   return out;
 }
 
-export function responseHeadersForClient(
-  headers: Record<string, string | string[] | undefined>,
-): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
+export function responseHeadersForClient(headers: Record<string, string | string[] | undefined>): FlatHeaders {
+  const out: FlatHeaders = [];
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name)) continue;
-    out[name] = value;
+    pushHeader(out, name, value);
   }
   return out;
 }

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { Agent, Pool, type Dispatcher } from "undici";
 import type { RoutedService } from "./directory.js";
-import { responseHeadersForClient } from "./forward-headers.js";
+import { responseHeadersForClient, type FlatHeaders } from "./forward-headers.js";
 
 export interface InstanceLease {
   host: string;
@@ -32,7 +32,7 @@ export interface Forwarder {
     service: RoutedService,
     req: IncomingMessage,
     res: ServerResponse,
-    headers: Record<string, string | string[]>,
+    headers: FlatHeaders,
   ): Promise<ForwardOutcome>;
   close(): Promise<void>;
 }
@@ -86,7 +86,7 @@ async function forwardToInstance(
   service: RoutedService,
   req: IncomingMessage,
   res: ServerResponse,
-  headers: Record<string, string | string[]>,
+  headers: FlatHeaders,
 ): Promise<ForwardOutcome> {
   if (!service.revision) return { kind: "instance-failed" };
   let lease: InstanceLease;

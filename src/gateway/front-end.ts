@@ -164,7 +164,8 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
         ? {}
         : { checked: { header: verdict.header, value: stripSignature(verdict.scheme, verdict.token) } }),
     });
-    if (route.trustedHeaders) Object.assign(headers, route.trustedHeaders);
+    if (route.trustedHeaders)
+      for (const name in route.trustedHeaders) headers.push(name, route.trustedHeaders[name] ?? "");
     const email = verdict.public ? undefined : verdict.principal.email;
     return options.forwarder.forward(options.instances, service, req, res, headers).then((outcome) => {
       if (outcome.kind === "instance-failed") {

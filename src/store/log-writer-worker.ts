@@ -9,7 +9,7 @@ import { REQUEST_BATCH_FORMAT, groupByProject, requestLogName, type RequestLogRo
 import { toRfc3339 } from "../core/clock.js";
 
 export type LogWriterRequest =
-  { id: number; records: LogEntryRecord[] } | { id: number; requests: RequestLogRow[] } | "close";
+  { id: number; records: LogEntryRecord[] } | { requests: RequestLogRow[] } | { id: number; sync: true } | "close";
 export type LogWriterReply = { id: number; error?: string } | "closed";
 
 // The main thread has created and migrated the file before starting this thread.
@@ -29,6 +29,8 @@ const appendRequests = db.transaction((rows: RequestLogRow[]) => {
   }
 });
 const reply = (message: LogWriterReply) => parentPort?.postMessage(message);
+/** The first failure among request batches since the last sync, which reports it. */
+let requestBatchFailure: string | undefined;
 
 // Request logs are committed without waiting for the disk (WAL with synchronous=NORMAL: a power cut may lose
 // the last moments of request logs, never consistency); audit entries keep synchronous=FULL.
@@ -41,14 +43,24 @@ parentPort?.on("message", (message: LogWriterRequest) => {
     reply("closed");
     return;
   }
-  try {
-    if ("requests" in message) {
+  if ("requests" in message) {
+    try {
       syncNormal.run();
       appendRequests.immediate(message.requests);
-    } else {
-      syncFull.run();
-      appendAll.immediate(message.records);
+    } catch (error) {
+      requestBatchFailure ??= String(error);
     }
+    return;
+  }
+  if ("sync" in message) {
+    const failure = requestBatchFailure;
+    requestBatchFailure = undefined;
+    reply(failure === undefined ? { id: message.id } : { id: message.id, error: failure });
+    return;
+  }
+  try {
+    syncFull.run();
+    appendAll.immediate(message.records);
     reply({ id: message.id });
   } catch (error) {
     reply({ id: message.id, error: String(error) });

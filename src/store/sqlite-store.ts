@@ -197,10 +197,12 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     },
     async appendRequestLogs(rows) {
       assertOpen();
-      await logWriter.appendRequests(rows);
+      logWriter.appendRequests(rows);
     },
     async readLogs(query: LogQuery) {
       assertOpen();
+      // Request batches go to the writer thread unanswered; this waits until those already sent are written.
+      await logWriter.sync().catch(() => undefined);
       const limit = logLimit(query) ?? Infinity;
       // Not even an iterator when nothing is asked for: an unfinished one keeps the connection busy.
       if (limit <= 0) return [];

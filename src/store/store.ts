@@ -74,7 +74,10 @@ export interface Store {
   appendLog(record: LogEntryRecord): Promise<void>;
   /** Appends many entries in one transaction (one disk sync), in order. */
   appendLogs(records: readonly LogEntryRecord[]): Promise<void>;
-  /** Appends request log entries given as compact rows (expanded by requestLogRecord), in order. */
+  /**
+   * Appends request log entries given as compact rows (expanded by requestLogRecord), in order. May resolve once
+   * the rows are queued rather than written; a later readLogs sees them.
+   */
   appendRequestLogs(rows: readonly RequestLogRow[]): Promise<void>;
   readLogs(query: LogQuery): Promise<LogEntryRecord[]>;
   /** Called after each committed change, in commit order. Returns an unsubscribe function. */

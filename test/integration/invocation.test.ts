@@ -161,6 +161,32 @@ describe("invocation control", () => {
     assert.equal(echo.headers["x-serverless-authorization"], undefined);
   });
 
+  it("forwarding headers are Google's own: a client's X-Forwarded-For is extended, its other copies replaced", async () => {
+    const result = await call(publicUrl, {
+      "x-forwarded-for": "203.0.113.7",
+      "x-forwarded-proto": "http",
+      forwarded: "for=evil",
+      connection: "keep-alive, x-hop",
+      "x-hop": "dropped",
+      "x-kept": ["one", "two"],
+    });
+    const echo = JSON.parse(result.body) as Echo;
+    assert.equal(echo.headers["x-forwarded-for"], "203.0.113.7, 127.0.0.1");
+    assert.equal(echo.headers["x-forwarded-proto"], "https");
+    assert.equal(echo.headers["forwarded"], 'for="127.0.0.1";proto=https');
+    assert.equal(echo.headers["x-hop"], undefined, "headers the Connection header lists are hop-by-hop");
+    assert.equal(echo.headers["x-kept"], "one, two");
+    assert.match(echo.headers["x-cloud-trace-context"] ?? "", /^[0-9a-f]{32}\/\d+;o=1$/);
+  });
+
+  it("every copy of a repeated response header reaches the client", async () => {
+    const result = await call(publicUrl, {}, "/cookies");
+    assert.equal(result.status, 200);
+    assert.deepEqual(result.headers["set-cookie"], ["a=1", "b=2"]);
+    assert.equal(result.headers["x-app"], "kept");
+    assert.equal(result.body, "cookies");
+  });
+
   it("a public service passes Authorization through untouched", async () => {
     const echo = JSON.parse((await call(publicUrl, { authorization: "Bearer firebase-token" })).body) as Echo;
     assert.equal(echo.headers["authorization"], "Bearer firebase-token");

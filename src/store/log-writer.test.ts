@@ -1,0 +1,95 @@
+// The writer thread takes request batches without answering each one: sync() is the only way to know they are
+// written, so it must cover every batch sent before it, keep their order, and report a batch that failed.
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openDatabase } from "./sqlite-db.js";
+import { startLogWriter } from "./log-writer.js";
+import { REQUEST_BATCH_FORMAT, type RequestLogRow } from "./request-log-row.js";
+
+const dirs: string[] = [];
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function freshDatabase() {
+  const dir = mkdtempSync(join(tmpdir(), "rg-writer-"));
+  dirs.push(dir);
+  const db = openDatabase(dir);
+  return { db, file: db.name };
+}
+
+const row = (started: number, path: string): RequestLogRow => [
+  started,
+  "p",
+  "hello",
+  "us-central1",
+  "namespaces/p/revisions/hello-00001-abc",
+  "GET",
+  `https://hello-1.us-central1.run.app${path}`,
+  200,
+  0.001,
+  0,
+  13,
+  undefined,
+  "127.0.0.1",
+  undefined,
+  undefined,
+  undefined,
+];
+
+/** The request paths stored, in the order the batches were written. */
+function storedPaths(db: ReturnType<typeof openDatabase>): string[] {
+  const batches = db
+    .prepare("SELECT entry FROM log_entries WHERE format = ? ORDER BY id")
+    .pluck()
+    .all(REQUEST_BATCH_FORMAT) as string[];
+  return batches.flatMap((json) => (JSON.parse(json) as RequestLogRow[]).map((r) => new URL(r[6]).pathname));
+}
+
+describe("log writer thread, request batches", () => {
+  it("has written every batch sent before sync() resolves, in order", async () => {
+    const { db, file } = freshDatabase();
+    const writer = startLogWriter(file);
+    try {
+      for (let i = 0; i < 50; i++) writer.appendRequests([row(1_000 + i, `/a${i}`), row(1_000 + i, `/b${i}`)]);
+      await writer.sync();
+      assert.deepEqual(storedPaths(db), Array.from({ length: 50 }, (_, i) => [`/a${i}`, `/b${i}`]).flat());
+    } finally {
+      await writer.close();
+      db.close();
+    }
+  });
+
+  it("reports a failed batch at the next sync only, and goes on writing the batches after it", async () => {
+    const { db, file } = freshDatabase();
+    const writer = startLogWriter(file);
+    try {
+      writer.appendRequests([row(1_000, "/before")]);
+      // No valid timestamp can be derived from NaN, so this batch's insert throws in the thread.
+      writer.appendRequests([row(Number.NaN, "/broken")]);
+      writer.appendRequests([row(2_000, "/after")]);
+      await assert.rejects(writer.sync(), /Writing logs failed: RangeError/);
+      await writer.sync();
+      assert.deepEqual(storedPaths(db), ["/before", "/after"]);
+    } finally {
+      await writer.close();
+      db.close();
+    }
+  });
+
+  it("writes the batches already sent when closed without a sync", async () => {
+    const { db, file } = freshDatabase();
+    const writer = startLogWriter(file);
+    for (let i = 0; i < 20; i++) writer.appendRequests([row(1_000 + i, `/c${i}`)]);
+    await writer.close();
+    try {
+      assert.deepEqual(
+        storedPaths(db),
+        Array.from({ length: 20 }, (_, i) => `/c${i}`),
+      );
+    } finally {
+      db.close();
+    }
+  });
+});
