@@ -4,7 +4,7 @@
 import { ANONYMOUS, type Principal } from "../iam/types.js";
 import type { PolicyEngine } from "../iam/engine.js";
 import type { IdTokenVerification, TokenService } from "../tokens/types.js";
-import { extractCredential, type CredentialResult } from "./credentials.js";
+import { extractCredential, type CredentialReader, type CredentialResult } from "./credentials.js";
 import type { RoutedService } from "./directory.js";
 import { LOG_TEXT } from "./pages.js";
 
@@ -15,8 +15,8 @@ export type InvokeVerdict =
       public: false;
       principal: Exclude<Principal, { kind: "anonymous" }>;
       header: "authorization" | "x-serverless-authorization";
-      scheme: string;
-      token: string;
+      /** The checked header's value as the instance receives it, signature stripped. */
+      forwardedValue: string;
     }
   | { allowed: false; status: 401 | 403; logText: string; principal?: Principal };
 
@@ -25,6 +25,8 @@ export interface InvokeDeps {
   tokens: Pick<TokenService, "verifyIdToken" | "verifyIdTokenCached">;
   /** A disabled service account's tokens stop working at once, as on Google Cloud. */
   subjects: { isDisabled(email: string): boolean };
+  /** Remembers each connection's last credential; without it every request's header is parsed anew. */
+  readCredential?: CredentialReader;
 }
 
 const OAUTH_CLIENT_AUDIENCE = /^[0-9]+-[a-z0-9]+\.apps\.googleusercontent\.com$|^\d+\.apps\.googleusercontent\.com$/;
@@ -41,25 +43,19 @@ const NOT_AUTHENTICATED: InvokeVerdict = Object.freeze({
 });
 const NOT_AUTHORIZED: InvokeVerdict = Object.freeze({ allowed: false, status: 401, logText: LOG_TEXT.notAuthorized });
 
-export async function decideInvoke(
-  deps: InvokeDeps,
-  service: RoutedService,
-  rawHeaders: readonly string[],
-): Promise<InvokeVerdict> {
-  return decideInvokeNow(deps, service, rawHeaders);
-}
-
 /**
- * decideInvoke without the promise when no token needs verifying (public services, missing or malformed
- * credentials, tokens verified before): the front end's hot path stays synchronous.
+ * The verdict without a promise when no token needs verifying (public services, missing or malformed
+ * credentials, tokens verified before): the front end's hot path stays synchronous. `connection` is what the
+ * request came over (its socket), for deps.readCredential's memory.
  */
 export function decideInvokeNow(
   deps: InvokeDeps,
   service: RoutedService,
   rawHeaders: readonly string[],
+  connection: object,
 ): InvokeVerdict | Promise<InvokeVerdict> {
   if (isPublic(deps, service)) return PUBLIC;
-  const credential = extractCredential(rawHeaders);
+  const credential = deps.readCredential ? deps.readCredential(rawHeaders, connection) : extractCredential(rawHeaders);
   if (credential.kind === "none") return NOT_AUTHENTICATED;
   if (credential.kind === "invalid") return NOT_AUTHORIZED;
   const accept = (aud: string) => service.audiences.has(aud) || OAUTH_CLIENT_AUDIENCE.test(aud);
@@ -92,7 +88,6 @@ function judge(
     public: false,
     principal,
     header: credential.header,
-    scheme: credential.scheme,
-    token: credential.token,
+    forwardedValue: credential.forwardedValue,
   };
 }

@@ -6,7 +6,7 @@ import type { TokenService } from "../tokens/types.js";
 import type { Clock } from "../core/clock.js";
 import type { ServiceDirectory, RoutedService } from "./directory.js";
 import { decideInvokeNow, type InvokeVerdict } from "./decide-invoke.js";
-import { stripSignature } from "./credentials.js";
+import { createCredentialReader } from "./credentials.js";
 import { admitsSource, type TrafficSource } from "./ingress.js";
 import {
   forbiddenPage,
@@ -91,6 +91,7 @@ function sendPage(res: ServerResponse, status: number, body: string, extra?: Rec
 
 export function createFrontEnd(options: FrontEndOptions): FrontEnd {
   const requestHeadersForInstance = createHeaderRewriter();
+  const invokeDeps = { ...options, readCredential: createCredentialReader() };
   const { clock, requestLog } = options;
 
   /** One flat row per request (store/request-log-row.ts); the LogEntry is built off the request path. */
@@ -160,9 +161,7 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
       // Behind a per-service port the Host is a loopback address; the app sees its service URL's host.
       host: route.pinned ? new URL(service.urls[0] ?? "http://localhost").hostname : hostOf(req),
       dropServerlessAuthorization: verdict.public,
-      ...(verdict.public
-        ? {}
-        : { checked: { header: verdict.header, value: stripSignature(verdict.scheme, verdict.token) } }),
+      ...(verdict.public ? {} : { checked: { header: verdict.header, value: verdict.forwardedValue } }),
     });
     if (route.trustedHeaders)
       for (const name in route.trustedHeaders) headers.push(name, route.trustedHeaders[name] ?? "");
@@ -206,7 +205,7 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
     }
     let pending: Promise<void> | undefined;
     try {
-      const verdict = decideInvokeNow(options, service, req.rawHeaders);
+      const verdict = decideInvokeNow(invokeDeps, service, req.rawHeaders, req.socket);
       pending =
         "then" in verdict
           ? verdict.then((v) => proceed(req, res, route, service, path, started, v))
