@@ -5,7 +5,13 @@ import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { applyPragmas } from "./sqlite-db.js";
 import type { LogEntryRecord } from "./store.js";
-import { REQUEST_BATCH_FORMAT, groupByProject, requestLogName, type RequestLogRow } from "./request-log-row.js";
+import {
+  REQUEST_COLUMNS_FORMAT,
+  encodeRequestColumns,
+  groupByProject,
+  requestLogName,
+  type RequestLogRow,
+} from "./request-log-row.js";
 import { toRfc3339 } from "../core/clock.js";
 
 export type LogWriterRequest =
@@ -17,7 +23,7 @@ const db = new Database((workerData as { file: string }).file);
 applyPragmas(db);
 const insert = db.prepare("INSERT INTO log_entries (timestamp, log_name, entry) VALUES (?, ?, ?)");
 const insertBatch = db.prepare(
-  `INSERT INTO log_entries (timestamp, log_name, entry, format) VALUES (?, ?, ?, ${REQUEST_BATCH_FORMAT})`,
+  `INSERT INTO log_entries (timestamp, log_name, entry, format) VALUES (?, ?, ?, ${REQUEST_COLUMNS_FORMAT})`,
 );
 const appendAll = db.transaction((records: LogEntryRecord[]) => {
   for (const r of records) insert.run(r.timestamp, r.logName, JSON.stringify(r.entry));
@@ -25,7 +31,7 @@ const appendAll = db.transaction((records: LogEntryRecord[]) => {
 const appendRequests = db.transaction((rows: RequestLogRow[]) => {
   for (const group of groupByProject(rows)) {
     const latest = group.reduce((max, row) => Math.max(max, row[0]), 0);
-    insertBatch.run(toRfc3339(latest), requestLogName(group[0]?.[1] ?? ""), JSON.stringify(group));
+    insertBatch.run(toRfc3339(latest), requestLogName(group[0]?.[1] ?? ""), encodeRequestColumns(group));
   }
 });
 const reply = (message: LogWriterReply) => parentPort?.postMessage(message);

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "./sqlite-db.js";
 import { startLogWriter } from "./log-writer.js";
-import { REQUEST_BATCH_FORMAT, type RequestLogRow } from "./request-log-row.js";
+import { decodeRequestBatch, type RequestLogRow } from "./request-log-row.js";
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -40,11 +40,11 @@ const row = (started: number, path: string): RequestLogRow => [
 
 /** The request paths stored, in the order the batches were written. */
 function storedPaths(db: ReturnType<typeof openDatabase>): string[] {
-  const batches = db
-    .prepare("SELECT entry FROM log_entries WHERE format = ? ORDER BY id")
-    .pluck()
-    .all(REQUEST_BATCH_FORMAT) as string[];
-  return batches.flatMap((json) => (JSON.parse(json) as RequestLogRow[]).map((r) => new URL(r[6]).pathname));
+  const batches = db.prepare("SELECT format, entry FROM log_entries ORDER BY id").all() as Array<{
+    format: number;
+    entry: string;
+  }>;
+  return batches.flatMap((b) => decodeRequestBatch(b.format, b.entry).map((r) => new URL(r[6]).pathname));
 }
 
 describe("log writer thread, request batches", () => {

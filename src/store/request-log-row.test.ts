@@ -3,7 +3,15 @@ import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { requestLogRecord, type RequestLogRow } from "./request-log-row.js";
+import Database from "better-sqlite3";
+import {
+  REQUEST_BATCH_FORMAT,
+  decodeRequestBatch,
+  encodeRequestColumns,
+  requestLogName,
+  requestLogRecord,
+  type RequestLogRow,
+} from "./request-log-row.js";
 import { openSqliteStore } from "./sqlite-store.js";
 
 const base: RequestLogRow = [
@@ -90,6 +98,46 @@ describe("request log rows", () => {
       );
       const ids = (await store.readLogs({})).map((r) => r.entry["insertId"]);
       assert.equal(new Set(ids).size, ids.length, "insertIds are unique");
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("are stored by column: constant columns once, a batch of 32 in well under a page, read back unchanged", () => {
+    const rows = Array.from({ length: 32 }, (_, i) =>
+      variant({
+        0: base[0] + i,
+        8: 0.1 + i / 1000,
+        7: i === 5 ? 403 : 200,
+        13: i === 5 ? "dev@example.com" : undefined,
+      }),
+    );
+    const stored = encodeRequestColumns(rows);
+    assert.deepEqual(decodeRequestBatch(3, stored), rows);
+    assert.ok(stored.length < 1500, `${stored.length} characters`);
+    assert.ok(stored.length * 5 < JSON.stringify(rows).length, "a fifth of the row-by-row JSON or less");
+    assert.deepEqual(decodeRequestBatch(3, encodeRequestColumns([base])), [base]);
+  });
+
+  it("still reads batches written row by row (format 2) by earlier versions", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "rg-rows-"));
+    await openSqliteStore({ dataDir }).close();
+    const db = new Database(join(dataDir, "runguard.db"));
+    db.prepare("INSERT INTO log_entries (timestamp, log_name, entry, format) VALUES (?, ?, ?, ?)").run(
+      new Date(base[0]).toISOString(),
+      requestLogName(base[1]),
+      JSON.stringify([base, variant({ 7: 500 })]),
+      REQUEST_BATCH_FORMAT,
+    );
+    db.close();
+    const store = openSqliteStore({ dataDir });
+    try {
+      const read = await store.readLogs({ newestFirst: false });
+      assert.deepEqual(
+        read.map((r) => (r.entry["httpRequest"] as { status: number }).status),
+        [200, 500],
+      );
+      assert.deepEqual(read[0], requestLogRecord(base, String(read[0]?.entry["insertId"])));
     } finally {
       await store.close();
     }

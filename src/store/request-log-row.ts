@@ -34,6 +34,43 @@ export const REQUEST_ROW_FORMAT = 1;
  */
 export const REQUEST_BATCH_FORMAT = 2;
 
+/**
+ * log_entries.format of a batch stored by column: a column whose value is the same in every row (the project,
+ * service, revision, client… usually all but the time and latency) is stored once. A batch of 32 requests then
+ * fits in one database page instead of three, which shrinks each commit and the periodic WAL checkpoints (bursts
+ * of a millisecond or more on the writer thread, measured in the front end's latency tail).
+ */
+export const REQUEST_COLUMNS_FORMAT = 3;
+
+/** Per column: { same: value } when every row has it, else the values in row order. */
+type StoredColumn = { same?: unknown } | unknown[];
+
+const COLUMNS = 16;
+
+/** A batch as stored in REQUEST_COLUMNS_FORMAT. */
+export function encodeRequestColumns(rows: readonly RequestLogRow[]): string {
+  const columns: StoredColumn[] = [];
+  for (let c = 0; c < COLUMNS; c++) {
+    const first = rows[0]?.[c];
+    let same = true;
+    for (let r = 1; r < rows.length && same; r++) same = rows[r]?.[c] === first;
+    columns.push(same ? { same: first } : rows.map((row) => row[c]));
+  }
+  return JSON.stringify([rows.length, columns]);
+}
+
+/** The rows of a stored batch, in either batch format; JSON's nulls come back as undefined. */
+export function decodeRequestBatch(format: number, json: string): RequestLogRow[] {
+  const parsed = JSON.parse(json, (_key, value: unknown) => (value === null ? undefined : value)) as unknown;
+  if (format === REQUEST_BATCH_FORMAT) return parsed as RequestLogRow[];
+  const [count, columns] = parsed as [number, StoredColumn[]];
+  const rows: unknown[][] = Array.from({ length: count }, () => new Array<unknown>(COLUMNS));
+  columns.forEach((column, c) => {
+    for (let r = 0; r < count; r++) (rows[r] as unknown[])[c] = Array.isArray(column) ? column[r] : column.same;
+  });
+  return rows as RequestLogRow[];
+}
+
 export const requestLogName = (projectId: string) => `projects/${projectId}/logs/run.googleapis.com%2Frequests`;
 
 /** A stable insertId for a stored row, from its position in the log. */

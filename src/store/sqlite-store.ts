@@ -9,6 +9,8 @@ import { startLogWriter } from "./log-writer.js";
 import { logLimit } from "./log-query.js";
 import {
   REQUEST_BATCH_FORMAT,
+  REQUEST_COLUMNS_FORMAT,
+  decodeRequestBatch,
   REQUEST_ROW_FORMAT,
   batchInsertIdOf,
   insertIdOf,
@@ -51,8 +53,8 @@ function collectLogRecords(
 ): LogEntryRecord[] {
   const records: LogEntryRecord[] = [];
   for (const r of rows) {
-    if (r.format === REQUEST_BATCH_FORMAT) {
-      const batch = JSON.parse(r.entry, absentForNull) as RequestLogRow[];
+    if (r.format === REQUEST_BATCH_FORMAT || r.format === REQUEST_COLUMNS_FORMAT) {
+      const batch = decodeRequestBatch(r.format, r.entry);
       for (let k = 0; k < batch.length && records.length < limit; k++) {
         const index = newestFirst ? batch.length - 1 - k : k;
         const record = requestLogRecord(batch[index] as RequestLogRow, batchInsertIdOf(r.id, index));
