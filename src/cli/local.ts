@@ -1,6 +1,7 @@
 // What CLI commands share: the data directory's store and signing keys, the running server's endpoints,
 // and a small client for runguard's API.
 import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { systemClock } from "../core/clock.js";
 import { openSqliteStore } from "../store/sqlite-store.js";
@@ -12,8 +13,12 @@ import { parsePrincipal } from "../iam/principal-parse.js";
 import type { Principal } from "../iam/types.js";
 import type { Store } from "../store/store.js";
 
+/**
+ * Absolute: instances get paths inside it (the local CA bundle for REQUESTS_CA_BUNDLE, SSL_CERT_FILE and
+ * NODE_EXTRA_CA_CERTS) and run in their own working directory, where the default `.runguard` means nothing.
+ */
 export function dataDirOf(command: Command): string {
-  return (command.optsWithGlobals() as { dataDir: string }).dataDir;
+  return resolve((command.optsWithGlobals() as { dataDir: string }).dataDir);
 }
 
 export function readEndpoints(dataDir: string): Endpoints {

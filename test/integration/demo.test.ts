@@ -15,12 +15,12 @@ describe("runguard up --demo", () => {
   it("shows public, private, service-to-service, secret and IAP calls answering as on Cloud Run", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "rg-demo-"));
     try {
+      // As `npm start` runs it: the default data directory, `.runguard`, relative to the working directory (an
+      // instance runs elsewhere, so every path it is given must be absolute).
       const { stdout } = await run(
         process.execPath,
         [
           bin,
-          "--data-dir",
-          dataDir,
           "up",
           "--demo",
           "--exit-after-demo",
@@ -33,7 +33,7 @@ describe("runguard up --demo", () => {
           "--lb-https-port",
           "0",
         ],
-        { timeout: 120_000 },
+        { timeout: 120_000, cwd: dataDir },
       );
       const checks = stdout.split("\n").filter((line) => /^\s+[✔✘] /.test(line));
       assert.ok(checks.length >= 15, stdout);
