@@ -75,7 +75,7 @@ export type CredentialReader = (rawHeaders: readonly string[], connection: objec
  * lookup: parsing and hashing a ~900-character token were the costliest part of the invoker check.
  */
 export function createCredentialReader(): CredentialReader {
-  const lastSeen = new WeakMap<object, { header: string; value: string; result: CredentialResult }>();
+  const lastSeen = new WeakMap<object, { header: Header; value: string; result: CredentialResult }>();
   return (rawHeaders, connection) => {
     const found = findCredentialHeader(rawHeaders);
     if (found.kind !== "one") return found;

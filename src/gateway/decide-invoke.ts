@@ -4,7 +4,7 @@
 import { ANONYMOUS, type Principal } from "../iam/types.js";
 import type { PolicyEngine } from "../iam/engine.js";
 import type { IdTokenVerification, TokenService } from "../tokens/types.js";
-import { extractCredential, type CredentialReader, type CredentialResult } from "./credentials.js";
+import type { CredentialReader, CredentialResult } from "./credentials.js";
 import type { RoutedService } from "./directory.js";
 import { LOG_TEXT } from "./pages.js";
 
@@ -25,8 +25,8 @@ export interface InvokeDeps {
   tokens: Pick<TokenService, "verifyIdToken" | "verifyIdTokenCached">;
   /** A disabled service account's tokens stop working at once, as on Google Cloud. */
   subjects: { isDisabled(email: string): boolean };
-  /** Remembers each connection's last credential; without it every request's header is parsed anew. */
-  readCredential?: CredentialReader;
+  /** Finds and parses the credential headers, remembering each connection's last (createCredentialReader). */
+  readCredential: CredentialReader;
 }
 
 const OAUTH_CLIENT_AUDIENCE = /^[0-9]+-[a-z0-9]+\.apps\.googleusercontent\.com$|^\d+\.apps\.googleusercontent\.com$/;
@@ -55,7 +55,7 @@ export function decideInvokeNow(
   connection: object,
 ): InvokeVerdict | Promise<InvokeVerdict> {
   if (isPublic(deps, service)) return PUBLIC;
-  const credential = deps.readCredential ? deps.readCredential(rawHeaders, connection) : extractCredential(rawHeaders);
+  const credential = deps.readCredential(rawHeaders, connection);
   if (credential.kind === "none") return NOT_AUTHENTICATED;
   if (credential.kind === "invalid") return NOT_AUTHORIZED;
   const accept = (aud: string) => service.audiences.has(aud) || OAUTH_CLIENT_AUDIENCE.test(aud);

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "./sqlite-db.js";
-import { startLogWriter } from "./log-writer.js";
+import { startLogWriter, type LogWriter } from "./log-writer.js";
 import { decodeRequestBatch, type RequestLogRow } from "./request-log-row.js";
 
 const dirs: string[] = [];
@@ -47,24 +47,28 @@ function storedPaths(db: ReturnType<typeof openDatabase>): string[] {
   return batches.flatMap((b) => decodeRequestBatch(b.format, b.entry).map((r) => new URL(r[6]).pathname));
 }
 
+/** A writer thread on a fresh database, both closed after `run`. */
+async function withWriter(run: (writer: LogWriter, db: ReturnType<typeof openDatabase>) => Promise<void>) {
+  const { db, file } = freshDatabase();
+  const writer = startLogWriter(file);
+  try {
+    await run(writer, db);
+  } finally {
+    await writer.close();
+    db.close();
+  }
+}
+
 describe("log writer thread, request batches", () => {
-  it("has written every batch sent before sync() resolves, in order", async () => {
-    const { db, file } = freshDatabase();
-    const writer = startLogWriter(file);
-    try {
+  it("has written every batch sent before sync() resolves, in order", () =>
+    withWriter(async (writer, db) => {
       for (let i = 0; i < 50; i++) writer.appendRequests([row(1_000 + i, `/a${i}`), row(1_000 + i, `/b${i}`)]);
       await writer.sync();
       assert.deepEqual(storedPaths(db), Array.from({ length: 50 }, (_, i) => [`/a${i}`, `/b${i}`]).flat());
-    } finally {
-      await writer.close();
-      db.close();
-    }
-  });
+    }));
 
-  it("reports a failed batch at the next sync only, and goes on writing the batches after it", async () => {
-    const { db, file } = freshDatabase();
-    const writer = startLogWriter(file);
-    try {
+  it("reports a failed batch at the next sync only, and goes on writing the batches after it", () =>
+    withWriter(async (writer, db) => {
       writer.appendRequests([row(1_000, "/before")]);
       // No valid timestamp can be derived from NaN, so this batch's insert throws in the thread.
       writer.appendRequests([row(Number.NaN, "/broken")]);
@@ -72,11 +76,7 @@ describe("log writer thread, request batches", () => {
       await assert.rejects(writer.sync(), /Writing logs failed: RangeError/);
       await writer.sync();
       assert.deepEqual(storedPaths(db), ["/before", "/after"]);
-    } finally {
-      await writer.close();
-      db.close();
-    }
-  });
+    }));
 
   it("writes the batches already sent when closed without a sync", async () => {
     const { db, file } = freshDatabase();

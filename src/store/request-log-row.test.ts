@@ -6,6 +6,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import {
   REQUEST_BATCH_FORMAT,
+  REQUEST_COLUMNS_FORMAT,
   decodeRequestBatch,
   encodeRequestColumns,
   requestLogName,
@@ -113,10 +114,10 @@ describe("request log rows", () => {
       }),
     );
     const stored = encodeRequestColumns(rows);
-    assert.deepEqual(decodeRequestBatch(3, stored), rows);
+    assert.deepEqual(decodeRequestBatch(REQUEST_COLUMNS_FORMAT, stored), rows);
     assert.ok(stored.length < 1500, `${stored.length} characters`);
     assert.ok(stored.length * 5 < JSON.stringify(rows).length, "a fifth of the row-by-row JSON or less");
-    assert.deepEqual(decodeRequestBatch(3, encodeRequestColumns([base])), [base]);
+    assert.deepEqual(decodeRequestBatch(REQUEST_COLUMNS_FORMAT, encodeRequestColumns([base])), [base]);
   });
 
   it("still reads batches written row by row (format 2) by earlier versions", async () => {

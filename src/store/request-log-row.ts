@@ -59,9 +59,12 @@ export function encodeRequestColumns(rows: readonly RequestLogRow[]): string {
   return JSON.stringify([rows.length, columns]);
 }
 
-/** The rows of a stored batch, in either batch format; JSON's nulls come back as undefined. */
+/** JSON turns a row's absent fields (undefined) into null; reading stored rows back restores undefined. */
+export const absentForNull = (_key: string, value: unknown) => (value === null ? undefined : value);
+
+/** The rows of a stored batch, in either batch format. */
 export function decodeRequestBatch(format: number, json: string): RequestLogRow[] {
-  const parsed = JSON.parse(json, (_key, value: unknown) => (value === null ? undefined : value)) as unknown;
+  const parsed = JSON.parse(json, absentForNull) as unknown;
   if (format === REQUEST_BATCH_FORMAT) return parsed as RequestLogRow[];
   const [count, columns] = parsed as [number, StoredColumn[]];
   const rows: unknown[][] = Array.from({ length: count }, () => new Array<unknown>(COLUMNS));

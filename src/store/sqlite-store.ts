@@ -10,6 +10,7 @@ import { logLimit } from "./log-query.js";
 import {
   REQUEST_BATCH_FORMAT,
   REQUEST_COLUMNS_FORMAT,
+  absentForNull,
   decodeRequestBatch,
   REQUEST_ROW_FORMAT,
   batchInsertIdOf,
@@ -39,8 +40,6 @@ export interface SqliteStoreOptions {
 }
 
 type DocRow = { name: string; value: string; version: number };
-/** JSON turns a row's absent fields (undefined) into null; reading them back restores undefined. */
-const absentForNull = (_key: string, value: unknown) => (value === null ? undefined : value);
 
 type LogRow = { id: number; timestamp: string; log_name: string; entry: string; format: number };
 
