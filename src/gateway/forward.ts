@@ -4,6 +4,7 @@ import type { Socket } from "node:net";
 import { Agent, Pool, type Dispatcher } from "undici";
 import type { RoutedService } from "./directory.js";
 import { responseHeadersForClient, type FlatHeaders } from "./forward-headers.js";
+import { createDeadlines, DeadlineExceededError, type Deadlines } from "./deadlines.js";
 
 export interface InstanceLease {
   host: string;
@@ -41,6 +42,7 @@ export interface Forwarder {
 export function createForwarder(): Forwarder {
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 256, pipelining: 1 });
   const socketPools = new Map<string, Pool>();
+  const deadlines = createDeadlines();
   const dispatcherFor = (lease: InstanceLease): Dispatcher => {
     if (!lease.socketPath) return agent;
     let pool = socketPools.get(lease.socketPath);
@@ -73,8 +75,9 @@ export function createForwarder(): Forwarder {
   };
   return {
     forward: (instances, service, req, res, headers) =>
-      forwardToInstance(dispatcherFor, instances, service, req, res, headers),
+      forwardToInstance(dispatcherFor, deadlines, instances, service, req, res, headers),
     async close() {
+      deadlines.close();
       await Promise.all([agent.close(), ...[...socketPools.values()].map((p) => p.close())]);
     },
   };
@@ -82,6 +85,7 @@ export function createForwarder(): Forwarder {
 
 async function forwardToInstance(
   dispatcherFor: (lease: InstanceLease) => Dispatcher,
+  deadlines: Deadlines,
   instances: InstanceProvider,
   service: RoutedService,
   req: IncomingMessage,
@@ -109,8 +113,10 @@ async function forwardToInstance(
         method: method as "GET",
         headers,
         body: hasBody ? req : null,
-        headersTimeout: service.timeoutMs,
-        bodyTimeout: service.timeoutMs,
+        // The service's timeout bounds the whole answer (deadlines.ts), not undici's header and body waits.
+        signal: deadlines.forRequest(service.timeoutMs),
+        headersTimeout: 0,
+        bodyTimeout: 0,
       },
       ({ statusCode, headers: upstreamHeaders }) => {
         status = statusCode;
@@ -144,6 +150,5 @@ async function forwardToInstance(
 const CLIENT_CLOSED = 499;
 
 function isTimeout(error: unknown): boolean {
-  const code = (error as { code?: string }).code;
-  return code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT";
+  return error instanceof DeadlineExceededError;
 }

@@ -273,6 +273,36 @@ describe("invocation control", () => {
     assert.deepEqual(statuses, [200, 504, 200]);
   });
 
+  it("the request timeout bounds the whole answer: a download still sending is cut, the instance goes on", async () => {
+    const [url] = (await deploy(rg, "slow-download", { public: true, timeoutSeconds: 1 })) as [string];
+    const warm = JSON.parse((await call(url)).body) as Echo;
+    const front = new URL(rg.endpoints.frontEnd);
+    const started = Date.now();
+    // 100 chunks 50 ms apart take 5 s; the deadline comes 1 to 2 s after the request arrived.
+    const download = await new Promise<{ status: number; received: string; cut: boolean }>((resolve, reject) => {
+      const req = request(
+        { host: front.hostname, port: front.port, path: "/stream?chunks=100", headers: { host: new URL(url).host } },
+        (res) => {
+          let received = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => (received += chunk));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, received, cut: !res.complete }));
+          res.on("error", () => resolve({ status: res.statusCode ?? 0, received, cut: true }));
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+    const waited = Date.now() - started;
+    assert.equal(download.status, 200);
+    assert.ok(download.cut, "the answer ends before it is complete");
+    const chunks = download.received.split("\n").filter(Boolean).length;
+    assert.ok(chunks > 5 && chunks < 100, `received ${chunks} chunks`);
+    assert.ok(waited >= 900 && waited < 2600, `cut after ${waited} ms`);
+    const next = JSON.parse((await call(url)).body) as Echo;
+    assert.equal(next.pid, warm.pid, "the instance goes on serving");
+  });
+
   it("a client that hangs up mid-download leaves the instance serving", async () => {
     const front = new URL(rg.endpoints.frontEnd);
     const streamedBy = await new Promise<string>((resolve, reject) => {
