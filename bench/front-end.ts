@@ -3,11 +3,12 @@
 // (d) runguard's front end, private service with a valid ID token, (e) an express + http-proxy + jsonwebtoken
 // gateway verifying every token. Each at 32 and at 2 connections; wrk uses one core, the server the other.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { findFreePort } from "../src/runtime/process-instance.js";
-import { fixtures, startBenchServices } from "./bench-services.js";
+import { fixtures } from "./bench-services.js";
 import { startNginx } from "./nginx.js";
 import { poolRuns, summarize, wrk, type WrkResult, type WrkRun } from "./wrk.js";
 
@@ -26,17 +27,53 @@ async function startNode(script: string, env: Record<string, string>, waitForOut
 
 type Target = { url: string; headers?: Record<string, string> };
 
+interface BenchRunguard {
+  frontEnd: string;
+  publicUrl: string;
+  privateUrl: string;
+  token: string;
+  pem: string;
+}
+
+/** The Node flags runguard runs with: those on the bin's shebang line (`npm start` passes the same). */
+export function runguardNodeFlags(): string[] {
+  const bin = readFileSync(new URL("../../bin/runguard.js", import.meta.url), "utf8");
+  const shebang = bin.slice(0, bin.indexOf("\n"));
+  return shebang.split(/\s+/).filter((word) => word.startsWith("--"));
+}
+
+/** runguard in its own process, as users run it, so that the benchmark's own heap is not the front end's. */
+async function startRunguard(children: ChildProcess[]): Promise<BenchRunguard> {
+  const child = spawn(
+    process.execPath,
+    [...runguardNodeFlags(), fileURLToPath(new URL("./front-end-server.js", import.meta.url))],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  children.push(child);
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk: string) => {
+      out += chunk;
+      if (out.includes("\n")) resolve(out.slice(0, out.indexOf("\n")));
+    });
+    child.once("exit", (code) => reject(new Error(`the benchmark's runguard exited (${code}) before it was ready`)));
+  });
+  return JSON.parse(line) as BenchRunguard;
+}
+
 export async function runFrontEndBench(rounds = 5): Promise<FrontEndReport> {
   const dir = mkdtempSync(join(tmpdir(), "rg-bench-"));
   const children: ChildProcess[] = [];
-  const { rg, publicUrl, privateUrl, token } = await startBenchServices();
   try {
+    const { frontEnd: front, publicUrl, privateUrl, token, pem } = await startRunguard(children);
     const backendPort = await findFreePort();
     children.push(await startNode("hello.mjs", { PORT: String(backendPort) }, false));
     const nginxPort = await findFreePort();
     children.push(await startNginx(join(dir, "nginx"), nginxPort, backendPort));
     const expressPort = await findFreePort();
-    const pem = Object.values(await rg.platform.tokens.pemCerts())[0] ?? "";
     children.push(
       await startNode(
         "express-gateway.mjs",
@@ -54,7 +91,6 @@ export async function runFrontEndBench(rounds = 5): Promise<FrontEndReport> {
     children.push(
       await startNode("bare-proxy.mjs", { PORT: String(barePort), TARGET: `http://127.0.0.1:${backendPort}` }, true),
     );
-    const front = rg.endpoints.frontEnd;
     const bearer = { authorization: `Bearer ${token}` };
     const targets: Record<Scenario, Target> = {
       "a-direct": { url: `http://127.0.0.1:${backendPort}/` },
@@ -91,10 +127,18 @@ export async function runFrontEndBench(rounds = 5): Promise<FrontEndReport> {
     }
     return report;
   } finally {
-    for (const child of children) child.kill("SIGTERM");
-    await rg.stop();
+    await Promise.all(children.map(stopChild));
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  const stubborn = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(stubborn);
 }
 
 export function formatFrontEndReport(report: FrontEndReport): string {
