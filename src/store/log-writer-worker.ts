@@ -13,14 +13,25 @@ import {
   type RequestLogRow,
 } from "./request-log-row.js";
 import { toRfc3339 } from "../core/clock.js";
+import { createRequestBatchWriter } from "./request-batch-writer.js";
 
 export type LogWriterRequest =
   { id: number; records: LogEntryRecord[] } | { requests: RequestLogRow[] } | { id: number; sync: true } | "close";
-export type LogWriterReply = { id: number; error?: string } | "closed";
+/** Answers, and an unasked report of request rows given up on (never written). */
+export type LogWriterReply = { id: number; error?: string } | { lost: number; error: string } | "closed";
+export interface LogWriterOptions {
+  file: string;
+  /** How long a write waits for a lock held elsewhere before it counts as failed (SQLite's busy_timeout). */
+  busyTimeoutMs?: number;
+  /** How long request rows that could not be written yet are retried before they are given up on. */
+  retryForMs?: number;
+}
 
+const options = workerData as LogWriterOptions;
 // The main thread has created and migrated the file before starting this thread.
-const db = new Database((workerData as { file: string }).file);
+const db = new Database(options.file);
 applyPragmas(db);
+if (options.busyTimeoutMs !== undefined) db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
 const insert = db.prepare("INSERT INTO log_entries (timestamp, log_name, entry) VALUES (?, ?, ?)");
 const insertBatch = db.prepare(
   `INSERT INTO log_entries (timestamp, log_name, entry, format) VALUES (?, ?, ?, ${REQUEST_COLUMNS_FORMAT})`,
@@ -35,33 +46,32 @@ const appendRequests = db.transaction((rows: RequestLogRow[]) => {
   }
 });
 const reply = (message: LogWriterReply) => parentPort?.postMessage(message);
-/** The first failure among request batches since the last sync, which reports it. */
-let requestBatchFailure: string | undefined;
 
 // Request logs are committed without waiting for the disk (WAL with synchronous=NORMAL: a power cut may lose
 // the last moments of request logs, never consistency); audit entries keep synchronous=FULL.
 const syncFull = db.prepare("PRAGMA synchronous = FULL");
 const syncNormal = db.prepare("PRAGMA synchronous = NORMAL");
+const requestBatches = createRequestBatchWriter({
+  write: (rows) => {
+    syncNormal.run();
+    appendRequests.immediate(rows);
+  },
+  reportLost: (lost, error) => reply({ lost, error }),
+  retryForMs: options.retryForMs ?? 30_000,
+});
 
 parentPort?.on("message", (message: LogWriterRequest) => {
   if (message === "close") {
+    requestBatches.giveUp();
     db.close();
     reply("closed");
     return;
   }
-  if ("requests" in message) {
-    try {
-      syncNormal.run();
-      appendRequests.immediate(message.requests);
-    } catch (error) {
-      requestBatchFailure ??= String(error);
-    }
-    return;
-  }
+  if ("requests" in message) return requestBatches.add(message.requests);
   if ("sync" in message) {
-    const failure = requestBatchFailure;
-    requestBatchFailure = undefined;
-    reply(failure === undefined ? { id: message.id } : { id: message.id, error: failure });
+    requestBatches.whenSettled((failure) =>
+      reply(failure === undefined ? { id: message.id } : { id: message.id, error: failure }),
+    );
     return;
   }
   try {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "./sqlite-db.js";
-import { startLogWriter, type LogWriter } from "./log-writer.js";
+import { startLogWriter, type LogWriter, type StartLogWriterOptions } from "./log-writer.js";
 import { decodeRequestBatch, type RequestLogRow } from "./request-log-row.js";
 
 const dirs: string[] = [];
@@ -47,12 +47,18 @@ function storedPaths(db: ReturnType<typeof openDatabase>): string[] {
   return batches.flatMap((b) => decodeRequestBatch(b.format, b.entry).map((r) => new URL(r[6]).pathname));
 }
 
-/** A writer thread on a fresh database, both closed after `run`. */
-async function withWriter(run: (writer: LogWriter, db: ReturnType<typeof openDatabase>) => Promise<void>) {
+type Lost = Array<{ rows: number; error: string }>;
+
+/** A writer thread on a fresh database, both closed after `run`; `lost` collects what the thread gave up on. */
+async function withWriter(
+  run: (writer: LogWriter, db: ReturnType<typeof openDatabase>, lost: Lost) => Promise<void>,
+  options: StartLogWriterOptions = {},
+) {
   const { db, file } = freshDatabase();
-  const writer = startLogWriter(file);
+  const lost: Lost = [];
+  const writer = startLogWriter(file, { onLost: (rows, error) => lost.push({ rows, error }), ...options });
   try {
-    await run(writer, db);
+    await run(writer, db, lost);
   } finally {
     await writer.close();
     db.close();
@@ -67,16 +73,52 @@ describe("log writer thread, request batches", () => {
       assert.deepEqual(storedPaths(db), Array.from({ length: 50 }, (_, i) => [`/a${i}`, `/b${i}`]).flat());
     }));
 
-  it("reports a failed batch at the next sync only, and goes on writing the batches after it", () =>
-    withWriter(async (writer, db) => {
+  it("loses only the bad row of a batch, reports it as it happens and at the next sync only, and goes on", () =>
+    withWriter(async (writer, db, lost) => {
       writer.appendRequests([row(1_000, "/before")]);
-      // No valid timestamp can be derived from NaN, so this batch's insert throws in the thread.
-      writer.appendRequests([row(Number.NaN, "/broken")]);
+      // No valid timestamp can be derived from NaN, so this row's insert throws in the thread.
+      writer.appendRequests([row(1_500, "/good"), row(Number.NaN, "/broken"), row(1_600, "/good-too")]);
       writer.appendRequests([row(2_000, "/after")]);
       await assert.rejects(writer.sync(), /Writing logs failed: RangeError/);
       await writer.sync();
-      assert.deepEqual(storedPaths(db), ["/before", "/after"]);
+      assert.deepEqual(storedPaths(db), ["/before", "/good", "/good-too", "/after"]);
+      assert.equal(lost.length, 1);
+      assert.equal(lost[0]?.rows, 1);
+      assert.match(lost[0]?.error ?? "", /RangeError/);
     }));
+
+  it("keeps batches the database is locked against and writes them, in order, once it is free", () =>
+    withWriter(
+      async (writer, db, lost) => {
+        db.prepare("BEGIN IMMEDIATE").run();
+        writer.appendRequests([row(1_000, "/a")]);
+        writer.appendRequests([row(1_001, "/b"), row(1_002, "/c")]);
+        await new Promise((r) => setTimeout(r, 400));
+        db.prepare("COMMIT").run();
+        await writer.sync();
+        assert.deepEqual(storedPaths(db), ["/a", "/b", "/c"]);
+        assert.deepEqual(lost, []);
+      },
+      { busyTimeoutMs: 20, retryForMs: 10_000 },
+    ));
+
+  it("gives up on locked-out rows after retrying for retryForMs, reports them, and writes what comes after", () =>
+    withWriter(
+      async (writer, db, lost) => {
+        db.prepare("BEGIN IMMEDIATE").run();
+        writer.appendRequests([row(1_000, "/x"), row(1_001, "/y")]);
+        await assert.rejects(writer.sync(), /Writing logs failed: .*(SQLITE_BUSY|database is locked)/);
+        assert.deepEqual(
+          lost.map((l) => l.rows),
+          [2],
+        );
+        db.prepare("COMMIT").run();
+        writer.appendRequests([row(2_000, "/z")]);
+        await writer.sync();
+        assert.deepEqual(storedPaths(db), ["/z"]);
+      },
+      { busyTimeoutMs: 20, retryForMs: 300 },
+    ));
 
   it("writes the batches already sent when closed without a sync", async () => {
     const { db, file } = freshDatabase();

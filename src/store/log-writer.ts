@@ -1,6 +1,6 @@
 // The main-thread side of the log writer thread: an append resolves once its entries are durably written.
 import { Worker } from "node:worker_threads";
-import type { LogWriterReply, LogWriterRequest } from "./log-writer-worker.js";
+import type { LogWriterOptions, LogWriterReply, LogWriterRequest } from "./log-writer-worker.js";
 import type { LogEntryRecord } from "./store.js";
 import type { RequestLogRow } from "./request-log-row.js";
 
@@ -8,18 +8,33 @@ export interface LogWriter {
   append(records: readonly LogEntryRecord[]): Promise<void>;
   /**
    * Request logs as compact rows; the thread builds their entries. Nothing answers each batch (an answer per
-   * batch cost the front end's event loop about 8 µs per request): sync() waits for them, and a failed batch
-   * fails the next sync().
+   * batch cost the front end's event loop about 8 µs per request): sync() waits for them. A batch that cannot
+   * be written yet is retried; rows given up on are reported to onLost as it happens and fail the next sync().
    */
   appendRequests(rows: readonly RequestLogRow[]): void;
-  /** Resolves once everything appended before it has been written; rejects if a request batch failed since. */
+  /** Resolves once everything appended before it is written or given up on; rejects if rows were lost since. */
   sync(): Promise<void>;
   /** Resolves after every append already made has been written (or failed). */
   close(): Promise<void>;
 }
 
-export function startLogWriter(file: string): LogWriter {
-  const worker = new Worker(new URL("./log-writer-worker.js", import.meta.url), { workerData: { file } });
+export interface StartLogWriterOptions extends Omit<LogWriterOptions, "file"> {
+  /** Told of request log rows that will never be written; by default a process warning (on stderr). */
+  onLost?: (rows: number, error: string) => void;
+}
+
+export const LOST_ROWS_WARNING = "RUNGUARD_REQUEST_LOGS_LOST";
+
+function warnLost(rows: number, error: string): void {
+  process.emitWarning(`${rows} request log entries could not be written and were dropped: ${error}`, {
+    code: LOST_ROWS_WARNING,
+  });
+}
+
+export function startLogWriter(file: string, options: StartLogWriterOptions = {}): LogWriter {
+  const { onLost = warnLost, ...threadOptions } = options;
+  const workerData: LogWriterOptions = { file, ...threadOptions };
+  const worker = new Worker(new URL("./log-writer-worker.js", import.meta.url), { workerData });
   // An idle log writer must not keep the process alive; close() refs it again while it drains.
   worker.unref();
   const pending = new Map<number, { resolve(): void; reject(error: Error): void }>();
@@ -34,6 +49,7 @@ export function startLogWriter(file: string): LogWriter {
   const drained = new Promise<void>((resolve) => {
     worker.on("message", (message: LogWriterReply) => {
       if (message === "closed") return resolve();
+      if ("lost" in message) return onLost(message.lost, message.error);
       const waiter = pending.get(message.id);
       pending.delete(message.id);
       if (message.error !== undefined) waiter?.reject(new Error(`Writing logs failed: ${message.error}`));

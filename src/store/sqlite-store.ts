@@ -202,7 +202,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     },
     async readLogs(query: LogQuery) {
       assertOpen();
-      // Request batches go to the writer thread unanswered; this waits until those already sent are written.
+      // Request batches go to the writer thread unanswered; this waits until those already sent are written or
+      // given up on. Rows given up on were already reported (a process warning) when it happened; reads go on.
       await logWriter.sync().catch(() => undefined);
       const limit = logLimit(query) ?? Infinity;
       // Not even an iterator when nothing is asked for: an unfinished one keeps the connection busy.
