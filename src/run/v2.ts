@@ -4,7 +4,7 @@
 import { invalidArgument, unimplemented } from "../core/errors.js";
 import { ingressOf, urlsOf } from "./render.js";
 import type { ServiceInput } from "./services.js";
-import type { Container, EnvVar, Ingress, StoredService } from "./types.js";
+import type { Container, EnvVar, Ingress, StoredService, Volume, VolumeMount } from "./types.js";
 
 const INGRESS_TO_V2: Record<Ingress, string> = {
   all: "INGRESS_TRAFFIC_ALL",
@@ -33,7 +33,18 @@ interface V2Container {
     valueSource?: { secretKeyRef?: { secret?: string; version?: string } };
   }>;
   ports?: Array<{ name?: string; containerPort?: number }>;
-  volumeMounts?: unknown[];
+  volumeMounts?: Array<{ name?: string; mountPath?: string }>;
+}
+
+/** google.cloud.run.v2.Volume: runguard mounts secrets; other sources (Cloud SQL, emptyDir, GCS, NFS) it lacks. */
+interface V2Volume {
+  name?: string;
+  secret?: {
+    secret?: string;
+    items?: Array<{ path?: string; version?: string; mode?: number }>;
+    defaultMode?: number;
+  };
+  [source: string]: unknown;
 }
 
 export interface V2Service {
@@ -49,28 +60,61 @@ export interface V2Service {
     annotations?: Record<string, string>;
     serviceAccount?: string;
     containers?: V2Container[];
-    volumes?: unknown[];
+    volumes?: V2Volume[];
     scaling?: { minInstanceCount?: number; maxInstanceCount?: number };
     maxInstanceRequestConcurrency?: number;
     timeout?: string;
   };
 }
 
+/** v2 names a secret by id or full name; Knative takes the id (and the version as key). */
+const secretIdOf = (secret: string | undefined) =>
+  String(secret ?? "")
+    .split("/")
+    .pop() ?? "";
+
 function envFromV2(env: NonNullable<V2Container["env"]>): EnvVar[] {
   return env.map((e) => {
     const ref = e.valueSource?.secretKeyRef;
     if (!ref) return { name: String(e.name ?? ""), value: String(e.value ?? "") };
-    // v2 names a secret by id or full name; Knative takes the id and the version as key.
-    const secret =
-      String(ref.secret ?? "")
-        .split("/")
-        .pop() ?? "";
-    return { name: String(e.name ?? ""), valueFrom: { secretKeyRef: { name: secret, key: ref.version ?? "latest" } } };
+    return {
+      name: String(e.name ?? ""),
+      valueFrom: { secretKeyRef: { name: secretIdOf(ref.secret), key: ref.version ?? "latest" } },
+    };
   });
 }
 
+function volumeFromV2(volume: V2Volume, index: number): Volume {
+  const source = volume.secret;
+  if (!source) {
+    const kind = Object.keys(volume).find((key) => key !== "name") ?? "an unknown source";
+    throw unimplemented(`Volume '${String(volume.name ?? index)}': runguard mounts secret volumes only, not ${kind}.`);
+  }
+  return {
+    name: String(volume.name ?? ""),
+    secret: {
+      secretName: secretIdOf(source.secret),
+      // Without items, Cloud Run mounts the latest version under the secret's name, as Knative does.
+      ...(source.items?.length
+        ? {
+            items: source.items.map((item) => ({
+              key: item.version ?? "latest",
+              path: String(item.path ?? ""),
+              ...(item.mode !== undefined ? { mode: item.mode } : {}),
+            })),
+          }
+        : {}),
+      ...(source.defaultMode !== undefined ? { defaultMode: source.defaultMode } : {}),
+    },
+  };
+}
+
+const mountFromV2 = (mount: NonNullable<V2Container["volumeMounts"]>[number]): VolumeMount => ({
+  name: String(mount.name ?? ""),
+  mountPath: String(mount.mountPath ?? ""),
+});
+
 function containerFromV2(c: V2Container): Container {
-  if (c.volumeMounts?.length) throw unimplemented("Volume mounts through the v2 API are not supported; use gcloud.");
   return {
     ...(c.name ? { name: c.name } : {}),
     image: String(c.image ?? ""),
@@ -78,6 +122,7 @@ function containerFromV2(c: V2Container): Container {
     ...(c.args ? { args: c.args } : {}),
     ...(c.env ? { env: envFromV2(c.env) } : {}),
     ...(c.ports ? { ports: c.ports } : {}),
+    ...(c.volumeMounts?.length ? { volumeMounts: c.volumeMounts.map(mountFromV2) } : {}),
   };
 }
 
@@ -102,7 +147,6 @@ export function knativeInputOf(name: string, service: V2Service): ServiceInput {
   if (service.iapEnabled) annotations["run.googleapis.com/iap-enabled"] = "true";
   if (service.customAudiences?.length)
     annotations["run.googleapis.com/custom-audiences"] = JSON.stringify(service.customAudiences);
-  if (template.volumes?.length) throw unimplemented("Volumes through the v2 API are not supported; use gcloud.");
   const templateAnnotations: Record<string, string> = { ...(template.annotations ?? {}) };
   const scaling = template.scaling;
   if (scaling?.minInstanceCount !== undefined)
@@ -117,6 +161,7 @@ export function knativeInputOf(name: string, service: V2Service): ServiceInput {
         metadata: { annotations: templateAnnotations, labels: template.labels ?? {} },
         spec: {
           containers: (template.containers ?? []).map(containerFromV2),
+          ...(template.volumes?.length ? { volumes: template.volumes.map(volumeFromV2) } : {}),
           ...(template.maxInstanceRequestConcurrency !== undefined
             ? { containerConcurrency: template.maxInstanceRequestConcurrency }
             : {}),
@@ -125,6 +170,26 @@ export function knativeInputOf(name: string, service: V2Service): ServiceInput {
         },
       },
     },
+  };
+}
+
+function volumeToV2(volume: Volume) {
+  const source = volume.secret;
+  return {
+    name: volume.name,
+    ...(source
+      ? {
+          secret: {
+            secret: source.secretName,
+            items: (source.items ?? []).map((item) => ({
+              path: item.path,
+              version: item.key,
+              ...(item.mode !== undefined ? { mode: item.mode } : {}),
+            })),
+            ...(source.defaultMode !== undefined ? { defaultMode: source.defaultMode } : {}),
+          },
+        }
+      : {}),
   };
 }
 
@@ -178,7 +243,9 @@ export function renderV2Service(service: StoredService, projectNumber: string) {
         ...(c.args ? { args: c.args } : {}),
         env: envToV2(c.env),
         ports: c.ports ?? [{ name: "http1", containerPort: 8080 }],
+        volumeMounts: (c.volumeMounts ?? []).map((m) => ({ name: m.name, mountPath: m.mountPath })),
       })),
+      volumes: (spec.volumes ?? []).map(volumeToV2),
       scaling: {
         ...(scale("minScale") !== undefined ? { minInstanceCount: scale("minScale") } : {}),
         ...(scale("maxScale") !== undefined ? { maxInstanceCount: scale("maxScale") } : {}),

@@ -1,5 +1,6 @@
 // Google's Node client for the Cloud Run Admin API v2 (@google-cloud/run, REST transport pointed at runguard):
-// create, get, list, IAM policy, update and delete, on the same services gcloud sees, served by the front end.
+// create, get, list, IAM policy, secret volumes, update and delete, on the same services gcloud sees, served by
+// the front end.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ServicesClient, protos } from "@google-cloud/run";
@@ -92,6 +93,100 @@ describe("@google-cloud/run (Admin API v2)", () => {
     assert.equal((JSON.parse(answered.body) as { env: { GREETING: string } }).env.GREETING, "hello from v2");
     const [tested] = await client.testIamPermissions({ resource: name, permissions: ["run.services.get"] });
     assert.deepEqual(tested.permissions, ["run.services.get"]);
+  });
+
+  it("mounts a secret volume and injects a secret env var given through v2, and reads them back", async () => {
+    const token = await rg.accessTokenFor(`user:${OWNER}`);
+    const api = async (path: string, body: unknown) => {
+      const response = await fetch(`${rg.endpoints.api}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      assert.ok(response.ok, await response.clone().text());
+    };
+    await api(`/v1/projects/${PROJECT}/secrets?secretId=v2-key`, { replication: { automatic: {} } });
+    await api(`/v1/projects/${PROJECT}/secrets/v2-key:addVersion`, {
+      payload: { data: Buffer.from("first").toString("base64") },
+    });
+    await api(`/v1/projects/${PROJECT}/secrets/v2-key:addVersion`, {
+      payload: { data: Buffer.from("second").toString("base64") },
+    });
+    const compute = `serviceAccount:${rg.endpoints.projectNumber}-compute@developer.gserviceaccount.com`;
+    await api(`/v1/projects/${PROJECT}/secrets/v2-key:setIamPolicy`, {
+      policy: { bindings: [{ role: "roles/secretmanager.secretAccessor", members: [compute] }] },
+    });
+    const [operation] = await client.createService({
+      parent: PARENT,
+      serviceId: "with-volume",
+      service: {
+        invokerIamDisabled: true,
+        template: {
+          containers: [
+            {
+              image: ECHO_IMAGE,
+              env: [{ name: "GREETING", valueSource: { secretKeyRef: { secret: "v2-key", version: "1" } } }],
+              volumeMounts: [{ name: "keys", mountPath: "/secrets/app" }],
+            },
+          ],
+          volumes: [
+            {
+              name: "keys",
+              secret: { secret: `projects/${PROJECT}/secrets/v2-key`, items: [{ path: "current", version: "latest" }] },
+            },
+          ],
+        },
+      },
+    });
+    const [created] = await operation.promise();
+    assert.equal(created.terminalCondition?.state, State.CONDITION_SUCCEEDED);
+    const file = await invokeUrl(rg.endpoints.frontEnd, created.uri ?? "", { path: "/file?path=/secrets/app/current" });
+    assert.equal(file.body, "second");
+    const env = await invokeUrl(rg.endpoints.frontEnd, created.uri ?? "", { path: "/env?name=GREETING" });
+    assert.equal(env.body, "first");
+    const [service] = await client.getService({ name: `${PARENT}/services/with-volume` });
+    assert.deepEqual(
+      service.template?.volumes?.map((v) => [
+        v.name,
+        v.secret?.secret,
+        v.secret?.items?.map((i) => [i.path, i.version]),
+      ]),
+      [["keys", "v2-key", [["current", "latest"]]]],
+    );
+    assert.deepEqual(
+      service.template?.containers?.[0]?.volumeMounts?.map((m) => [m.name, m.mountPath]),
+      [["keys", "/secrets/app"]],
+    );
+    const described = await gcloud(await rg.gcloudEnvFor(), [
+      "run",
+      "services",
+      "describe",
+      "with-volume",
+      "--region=us-central1",
+      "--format=json",
+    ]);
+    assert.ok(!described.stdout.includes("second") && !described.stdout.includes("first"), "no secret value shown");
+    assert.match(described.stdout, /"mountPath": "\/secrets\/app"/);
+  });
+
+  it("refuses volume sources runguard does not have, with a Google error", async () => {
+    await assert.rejects(
+      client.createService({
+        parent: PARENT,
+        serviceId: "with-cloudsql",
+        service: {
+          template: {
+            containers: [{ image: ECHO_IMAGE }],
+            volumes: [{ name: "db", cloudSqlInstance: { instances: [`${PROJECT}:us-central1:db`] } }],
+          },
+        },
+      }),
+      (error: { code?: number; message?: string }) => {
+        assert.equal(error.code, 12, "UNIMPLEMENTED");
+        assert.match(error.message ?? "", /secret volumes only/);
+        return true;
+      },
+    );
   });
 
   it("updates ingress and deletes; errors come back as Google errors", async () => {
