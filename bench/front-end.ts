@@ -54,11 +54,17 @@ async function startRunguard(children: ChildProcess[]): Promise<BenchRunguard> {
   children.push(child);
   const line = await new Promise<string>((resolve, reject) => {
     let out = "";
+    const slow = setTimeout(() => reject(new Error("the benchmark's runguard was not ready within 120 s")), 120_000);
     child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk: string) => {
+    const onData = (chunk: string) => {
       out += chunk;
-      if (out.includes("\n")) resolve(out.slice(0, out.indexOf("\n")));
-    });
+      if (!out.includes("\n")) return;
+      clearTimeout(slow);
+      child.stdout.off("data", onData);
+      child.stdout.resume();
+      resolve(out.slice(0, out.indexOf("\n")));
+    };
+    child.stdout.on("data", onData);
     child.once("exit", (code) => reject(new Error(`the benchmark's runguard exited (${code}) before it was ready`)));
   });
   return JSON.parse(line) as BenchRunguard;

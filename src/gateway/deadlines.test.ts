@@ -2,7 +2,6 @@
 // after it, and must reach every request listening, however many.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { once } from "node:events";
 import { createDeadlines, DeadlineExceededError } from "./deadlines.js";
 
 describe("request deadlines", () => {
@@ -31,7 +30,7 @@ describe("request deadlines", () => {
     let heard = 0;
     for (let i = 0; i < 100; i++) deadline.once("abort", () => heard++);
     assert.equal(deadline.aborted, false);
-    await once(deadline, "abort");
+    await new Promise<void>((resolve) => deadline.once("abort", resolve));
     const waited = Date.now() - started;
     process.off("warning", onWarning);
     assert.ok(waited >= timeoutMs && waited <= timeoutMs + 1000 + 50, `expired after ${waited} ms`);
@@ -44,11 +43,26 @@ describe("request deadlines", () => {
     deadlines.close();
   });
 
-  it("close cancels pending deadlines", async () => {
+  it("close expires every pending deadline at once, so no request waits on a stopped front end", async () => {
     const deadlines = createDeadlines();
-    const deadline = deadlines.forRequest(10);
+    const deadline = deadlines.forRequest(300_000);
+    let heard = false;
+    deadline.once("abort", () => (heard = true));
     deadlines.close();
-    await new Promise((r) => setTimeout(r, 1100));
-    assert.equal(deadline.aborted, false);
+    assert.equal(heard, true);
+    assert.ok(deadline.reason instanceof DeadlineExceededError);
+  });
+
+  it("never hands out a deadline that has already expired, and forgets listeners that were removed", () => {
+    let clock = 5_000;
+    const deadlines = createDeadlines(() => clock);
+    const first = deadlines.forRequest(1_000);
+    const listener = () => undefined;
+    first.once("abort", listener).removeListener("abort", listener);
+    assert.equal(first.listenerCount, 0);
+    first.expire(new DeadlineExceededError(1_000));
+    clock += 10;
+    assert.notEqual(deadlines.forRequest(1_000), first, "same second, but the shared one has expired");
+    deadlines.close();
   });
 });

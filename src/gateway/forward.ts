@@ -4,7 +4,7 @@ import type { Socket } from "node:net";
 import { Agent, Pool, type Dispatcher } from "undici";
 import type { RoutedService } from "./directory.js";
 import { responseHeadersForClient, type FlatHeaders } from "./forward-headers.js";
-import { createDeadlines, DeadlineExceededError, type Deadlines } from "./deadlines.js";
+import { createDeadlines, DeadlineExceededError, type Deadline, type Deadlines } from "./deadlines.js";
 
 export interface InstanceLease {
   host: string;
@@ -94,6 +94,7 @@ async function forwardToInstance(
 ): Promise<ForwardOutcome> {
   if (!service.revision) return { kind: "instance-failed" };
   let lease: InstanceLease;
+  let deadline: Deadline | undefined;
   try {
     lease = await instances.acquire(service.revision, service.resource);
   } catch (error) {
@@ -105,6 +106,7 @@ async function forwardToInstance(
     const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
     let status = 0;
     let responseSize: number | undefined;
+    deadline = deadlines.forRequest(service.timeoutMs);
     // stream() writes the instance's answer straight into our response, without intermediate streams.
     await dispatcherFor(lease).stream(
       {
@@ -114,7 +116,7 @@ async function forwardToInstance(
         headers,
         body: hasBody ? req : null,
         // The service's timeout bounds the whole answer (deadlines.ts), not undici's header and body waits.
-        signal: deadlines.forRequest(service.timeoutMs),
+        signal: deadline,
         headersTimeout: 0,
         bodyTimeout: 0,
       },
@@ -128,17 +130,20 @@ async function forwardToInstance(
     );
     return { kind: "proxied", status, ...(responseSize === undefined ? {} : { responseSize }) };
   } catch (error) {
-    // A client that hangs up mid-answer says nothing about the instance, which goes on serving others.
-    const clientGone = res.destroyed || req.socket.destroyed;
-    if (!res.headersSent && !clientGone && isTimeout(error)) {
+    // A client that hangs up mid-answer says nothing about the instance, which goes on serving others. A
+    // deadline that cuts an answer destroys the response too, but that is the timeout, not the client.
+    // Cut after its headers, the answer fails with the response's premature close, not the deadline's error.
+    const timedOut = isTimeout(error) || deadline?.aborted === true;
+    const clientGone = !timedOut && (res.destroyed || req.socket.destroyed);
+    if (timedOut && !res.headersSent && !res.destroyed) {
       res.writeHead(504, { "content-type": "text/plain" });
       res.end("upstream request timeout");
       return { kind: "proxied", status: 504 };
     }
-    if (!clientGone && !isTimeout(error)) lease.markBroken();
-    if (res.headersSent || clientGone) {
+    if (!clientGone && !timedOut) lease.markBroken();
+    if (res.headersSent || clientGone || res.destroyed) {
       res.destroy();
-      return { kind: "proxied", status: clientGone ? CLIENT_CLOSED : res.statusCode };
+      return { kind: "proxied", status: clientGone || !res.headersSent ? CLIENT_CLOSED : res.statusCode };
     }
     return { kind: "instance-failed" };
   } finally {

@@ -181,11 +181,15 @@ function volumeToV2(volume: Volume) {
       ? {
           secret: {
             secret: source.secretName,
-            items: (source.items ?? []).map((item) => ({
-              path: item.path,
-              version: item.key,
-              ...(item.mode !== undefined ? { mode: item.mode } : {}),
-            })),
+            ...(source.items?.length
+              ? {
+                  items: source.items.map((item) => ({
+                    path: item.path,
+                    version: item.key,
+                    ...(item.mode !== undefined ? { mode: item.mode } : {}),
+                  })),
+                }
+              : {}),
             ...(source.defaultMode !== undefined ? { defaultMode: source.defaultMode } : {}),
           },
         }

@@ -79,6 +79,33 @@ function validateMounts(container: Container, prefix: string): void {
   });
 }
 
+/** A secret file's path inside its mount: relative, with no empty, "." or ".." segment (it must stay inside). */
+function isInsideMount(path: unknown): boolean {
+  if (typeof path !== "string" || path === "" || path.startsWith("/")) return false;
+  return path.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
+}
+
+function validateVolumes(volumes: RevisionTemplate["spec"]["volumes"]): void {
+  (volumes ?? []).forEach((volume, i) => {
+    const prefix = `spec.template.spec.volumes[${i}]`;
+    if (typeof volume?.name !== "string" || volume.name === "")
+      throw fieldViolation(`${prefix}.name`, "A volume needs a name.");
+    const source = volume.secret;
+    if (!source) return;
+    if (typeof source.secretName !== "string" || source.secretName === "")
+      throw fieldViolation(`${prefix}.secret.secretName`, "A secret volume needs a secret name.");
+    (source.items ?? []).forEach((item, j) => {
+      if (!isInsideMount(item?.path))
+        throw fieldViolation(
+          `${prefix}.secret.items[${j}].path`,
+          `Invalid path '${String(item?.path)}': it must be relative to the mount path, without '.' or '..' segments.`,
+        );
+      if (!/^(latest|\d+)$/.test(String(item.key)))
+        throw fieldViolation(`${prefix}.secret.items[${j}].key`, "A secret version is 'latest' or a number.");
+    });
+  });
+}
+
 function validateContainer(container: Container, index: number): Container {
   const prefix = `spec.template.spec.containers[${index}]`;
   validateMounts(container, prefix);
@@ -120,6 +147,7 @@ export function validateTemplate(template: unknown, defaultServiceAccount: strin
       `Invalid VPC egress setting '${egress}'. Must be one of: ${EGRESS_VALUES.join(", ")}.`,
     );
   }
+  validateVolumes(t?.spec?.volumes);
   for (const key of ["autoscaling.knative.dev/maxScale", "autoscaling.knative.dev/minScale"]) {
     if (annotations[key] !== undefined)
       integerIn(annotations[key], 0, 1000, `spec.template.metadata.annotations[${key}]`, 0);

@@ -40,6 +40,8 @@ export function startLogWriter(file: string, options: StartLogWriterOptions = {}
   const pending = new Map<number, { resolve(): void; reject(error: Error): void }>();
   let next = 0;
   let stopped: Error | undefined;
+  let closing = false;
+  let closed: Promise<void> | undefined;
   // Once the thread is gone nothing will ever answer, so waiting appends fail instead of hanging.
   const stop = (error: Error) => {
     stopped ??= error;
@@ -79,18 +81,24 @@ export function startLogWriter(file: string, options: StartLogWriterOptions = {}
   return {
     append: (records) => submit(records.length, (id) => ({ id, records: [...records] })),
     appendRequests: (rows) => {
-      if (rows.length > 0 && !stopped) send({ requests: rows as RequestLogRow[] });
+      if (rows.length === 0) return;
+      if (closing || stopped) return onLost(rows.length, (stopped ?? new Error("The log writer is closing.")).message);
+      send({ requests: rows as RequestLogRow[] });
     },
     sync: () => submit(1, (id) => ({ id, sync: true })),
-    async close() {
-      if (!stopped) {
-        worker.ref();
-        // The thread handles messages in order, so "close" runs after every batch already sent.
-        send("close");
-        await drained;
-      }
-      stop(new Error("The log writer is closed."));
-      await worker.terminate();
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        if (!stopped) {
+          worker.ref();
+          // The thread handles messages in order, so "close" runs after every batch already sent.
+          send("close");
+          await drained;
+        }
+        stop(new Error("The log writer is closed."));
+        await worker.terminate();
+      })();
+      return closed;
     },
   };
 }

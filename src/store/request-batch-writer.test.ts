@@ -81,4 +81,77 @@ describe("request batch writer", () => {
     assert.equal(first, "RangeError: Invalid time value");
     assert.equal(second, undefined, "a failure is reported to one settlement only");
   });
+
+  it("gives a later passing failure a whole retry window of its own", async () => {
+    let clock = 0;
+    let calls = 0;
+    const written: string[] = [];
+    const lost: number[] = [];
+    let later: () => void = () => undefined;
+    const writer = createRequestBatchWriter({
+      write: (rows) => {
+        calls++;
+        // Call 1 fails at t=0; calls 3 and 4 fail at t=900 and t=1500, within a window starting at t=900.
+        if (calls === 1 || calls === 3 || calls === 4) {
+          if (calls === 4) clock = 1_500;
+          throw busy();
+        }
+        written.push(...pathsOf(rows));
+        if (calls === 5) later();
+      },
+      reportLost: (rows) => lost.push(rows),
+      retryForMs: 1_000,
+      retryEveryMs: 1,
+      now: () => clock,
+    });
+    writer.add([rowAt("/a")]);
+    await new Promise<void>((resolve) => writer.whenSettled(() => resolve()));
+    clock = 900;
+    const done = new Promise<void>((resolve) => (later = resolve));
+    writer.add([rowAt("/b")]);
+    await done;
+    assert.deepEqual(written, ["/a", "/b"]);
+    assert.deepEqual(lost, []);
+  });
+
+  it("answers a settlement once the batches added before it are written, not those added after", async () => {
+    let calls = 0;
+    const written: string[] = [];
+    const writer = createRequestBatchWriter({
+      write: (rows) => {
+        calls++;
+        if (calls <= 2 || pathsOf(rows).includes("/later")) throw busy();
+        written.push(...pathsOf(rows));
+      },
+      reportLost: (rows) => lost.push(rows),
+      retryForMs: 10_000,
+      retryEveryMs: 5,
+    });
+    const lost: number[] = [];
+    writer.add([rowAt("/first")]);
+    const settled = new Promise<string | undefined>((resolve) => writer.whenSettled(resolve));
+    writer.add([rowAt("/later")]);
+    assert.equal(await settled, undefined);
+    assert.deepEqual(written, ["/first"], "answered while the later batch still waits");
+    assert.deepEqual(lost, []);
+    writer.giveUp();
+    assert.deepEqual(lost, [1], "at shutdown, the batch still refused is given up on");
+  });
+
+  it("gives up a whole batch in one report when the database itself is unusable", async () => {
+    const lost: Array<[number, string]> = [];
+    const writer = createRequestBatchWriter({
+      write: () => {
+        throw Object.assign(new Error("attempt to write a readonly database"), { code: "SQLITE_READONLY" });
+      },
+      reportLost: (rows, error) => lost.push([rows, error]),
+      retryForMs: 1_000,
+    });
+    writer.add([rowAt("/1"), rowAt("/2"), rowAt("/3")]);
+    assert.match((await new Promise<string | undefined>((resolve) => writer.whenSettled(resolve))) ?? "", /readonly/);
+    assert.deepEqual(
+      lost.map(([rows]) => rows),
+      [3],
+    );
+  });
 });

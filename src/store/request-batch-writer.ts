@@ -2,7 +2,7 @@
 // (the database locked by another process for longer than the busy timeout, a full disk) is kept and retried,
 // in order, before anything newer; a batch that fails for what it holds is written row by row, so that one bad
 // row loses only itself. Rows are given up on, and reported, only after retrying for retryForMs, when more
-// than maxWaitingRows wait, or when the writer closes.
+// than maxWaitingRows wait, when the database itself is unusable, or when the writer closes.
 import type { RequestLogRow } from "./request-log-row.js";
 
 export interface RequestBatchWriterOptions {
@@ -19,8 +19,8 @@ export interface RequestBatchWriterOptions {
 export interface RequestBatchWriter {
   add(rows: RequestLogRow[]): void;
   /**
-   * Calls back once every batch added so far is written or given up on, with the first failure that lost rows
-   * since the previous callback (undefined if none).
+   * Calls back once every batch added before it is written or given up on (later ones are not waited for),
+   * with the first failure that lost rows since the previous callback (undefined if none).
    */
   whenSettled(callback: (failure: string | undefined) => void): void;
   /** Makes a last attempt, then gives up on whatever still waits (the writer is closing). */
@@ -28,23 +28,34 @@ export interface RequestBatchWriter {
 }
 
 const PASSING_FAILURE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|PROTOCOL)/;
+const UNUSABLE_DATABASE = /^SQLITE_(READONLY|CORRUPT|NOTADB|CANTOPEN|MISUSE|PERM|AUTH)/;
 
-function isPassing(error: unknown): boolean {
+const codeOf = (error: unknown) => {
   const code = (error as { code?: unknown }).code;
-  return typeof code === "string" && PASSING_FAILURE.test(code);
+  return typeof code === "string" ? code : "";
+};
+const isPassing = (error: unknown) => PASSING_FAILURE.test(codeOf(error));
+/** Nothing will be written, whatever the rows hold: trying them one by one would only repeat the failure. */
+const isUnusable = (error: unknown) =>
+  UNUSABLE_DATABASE.test(codeOf(error)) || /database connection is not open/i.test(String(error));
+
+interface Batch {
+  seq: number;
+  rows: RequestLogRow[];
 }
 
 export function createRequestBatchWriter(options: RequestBatchWriterOptions): RequestBatchWriter {
   const { write, reportLost, retryForMs } = options;
   const now = options.now ?? Date.now;
   const maxWaitingRows = options.maxWaitingRows ?? 100_000;
-  const waiting: RequestLogRow[][] = [];
+  const waiting: Batch[] = [];
   let waitingRows = 0;
+  let lastSeq = 0;
   let failingSince: number | undefined;
   let lastFailure = "";
   let lostSinceSettled: string | undefined;
   let retry: NodeJS.Timeout | undefined;
-  const settleCallbacks: Array<(failure: string | undefined) => void> = [];
+  const settleCallbacks: Array<{ upTo: number; callback: (failure: string | undefined) => void }> = [];
 
   const lose = (rows: number, error: string) => {
     if (rows === 0) return;
@@ -59,44 +70,63 @@ export function createRequestBatchWriter(options: RequestBatchWriterOptions): Re
 
   /** Writes a bad batch row by row; returns the rows still to write if a passing failure stopped it. */
   const writeRowByRow = (rows: RequestLogRow[]): RequestLogRow[] | undefined => {
-    for (let i = 0; i < rows.length; i++) {
-      try {
-        write([rows[i] as RequestLogRow]);
-      } catch (error) {
-        if (isPassing(error)) {
-          passingFailure(error);
-          return rows.slice(i);
+    let lost = 0;
+    let firstError = "";
+    try {
+      for (let i = 0; i < rows.length; i++) {
+        try {
+          write([rows[i] as RequestLogRow]);
+        } catch (error) {
+          if (isPassing(error)) {
+            passingFailure(error);
+            return rows.slice(i);
+          }
+          if (isUnusable(error)) {
+            lost += rows.length - i;
+            firstError ||= String(error);
+            return undefined;
+          }
+          lost++;
+          firstError ||= String(error);
         }
-        lose(1, String(error));
       }
+      return undefined;
+    } finally {
+      // One report for the batch, however many of its rows were lost.
+      lose(lost, firstError);
     }
-    return undefined;
+  };
+
+  const shift = () => {
+    const batch = waiting.shift() as Batch;
+    waitingRows -= batch.rows.length;
+    return batch;
   };
 
   /** Writes the waiting batches in order; false if a passing failure stopped it. */
   const drain = (): boolean => {
     while (waiting.length > 0) {
-      const batch = waiting[0] as RequestLogRow[];
+      const batch = waiting[0] as Batch;
       try {
-        write(batch);
-        waiting.shift();
-        waitingRows -= batch.length;
-        failingSince = undefined;
+        write(batch.rows);
+        shift();
       } catch (error) {
         if (isPassing(error)) {
           passingFailure(error);
           return false;
         }
-        waiting.shift();
-        waitingRows -= batch.length;
-        const rest = writeRowByRow(batch);
+        shift();
+        const rest = isUnusable(error)
+          ? (lose(batch.rows.length, String(error)), undefined)
+          : writeRowByRow(batch.rows);
         if (rest) {
-          waiting.unshift(rest);
+          waiting.unshift({ seq: batch.seq, rows: rest });
           waitingRows += rest.length;
           return false;
         }
       }
     }
+    failingSince = undefined;
     return true;
   };
 
@@ -107,11 +137,14 @@ export function createRequestBatchWriter(options: RequestBatchWriterOptions): Re
     failingSince = undefined;
   };
 
+  /** Answers every callback whose batches are all written or given up on. */
   const settle = () => {
-    if (waiting.length > 0 || settleCallbacks.length === 0) return;
-    const failure = lostSinceSettled;
-    lostSinceSettled = undefined;
-    for (const callback of settleCallbacks.splice(0)) callback(failure);
+    const doneUpTo = waiting.length > 0 ? (waiting[0] as Batch).seq - 1 : lastSeq;
+    while (settleCallbacks.length > 0 && (settleCallbacks[0]?.upTo ?? Infinity) <= doneUpTo) {
+      const failure = lostSinceSettled;
+      lostSinceSettled = undefined;
+      settleCallbacks.shift()?.callback(failure);
+    }
   };
 
   const pump = () => {
@@ -121,6 +154,7 @@ export function createRequestBatchWriter(options: RequestBatchWriterOptions): Re
           retry = undefined;
           pump();
         }, options.retryEveryMs ?? 100);
+        settle();
         return;
       }
       loseAllWaiting();
@@ -131,15 +165,16 @@ export function createRequestBatchWriter(options: RequestBatchWriterOptions): Re
   return {
     add(rows) {
       if (rows.length === 0) return;
+      const seq = ++lastSeq;
       if (waitingRows + rows.length > maxWaitingRows)
         return lose(rows.length, `${lastFailure} (too many rows waiting)`);
-      waiting.push(rows);
+      waiting.push({ seq, rows });
       waitingRows += rows.length;
       // While a retry is scheduled, new batches wait behind the older ones.
       if (retry === undefined) pump();
     },
     whenSettled(callback) {
-      settleCallbacks.push(callback);
+      settleCallbacks.push({ upTo: lastSeq, callback });
       settle();
     },
     giveUp() {

@@ -189,6 +189,28 @@ describe("@google-cloud/run (Admin API v2)", () => {
     );
   });
 
+  it("refuses a secret file path that would leave its mount", async () => {
+    await assert.rejects(
+      client.createService({
+        parent: PARENT,
+        serviceId: "escaping-volume",
+        service: {
+          template: {
+            containers: [{ image: ECHO_IMAGE, volumeMounts: [{ name: "keys", mountPath: "/secrets/app" }] }],
+            volumes: [
+              { name: "keys", secret: { secret: "v2-key", items: [{ path: "../../etc/evil", version: "1" }] } },
+            ],
+          },
+        },
+      }),
+      (error: { code?: number; message?: string }) => {
+        assert.equal(error.code, 3, "INVALID_ARGUMENT");
+        assert.match(error.message ?? "", /must be relative to the mount path/);
+        return true;
+      },
+    );
+  });
+
   it("updates ingress and deletes; errors come back as Google errors", async () => {
     const [current] = await client.getService({ name: `${PARENT}/services/from-client` });
     const [update] = await client.updateService({

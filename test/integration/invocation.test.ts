@@ -301,6 +301,19 @@ describe("invocation control", () => {
     assert.ok(waited >= 900 && waited < 2600, `cut after ${waited} ms`);
     const next = JSON.parse((await call(url)).body) as Echo;
     assert.equal(next.pid, warm.pid, "the instance goes on serving");
+    await rg.dataPlane.flushLogs();
+    const logs = await rg.platform.store.readLogs({
+      logNamePrefix: `projects/${PROJECT}/logs/run.googleapis.com%2Frequests`,
+      limit: 50,
+    });
+    const logged = logs
+      .map((r) => r.entry["httpRequest"] as { requestUrl: string; status: number })
+      .filter((h) => h.requestUrl.startsWith(`${url}/stream`));
+    assert.deepEqual(
+      logged.map((h) => h.status),
+      [200],
+      "logged with the status it was sent with, not as a client that hung up",
+    );
   });
 
   it("a client that hangs up mid-download leaves the instance serving", async () => {
@@ -323,5 +336,32 @@ describe("invocation control", () => {
     await new Promise((r) => setTimeout(r, 300));
     const next = JSON.parse((await call(publicUrl)).body) as Echo;
     assert.equal(String(next.pid), streamedBy, "the same instance answers the next request");
+  });
+});
+
+describe("stopping runguard with a request in flight", () => {
+  it("cuts the request instead of waiting for an instance that never answers", async () => {
+    const rg = await startTestRunguard();
+    await registerTestImages(rg);
+    const [url] = (await deploy(rg, "never-answers", { public: true })) as [string];
+    await invokeUrl(rg.endpoints.frontEnd, url);
+    const front = new URL(rg.endpoints.frontEnd);
+    const inFlight = new Promise<string>((resolve) => {
+      const req = request(
+        { host: front.hostname, port: front.port, path: "/?sleep=120000", headers: { host: new URL(url).host } },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(`answered ${res.statusCode}`));
+        },
+      );
+      req.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "error"));
+      req.end();
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    await rg.stop();
+    const took = Date.now() - started;
+    assert.ok(took < 15_000, `stopped after ${took} ms`);
+    assert.match(await inFlight, /answered 504|ECONNRESET|socket hang up/);
   });
 });
