@@ -169,47 +169,43 @@ describe("@google-cloud/run (Admin API v2)", () => {
     assert.match(described.stdout, /"mountPath": "\/secrets\/app"/);
   });
 
-  it("refuses volume sources runguard does not have, with a Google error", async () => {
-    await assert.rejects(
-      client.createService({
-        parent: PARENT,
-        serviceId: "with-cloudsql",
-        service: {
-          template: {
-            containers: [{ image: ECHO_IMAGE }],
-            volumes: [{ name: "db", cloudSqlInstance: { instances: [`${PROJECT}:us-central1:db`] } }],
-          },
-        },
-      }),
+  /** createService with this template must fail with this gRPC code and a message matching `message`. */
+  const assertRefused = (
+    serviceId: string,
+    template: protos.google.cloud.run.v2.IRevisionTemplate,
+    code: number,
+    message: RegExp,
+  ) =>
+    assert.rejects(
+      client.createService({ parent: PARENT, serviceId, service: { template } }),
       (error: { code?: number; message?: string }) => {
-        assert.equal(error.code, 12, "UNIMPLEMENTED");
-        assert.match(error.message ?? "", /secret volumes only/);
+        assert.equal(error.code, code);
+        assert.match(error.message ?? "", message);
         return true;
       },
     );
-  });
 
-  it("refuses a secret file path that would leave its mount", async () => {
-    await assert.rejects(
-      client.createService({
-        parent: PARENT,
-        serviceId: "escaping-volume",
-        service: {
-          template: {
-            containers: [{ image: ECHO_IMAGE, volumeMounts: [{ name: "keys", mountPath: "/secrets/app" }] }],
-            volumes: [
-              { name: "keys", secret: { secret: "v2-key", items: [{ path: "../../etc/evil", version: "1" }] } },
-            ],
-          },
-        },
-      }),
-      (error: { code?: number; message?: string }) => {
-        assert.equal(error.code, 3, "INVALID_ARGUMENT");
-        assert.match(error.message ?? "", /must be relative to the mount path/);
-        return true;
+  it("refuses volume sources runguard does not have, with a Google error", () =>
+    assertRefused(
+      "with-cloudsql",
+      {
+        containers: [{ image: ECHO_IMAGE }],
+        volumes: [{ name: "db", cloudSqlInstance: { instances: [`${PROJECT}:us-central1:db`] } }],
       },
-    );
-  });
+      12, // UNIMPLEMENTED
+      /secret volumes only/,
+    ));
+
+  it("refuses a secret file path that would leave its mount", () =>
+    assertRefused(
+      "escaping-volume",
+      {
+        containers: [{ image: ECHO_IMAGE, volumeMounts: [{ name: "keys", mountPath: "/secrets/app" }] }],
+        volumes: [{ name: "keys", secret: { secret: "v2-key", items: [{ path: "../../etc/evil", version: "1" }] } }],
+      },
+      3, // INVALID_ARGUMENT
+      /must be relative to the mount path/,
+    ));
 
   it("updates ingress and deletes; errors come back as Google errors", async () => {
     const [current] = await client.getService({ name: `${PARENT}/services/from-client` });

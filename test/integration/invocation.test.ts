@@ -24,6 +24,20 @@ describe("invocation control", () => {
     rg.idTokenFor(email, audience, kind);
   const call = (url: string, headers: Record<string, string | string[]> = {}, path = "/") =>
     invokeUrl(rg.endpoints.frontEnd, url, { headers, path });
+  /** The request log so far, newest first as stored, once the front end has flushed it. */
+  const requestLogs = async (limit: number) => {
+    await rg.dataPlane.flushLogs();
+    return rg.platform.store.readLogs({
+      logNamePrefix: `projects/${PROJECT}/logs/run.googleapis.com%2Frequests`,
+      limit,
+    });
+  };
+  /** The statuses logged for requests whose URL starts with `prefix`. */
+  const loggedStatuses = async (prefix: string) =>
+    (await requestLogs(50))
+      .map((r) => r.entry["httpRequest"] as { requestUrl: string; status: number })
+      .filter((h) => h.requestUrl.startsWith(prefix))
+      .map((h) => h.status);
 
   before(async () => {
     rg = await startTestRunguard();
@@ -57,11 +71,7 @@ describe("invocation control", () => {
     assert.equal(result.status, 403);
     assert.equal(result.body, forbiddenPage("/x?a=<b>"));
     assert.match(result.body, /<code>\/x\?a=&lt;b&gt;<\/code>/);
-    await rg.dataPlane.flushLogs();
-    const logs = await rg.platform.store.readLogs({
-      logNamePrefix: `projects/${PROJECT}/logs/run.googleapis.com%2Frequests`,
-      limit: 5,
-    });
+    const logs = await requestLogs(5);
     const entry = logs[0]?.entry as { severity: string; textPayload: string; httpRequest: { status: number } };
     assert.equal(entry.httpRequest.status, 403);
     assert.equal(entry.severity, "WARNING");
@@ -262,15 +272,7 @@ describe("invocation control", () => {
     assert.ok(waited >= 900 && waited < 2500, `answered after ${waited} ms`);
     const next = JSON.parse((await call(url)).body) as Echo;
     assert.equal(next.pid, warm.pid, "the instance goes on serving");
-    await rg.dataPlane.flushLogs();
-    const logs = await rg.platform.store.readLogs({
-      logNamePrefix: `projects/${PROJECT}/logs/run.googleapis.com%2Frequests`,
-      limit: 50,
-    });
-    const statuses = logs
-      .filter((r) => String((r.entry["httpRequest"] as { requestUrl: string }).requestUrl).startsWith(url))
-      .map((r) => (r.entry["httpRequest"] as { status: number }).status);
-    assert.deepEqual(statuses, [200, 504, 200]);
+    assert.deepEqual(await loggedStatuses(url), [200, 504, 200]);
   });
 
   it("the request timeout bounds the whole answer: a download still sending is cut, the instance goes on", async () => {
@@ -301,16 +303,8 @@ describe("invocation control", () => {
     assert.ok(waited >= 900 && waited < 2600, `cut after ${waited} ms`);
     const next = JSON.parse((await call(url)).body) as Echo;
     assert.equal(next.pid, warm.pid, "the instance goes on serving");
-    await rg.dataPlane.flushLogs();
-    const logs = await rg.platform.store.readLogs({
-      logNamePrefix: `projects/${PROJECT}/logs/run.googleapis.com%2Frequests`,
-      limit: 50,
-    });
-    const logged = logs
-      .map((r) => r.entry["httpRequest"] as { requestUrl: string; status: number })
-      .filter((h) => h.requestUrl.startsWith(`${url}/stream`));
     assert.deepEqual(
-      logged.map((h) => h.status),
+      await loggedStatuses(`${url}/stream`),
       [200],
       "logged with the status it was sent with, not as a client that hung up",
     );
