@@ -16,8 +16,8 @@ export class DeadlineExceededError extends Error {
 type Listener = () => void;
 
 /**
- * An abort signal shared by many requests, in the EventEmitter shape undici accepts (`once`, `removeListener`,
- * `aborted`, `reason`). Its listeners are a Set: requests end in about the order they came, and an emitter's
+ * An abort signal shared by many requests, in the EventEmitter shape undici accepts (it checks `on`, then
+ * uses `once`, `removeListener`, `aborted` and `reason`). Its listeners are a Set: requests end in about the order they came, and an emitter's
  * array would be scanned from the wrong end on every removal.
  */
 export class Deadline {
@@ -35,17 +35,9 @@ export class Deadline {
     return this.on(event, listener);
   }
 
-  addListener(event: string, listener: Listener): this {
-    return this.on(event, listener);
-  }
-
   removeListener(_event: string, listener: Listener): this {
     this.listeners.delete(listener);
     return this;
-  }
-
-  off(event: string, listener: Listener): this {
-    return this.removeListener(event, listener);
   }
 
   get listenerCount(): number {

@@ -37,6 +37,9 @@ export function validateServiceAnnotations(annotations: Record<string, string>):
   }
 }
 
+/** A secret version as a revision names it: "latest" or a version number. */
+const isSecretVersion = (version: unknown) => /^(latest|\d+)$/.test(String(version));
+
 function validateEnv(env: EnvVar[], prefix: string): void {
   if (env.length > 1000)
     throw fieldViolation(`${prefix}.env`, "A container may have at most 1000 environment variables.");
@@ -55,7 +58,7 @@ function validateEnv(env: EnvVar[], prefix: string): void {
       );
     }
     const ref = e.valueFrom?.secretKeyRef;
-    if (ref && (typeof ref.name !== "string" || !/^(latest|\d+)$/.test(String(ref.key)))) {
+    if (ref && (typeof ref.name !== "string" || !isSecretVersion(ref.key))) {
       throw fieldViolation(
         `${prefix}.env[${i}].valueFrom.secretKeyRef`,
         "A secret reference needs a secret name and a version ('latest' or a number).",
@@ -100,7 +103,7 @@ function validateVolumes(volumes: RevisionTemplate["spec"]["volumes"]): void {
           `${prefix}.secret.items[${j}].path`,
           `Invalid path '${String(item?.path)}': it must be relative to the mount path, without '.' or '..' segments.`,
         );
-      if (!/^(latest|\d+)$/.test(String(item.key)))
+      if (!isSecretVersion(item.key))
         throw fieldViolation(`${prefix}.secret.items[${j}].key`, "A secret version is 'latest' or a number.");
     });
   });

@@ -116,9 +116,11 @@ export function createRequestBatchWriter(options: RequestBatchWriterOptions): Re
           return false;
         }
         shift();
-        const rest = isUnusable(error)
-          ? (lose(batch.rows.length, String(error)), undefined)
-          : writeRowByRow(batch.rows);
+        if (isUnusable(error)) {
+          lose(batch.rows.length, String(error));
+          continue;
+        }
+        const rest = writeRowByRow(batch.rows);
         if (rest) {
           waiting.unshift({ seq: batch.seq, rows: rest });
           waitingRows += rest.length;
