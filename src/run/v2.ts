@@ -33,7 +33,7 @@ interface V2Container {
     valueSource?: { secretKeyRef?: { secret?: string; version?: string } };
   }>;
   ports?: Array<{ name?: string; containerPort?: number }>;
-  volumeMounts?: Array<{ name?: string; mountPath?: string }>;
+  volumeMounts?: Array<{ name?: string; mountPath?: string; subPath?: string }>;
 }
 
 /** google.cloud.run.v2.Volume: runguard mounts secrets; other sources (Cloud SQL, emptyDir, GCS, NFS) it lacks. */
@@ -100,19 +100,25 @@ function volumeFromV2(volume: V2Volume, index: number): Volume {
             items: source.items.map((item) => ({
               key: item.version ?? "latest",
               path: String(item.path ?? ""),
-              ...(item.mode !== undefined ? { mode: item.mode } : {}),
+              // proto3: a mode of 0 is the field left unset.
+              ...(item.mode ? { mode: item.mode } : {}),
             })),
           }
         : {}),
-      ...(source.defaultMode !== undefined ? { defaultMode: source.defaultMode } : {}),
+      ...(source.defaultMode ? { defaultMode: source.defaultMode } : {}),
     },
   };
 }
 
-const mountFromV2 = (mount: NonNullable<V2Container["volumeMounts"]>[number]): VolumeMount => ({
-  name: String(mount.name ?? ""),
-  mountPath: String(mount.mountPath ?? ""),
-});
+function mountFromV2(mount: NonNullable<V2Container["volumeMounts"]>[number]): VolumeMount {
+  // Refused rather than ignored: mounting the whole volume where one path of it was asked for would put
+  // files the service did not expect at its mount path.
+  if (mount.subPath)
+    throw unimplemented(
+      `Volume mount '${String(mount.mountPath ?? "")}': runguard does not mount a subPath of a volume.`,
+    );
+  return { name: String(mount.name ?? ""), mountPath: String(mount.mountPath ?? "") };
+}
 
 function containerFromV2(c: V2Container): Container {
   return {

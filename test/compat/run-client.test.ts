@@ -207,6 +207,19 @@ describe("@google-cloud/run (Admin API v2)", () => {
       /must be relative to the mount path/,
     ));
 
+  it("refuses a mount of a volume's subPath instead of mounting the whole volume", () =>
+    assertRefused(
+      "with-subpath",
+      {
+        containers: [
+          { image: ECHO_IMAGE, volumeMounts: [{ name: "keys", mountPath: "/secrets/app", subPath: "current" }] },
+        ],
+        volumes: [{ name: "keys", secret: { secret: "v2-key", items: [{ path: "current", version: "1" }] } }],
+      },
+      12, // UNIMPLEMENTED
+      /does not mount a subPath/,
+    ));
+
   it("updates ingress and deletes; errors come back as Google errors", async () => {
     const [current] = await client.getService({ name: `${PARENT}/services/from-client` });
     const [update] = await client.updateService({
