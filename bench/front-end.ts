@@ -35,8 +35,8 @@ interface BenchRunguard {
   pem: string;
 }
 
-/** The Node flags runguard runs with: those on the bin's shebang line (`npm start` passes the same). */
-export function runguardNodeFlags(): string[] {
+/** The Node flags runguard runs with: those on the bin's shebang line, which `npm start` runs through. */
+function runguardNodeFlags(): string[] {
   const bin = readFileSync(new URL("../../bin/runguard.js", import.meta.url), "utf8");
   const shebang = bin.slice(0, bin.indexOf("\n"));
   return shebang.split(/\s+/).filter((word) => word.startsWith("--"));

@@ -17,8 +17,8 @@ type Listener = () => void;
 
 /**
  * An abort signal shared by many requests, in the EventEmitter shape undici accepts (it checks `on`, then
- * uses `once`, `removeListener`, `aborted` and `reason`). Its listeners are a Set: requests end in about the order they came, and an emitter's
- * array would be scanned from the wrong end on every removal.
+ * uses `once`, `removeListener`, `aborted` and `reason`). Its listeners are a Set: requests end in about the
+ * order they came, and an emitter's array would be scanned from the wrong end on every removal.
  */
 export class Deadline {
   aborted = false;

@@ -156,10 +156,9 @@ export function createRequestBatchWriter(options: RequestBatchWriterOptions): Re
           retry = undefined;
           pump();
         }, options.retryEveryMs ?? 100);
-        settle();
-        return;
+      } else {
+        loseAllWaiting();
       }
-      loseAllWaiting();
     }
     settle();
   };
