@@ -1,6 +1,6 @@
 // Autoscaling with real processes: cold start, concurrency, max instances, min instances, scale to zero,
 // crash replacement, start failures, stop grace.
-import { describe, it } from "node:test";
+import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { createInstancePool, type InstancePool, type Lease } from "../../src/runtime/instance-pool.js";
@@ -16,7 +16,7 @@ function pool(options: {
   script?: string;
   started?: number[];
 }): InstancePool {
-  return createInstancePool({
+  const created = createInstancePool({
     revision: "svc-00001-abc",
     concurrency: options.concurrency ?? 80,
     minInstances: options.min ?? 0,
@@ -39,7 +39,12 @@ function pool(options: {
       return instance;
     },
   });
+  opened.push(created);
+  return created;
 }
+
+/** Every pool a test opened, closed after it whatever happened. */
+const opened: InstancePool[] = [];
 
 async function request(lease: Lease, path = "/"): Promise<{ pid: number; inFlight: number }> {
   try {
@@ -59,7 +64,16 @@ const alive = (pid: number) => {
   }
 };
 
+/** Three (or n) requests in flight at once: every lease is held before any request is sent. */
+async function inFlightTogether(p: InstancePool, n: number, path: string) {
+  const leases = await Promise.all(Array.from({ length: n }, () => p.acquire()));
+  return Promise.all(leases.map((lease) => request(lease, path)));
+}
+
 describe("instance pool", () => {
+  // A failed assertion must not leave instances running (the file would hang until its timeout).
+  afterEach(async () => void (await Promise.all(opened.splice(0).map((p) => p.close()))));
+
   it("holds the first request through the cold start", async () => {
     const p = pool({});
     assert.deepEqual(p.stats(), { ready: 0, starting: 0, inFlight: 0, waiting: 0 });
@@ -71,7 +85,7 @@ describe("instance pool", () => {
 
   it("concurrency 1: three parallel requests need three instances", async () => {
     const p = pool({ concurrency: 1, max: 3 });
-    const replies = await Promise.all([1, 2, 3].map(async () => request(await p.acquire(), "/?sleep=200")));
+    const replies = await inFlightTogether(p, 3, "/?sleep=200");
     assert.equal(new Set(replies.map((r) => r.pid)).size, 3);
     assert.ok(replies.every((r) => r.inFlight === 1));
     await p.close();
@@ -91,7 +105,7 @@ describe("instance pool", () => {
     const p = pool({ min: 1, idleMs: 200, concurrency: 1, max: 2, started });
     await new Promise((r) => setTimeout(r, 600));
     assert.equal(started.length, 1, "one warm instance before any request");
-    await Promise.all([1, 2].map(async () => request(await p.acquire(), "/?sleep=100")));
+    await inFlightTogether(p, 2, "/?sleep=100");
     assert.equal(started.length, 2);
     await new Promise((r) => setTimeout(r, 800));
     assert.equal(p.stats().ready, 1, "back to the minimum");
