@@ -60,12 +60,13 @@ export function runtimeRootOf(dataDir: string): string {
   return join(tmpdir(), `rg-${hash}`);
 }
 
-/** The start time of `pid` (clock ticks after boot), or undefined when no such process runs. */
+/** The start time of `pid` (clock ticks after boot), or undefined when no such process runs (or a zombie). */
 export function processStartTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return fields[0] === "Z" ? undefined : fields[19];
   } catch {
     return undefined;
   }

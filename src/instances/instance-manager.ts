@@ -168,7 +168,8 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
         },
       );
       const startTime = processStartTime(instance.pid);
-      if (startTime && !cleaned) dirs.record(instanceId, { ...(owner ? { uid: owner.uid } : {}), pid: instance.pid, startTime });
+      if (startTime && !cleaned)
+        dirs.record(instanceId, { ...(owner ? { uid: owner.uid } : {}), pid: instance.pid, startTime });
       return instance;
     } catch (error) {
       await cleanUp();

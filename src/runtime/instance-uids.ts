@@ -79,7 +79,9 @@ export async function acquireInstanceUid(): Promise<HeldUid> {
       },
     };
   }
-  throw new Error(`every instance uid (${INSTANCE_UIDS.first}..${INSTANCE_UIDS.first + INSTANCE_UIDS.count - 1}) is in use`);
+  throw new Error(
+    `every instance uid (${INSTANCE_UIDS.first}..${INSTANCE_UIDS.first + INSTANCE_UIDS.count - 1}) is in use`,
+  );
 }
 
 /** Kills the processes of `uid` if no runguard holds it now (a previous run's instance). */
