@@ -14,6 +14,8 @@ import { startDataPlane, type DataPlane } from "./data-plane.js";
 import { createInstanceManager, type InstanceManager } from "../instances/instance-manager.js";
 import { openLocalCa } from "../network/local-ca.js";
 import { detectIsolation, type IsolationMode } from "../runtime/isolation.js";
+import { detectConfinement, type ConfinementReport } from "../runtime/confinement.js";
+import { openInstanceDirs } from "../instances/instance-dirs.js";
 import { createPrivateResourceIndex } from "../network/private-resources.js";
 import { createVpcGateway } from "../network/vpc-gateway.js";
 import { createNetworkAdminRoutes } from "../control-plane/apis/network-admin.js";
@@ -38,6 +40,8 @@ export interface Endpoints {
   /** The file holding runguard's local CA (PEM), which signs the load balancer's certificates. */
   caCertificatePath: string;
   isolation: IsolationMode;
+  /** What confines each instance here, and one line per protection this machine lacks. */
+  confinement: ConfinementReport;
   frontEnd: string;
   projectId: string;
   projectNumber: string;
@@ -99,6 +103,10 @@ export async function startRunguard(
   const port = await listen(api, config.apiPort, config.host);
   apiUrl = `http://${config.host}:${port}`;
   const isolation = detectIsolation(config.isolation);
+  const confinement = detectConfinement();
+  // Kills the instances a killed runguard left running on this data directory and removes their directories.
+  const dirs = await openInstanceDirs(config.dataDir, ca);
+  if (dirs.reaped > 0) logger.warn({ killed: dirs.reaped }, "stopped instances left running by a previous run");
   const instances = createInstanceManager({
     platform,
     isolation,
@@ -107,7 +115,8 @@ export async function startRunguard(
     serveRunApp,
     serveGoogleApis,
     apiEndpoint: () => apiUrl.replace(/^http:\/\//, ""),
-    workDir: join(config.dataDir, "instances"),
+    dirs,
+    confinement,
     idleTimeoutMs: config.idleTimeoutMs,
   });
   const dataPlane = await startDataPlane(platform, instances, {
@@ -124,6 +133,7 @@ export async function startRunguard(
   const endpoints: Endpoints = {
     api: apiUrl,
     isolation,
+    confinement,
     frontEnd: dataPlane.frontEndUrl,
     loadBalancer: dataPlane.loadBalancerUrl,
     loadBalancerHttps: dataPlane.loadBalancerHttpsUrl,
@@ -144,6 +154,7 @@ export async function startRunguard(
       await closeServer(api);
       await dataPlane.close();
       await instances.close();
+      dirs.close();
       privateResources.close();
       await platform.close();
     },

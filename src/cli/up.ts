@@ -85,6 +85,14 @@ export function registerUp(program: Command): void {
       console.log(
         `  isolation:      ${endpoints.isolation === "netns" ? "a network namespace per instance (egress enforced for every protocol)" : "host network (egress enforced through the proxy variables)"}`,
       );
+      const { confinement } = endpoints;
+      const inForce = [
+        confinement.uidPerInstance ? "a uid of its own" : "",
+        confinement.noCapabilities ? "no capabilities" : "",
+        confinement.pidNamespace ? "its own PID and mount namespaces" : "",
+      ].filter(Boolean);
+      console.log(`  confinement:    each instance runs with ${inForce.join(", ") || "no confinement"}`);
+      for (const missing of confinement.missing) console.log(`  missing:        ${missing}`);
       console.log(
         `  point gcloud:   eval "$(runguard env)"   or as someone else: eval "$(runguard env --as user:alice@example.com)"`,
       );

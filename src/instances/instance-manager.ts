@@ -1,7 +1,5 @@
 // Runs revisions: one autoscaling pool of process instances per serving revision, each instance with its own
 // metadata server (its service account's identity) and the container contract's environment.
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import type { Platform } from "../core/platform.js";
 import type { StoredRevision, StoredService } from "../run/types.js";
 import { findImage } from "../run/images.js";
@@ -15,7 +13,11 @@ import type { InstanceLease, InstanceProvider } from "../gateway/forward.js";
 import { buildArgv, buildContainerEnv } from "./container-env.js";
 import { createInstanceLogWriter } from "./instance-logs.js";
 import { startSidecars } from "./sidecars.js";
-import { containerPortOf, netnsLaunch } from "./netns-launch.js";
+import { containerPortOf, netnsLaunch, processLaunch } from "./netns-launch.js";
+import type { InstanceDirs } from "./instance-dirs.js";
+import { dropPrivilegesArgs, type Confinement } from "../runtime/confinement.js";
+import { acquireInstanceUid, type HeldUid } from "../runtime/instance-uids.js";
+import { processStartTime } from "./instance-dirs.js";
 import type { IsolationMode } from "../runtime/isolation.js";
 import { prepareInstanceSecrets, type InstanceSecrets } from "./secret-mounts.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -38,8 +40,10 @@ export interface InstanceManagerOptions {
   isolation: IsolationMode;
   /** host:port of the control plane, for client libraries that need an endpoint override. */
   apiEndpoint?: () => string;
-  /** Where instances get a private HOME and scratch space. */
-  workDir: string;
+  /** Where instances get a private HOME, secret files and sockets (removed when the instance ends). */
+  dirs: InstanceDirs;
+  /** What confines instances on this machine (runtime/confinement.ts). */
+  confinement: Confinement;
   idleTimeoutMs?: number;
   startupTimeoutMs?: number;
 }
@@ -96,23 +100,48 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
       serveGoogleApis: options.serveGoogleApis,
     };
     const egress = createEgressProxy({ ca: options.ca, decide: (target) => decideEgress(context, target) });
-    const sidecars = await startSidecars(options.isolation, metadata, egress, options.ca, options.apiEndpoint?.());
-    const stopSidecars = () => sidecars.stop();
-    const home = join(options.workDir, instanceId);
-    mkdirSync(home, { recursive: true, mode: 0o700 });
+    const { dirs, confinement } = options;
+    const held: HeldUid | undefined = confinement.uidPerInstance ? await acquireInstanceUid() : undefined;
+    const owner = held ? { uid: held.uid, gid: held.gid } : undefined;
+    const made: string[] = [];
+    // Everything of the instance on disk goes when it ends, and its uid is freed (nothing left running as it).
+    const removeDirs = async () => {
+      dirs.forget(instanceId, made);
+      await held?.release();
+    };
+    let socketDir: string, home: string, secretsDir: string;
+    let sidecars: Awaited<ReturnType<typeof startSidecars>>;
     let secrets: InstanceSecrets;
     try {
-      secrets = await prepareInstanceSecrets(platform, revision, home);
+      if (owner) dirs.record(instanceId, { uid: owner.uid });
+      made.push((socketDir = dirs.createSocketDir()));
+      made.push((home = dirs.createHome(instanceId, owner)));
+      made.push((secretsDir = dirs.createSecretsDir(instanceId, owner)));
+      sidecars = await startSidecars(options.isolation, metadata, egress, dirs.ca, options.apiEndpoint?.(), {
+        socketDir,
+        ...(owner ? { instanceUid: owner.uid } : {}),
+      });
+    } catch (error) {
+      await removeDirs();
+      throw error;
+    }
+    const stopSidecars = () => sidecars.stop();
+    try {
+      secrets = await prepareInstanceSecrets(platform, revision, secretsDir);
     } catch (error) {
       await stopSidecars();
+      await removeDirs();
       throw error;
     }
     running.set(instanceId, secrets);
-    const cleanUp = () => {
-      running.delete(instanceId);
-      secrets.remove();
-      return stopSidecars();
-    };
+    let cleaned: Promise<void> | undefined;
+    const cleanUp = () =>
+      (cleaned ??= (async () => {
+        running.delete(instanceId);
+        secrets.remove();
+        await stopSidecars();
+        await removeDirs();
+      })());
     const port = sidecars.sockets
       ? (image.fixedPort ?? containerPortOf(revision))
       : (image.fixedPort ?? (await findFreePort()));
@@ -121,9 +150,10 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
     env["RUNGUARD_MOUNT_ROOT"] = sidecars.sockets ? "" : secrets.mountRoot;
     if (sidecars.apiEndpoint) env["RUNGUARD_API_ENDPOINT"] = sidecars.apiEndpoint;
     const argv = buildArgv(image.command, container?.command, container?.args);
+    const confine = { dropPrivileges: dropPrivilegesArgs(confinement, owner), pidNamespace: confinement.pidNamespace };
     const launch = sidecars.sockets
-      ? netnsLaunch(argv, image.dir, env, port, sidecars.sockets, secrets.mounts)
-      : { command: argv, env, port };
+      ? netnsLaunch(argv, image.dir, env, port, sidecars.sockets, secrets.mounts, confine)
+      : processLaunch(argv, image.dir, env, port, confine);
     try {
       const instance = await startProcessInstance(
         {
@@ -137,6 +167,9 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
           onExit: () => void cleanUp(),
         },
       );
+      const startTime = processStartTime(instance.pid);
+      if (startTime && !cleaned)
+        dirs.record(instanceId, { ...(owner ? { uid: owner.uid } : {}), pid: instance.pid, startTime });
       return instance;
     } catch (error) {
       await cleanUp();

@@ -2,7 +2,7 @@
 // instance's private mount directory (0700 directories, 0600 files) and rewritten when a `latest`
 // reference gets a new version. In the process runtime a container path such as /secrets/credentials is
 // mapped to $RUNGUARD_MOUNT_ROOT/secrets/credentials (see the README).
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Platform } from "../core/platform.js";
 import type { StoredRevision } from "../run/types.js";
@@ -42,6 +42,22 @@ async function writeFile(
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   writeFileSync(file, payload, { mode: 0o600 });
   chmodSync(file, 0o600);
+  handOver(root, file);
+}
+
+/**
+ * With a uid per instance, the mount root belongs to the instance's group (instances/instance-dirs.ts): each
+ * file becomes its uid's (an instance's gid equals its uid) and each directory root's, readable by its group
+ * but never writable, so the instance cannot swap a path that runguard writes to for a link.
+ */
+function handOver(root: string, file: string): void {
+  const { gid } = statSync(root);
+  if (process.getuid?.() !== 0 || gid === 0) return;
+  chownSync(file, gid, gid);
+  for (let dir = dirname(file); dir.startsWith(root); dir = dirname(dir)) {
+    chownSync(dir, 0, gid);
+    chmodSync(dir, 0o750);
+  }
 }
 
 export async function prepareInstanceSecrets(

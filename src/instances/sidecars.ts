@@ -1,13 +1,15 @@
 // What runs beside each instance: its metadata server and its egress proxy, reached over loopback ports
-// (process isolation) or over unix sockets relayed into the instance's own network namespace (netns).
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+// (process isolation) or over unix sockets relayed into the instance's own network namespace (netns). The
+// sockets are in a directory only runguard can enter; in process isolation the loopback ports in front of them
+// let through only the instance's own uid (runtime/peer-credentials.ts).
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { connect, createServer } from "node:net";
 import type { MetadataServer } from "../metadata/metadata-server.js";
 import type { EgressProxy } from "../network/egress-proxy.js";
 import type { IsolationMode } from "../runtime/isolation.js";
 import type { InstanceNetworkEnv } from "./container-env.js";
+import { listenForUid } from "../runtime/peer-credentials.js";
 
 /** Fixed loopback ports inside an instance's own network namespace. */
 export const INSIDE = { metadata: 8901, egress: 8902, api: 8903 } as const;
@@ -26,8 +28,30 @@ export async function startSidecars(
   egress: EgressProxy,
   ca: { bundlePath: string; caCertPath: string },
   apiEndpoint: string | undefined,
+  /** A new directory only runguard can enter (instance-dirs.ts), and the uid the instance runs as, if its own. */
+  place: { socketDir: string; instanceUid?: number },
 ): Promise<Sidecars> {
   const trust = { caBundlePath: ca.bundlePath, caCertPath: ca.caCertPath };
+  const dir = place.socketDir;
+  const socket = (name: string) => join(dir, `${name}.sock`);
+  if (mode === "process" && place.instanceUid !== undefined) {
+    await metadata.listenPath(socket("metadata"));
+    await egress.listenPath(socket("egress"));
+    const meta = await listenForUid(place.instanceUid, socket("metadata"));
+    const proxy = await listenForUid(place.instanceUid, socket("egress"));
+    return {
+      network: {
+        metadataHostPort: `127.0.0.1:${meta.port}`,
+        egressProxyUrl: `http://127.0.0.1:${proxy.port}`,
+        ...trust,
+      },
+      ...(apiEndpoint ? { apiEndpoint } : {}),
+      async stop() {
+        await Promise.all([meta.close(), proxy.close(), metadata.close(), egress.close()]);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
   if (mode === "process") {
     const meta = await metadata.listen("127.0.0.1", 0);
     const proxy = await egress.listen("127.0.0.1", 0);
@@ -38,12 +62,12 @@ export async function startSidecars(
         ...trust,
       },
       ...(apiEndpoint ? { apiEndpoint } : {}),
-      stop: async () => void (await Promise.all([metadata.close(), egress.close()])),
+      async stop() {
+        await Promise.all([metadata.close(), egress.close()]);
+        rmSync(dir, { recursive: true, force: true });
+      },
     };
   }
-  // Unix socket paths are limited to about 100 bytes, so they live in a short private directory.
-  const dir = mkdtempSync(join(tmpdir(), "rg-"));
-  const socket = (name: string) => join(dir, `${name}.sock`);
   await metadata.listenPath(socket("metadata"));
   await egress.listenPath(socket("egress"));
   const outbound: Array<{ port: number; socket: string }> = [

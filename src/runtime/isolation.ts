@@ -6,9 +6,12 @@ import { spawnSync } from "node:child_process";
 
 export type IsolationMode = "netns" | "process";
 
-/** A new network namespace, and a private mount namespace so that secret volumes appear at their paths. */
-export function unshareArgs(): string[] {
-  const namespaces = ["--net", "--mount", "--propagation", "private"];
+/**
+ * A new network namespace, and a private mount namespace so that secret volumes appear at their paths; with
+ * `pid`, a PID namespace too (the launcher is its init, with a /proc of its own).
+ */
+export function unshareArgs(pid = false): string[] {
+  const namespaces = ["--net", "--mount", "--propagation", "private", ...(pid ? ["--pid", "--mount-proc"] : [])];
   return process.getuid?.() === 0
     ? [...namespaces, "--fork", "--kill-child"]
     : [...namespaces, "--map-root-user", "--fork", "--kill-child"];

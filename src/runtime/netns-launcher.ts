@@ -1,5 +1,6 @@
-// Runs inside a fresh network namespace (started through `unshare --net --fork`), where only a down loopback
-// interface exists. It brings loopback up, relays a few loopback ports to unix sockets that runguard serves
+// Runs as the init of an instance's own PID namespace (started through `unshare --pid --fork`), so that the app
+// gets signals forwarded and everything it starts dies with it. In netns isolation it also runs inside a fresh
+// network namespace (`unshare --net`), where only a down loopback interface exists: it brings loopback up, relays a few loopback ports to unix sockets that runguard serves
 // from outside (metadata server, egress proxy, control plane), starts the app, and only once the app accepts
 // connections opens the inbound unix socket runguard's front end uses. The app can reach nothing else.
 import { spawn, execFileSync } from "node:child_process";
@@ -19,6 +20,10 @@ interface LauncherConfig {
   hostMountNamespace: string;
   /** Directories bound read-only at their container paths, in this namespace only (secret volumes). */
   mounts: Array<{ source: string; target: string }>;
+  /** False in process isolation: the host's network, no relays, no inbound socket. */
+  network?: boolean;
+  /** The `setpriv` prefix that drops the app's uid and capabilities (runtime/confinement.ts). */
+  dropPrivileges?: string[];
 }
 
 // The configuration arrives in the environment (never in a file: it holds the app's secret env vars).
@@ -47,7 +52,8 @@ function appAccepts(): Promise<boolean> {
   });
 }
 
-execFileSync("ip", ["link", "set", "lo", "up"]);
+const network = config.network !== false;
+if (network) execFileSync("ip", ["link", "set", "lo", "up"]);
 // The mount namespace is private (unshare --mount): these binds are invisible outside the instance. A missing
 // mount point is created as an empty directory, the one trace this leaves on the host's filesystem.
 // Never bind anything unless this really is a mount namespace of our own: a bind in the host's namespace
@@ -60,26 +66,32 @@ for (const mount of config.mounts ?? []) {
   execFileSync("mount", ["--bind", mount.source, mount.target]);
   execFileSync("mount", ["-o", "remount,bind,ro", mount.target]);
 }
-await Promise.all(config.outbound.map((o) => listenTcp(o.port, o.socket)));
-const app = spawn(config.command[0] ?? "true", config.command.slice(1), {
+await Promise.all((config.outbound ?? []).map((o) => listenTcp(o.port, o.socket)));
+const argv = [...(config.dropPrivileges ?? []), ...config.command];
+const app = spawn(argv[0] ?? "true", argv.slice(1), {
   cwd: config.cwd,
   env: config.env,
   stdio: "inherit",
 });
 app.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
 for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => app.kill(signal));
-while (!(await appAccepts())) await new Promise((r) => setTimeout(r, 25));
-createServer((client) => pipeBoth(client, connect({ host: "127.0.0.1", port: config.appPort }))).listen(
-  config.inboundSocket,
-);
-// With an IPC channel to runguard (never inherited by the app: Node opens it close-on-exec), runguard's front
-// end asks for connections here and gets the connected socket itself, so requests skip the relay above.
-process.on("message", (message: LauncherRequest) => {
-  const id = typeof message === "object" && message !== null ? message.connect : undefined;
-  if (typeof id !== "number") return;
-  const reply = (answer: LauncherReply, socket?: Socket) => process.send?.(answer, socket);
-  const socket = connect({ host: "127.0.0.1", port: config.appPort });
-  socket.once("error", (error) => reply({ id, error: error.message }));
-  // Sending the socket closes this process's copy of it.
-  socket.once("connect", () => reply({ id, connected: true }, socket));
-});
+// In process isolation runguard reaches the app on the host's loopback itself: nothing more to set up here.
+if (network) await serveInbound();
+
+async function serveInbound(): Promise<void> {
+  while (!(await appAccepts())) await new Promise((r) => setTimeout(r, 25));
+  createServer((client) => pipeBoth(client, connect({ host: "127.0.0.1", port: config.appPort }))).listen(
+    config.inboundSocket,
+  );
+  // With an IPC channel to runguard (never inherited by the app: Node opens it close-on-exec), runguard's front
+  // end asks for connections here and gets the connected socket itself, so requests skip the relay above.
+  process.on("message", (message: LauncherRequest) => {
+    const id = typeof message === "object" && message !== null ? message.connect : undefined;
+    if (typeof id !== "number") return;
+    const reply = (answer: LauncherReply, socket?: Socket) => process.send?.(answer, socket);
+    const socket = connect({ host: "127.0.0.1", port: config.appPort });
+    socket.once("error", (error) => reply({ id, error: error.message }));
+    // Sending the socket closes this process's copy of it.
+    socket.once("connect", () => reply({ id, connected: true }, socket));
+  });
+}

@@ -26,6 +26,8 @@ export interface DeployOptions {
   /** The request timeout (Cloud Run's --timeout). */
   timeoutSeconds?: number;
   as?: string;
+  /** Secrets mounted as files: each secret's latest version at <mountPath>/<secret>. */
+  secretVolumes?: Array<{ mountPath: string; secret: string }>;
 }
 
 async function api(rg: TestRunguard, as: string, method: string, path: string, body?: unknown) {
@@ -58,8 +60,14 @@ export async function deploy(rg: TestRunguard, name: string, options: DeployOpti
             {
               image: options.image ?? ECHO_IMAGE,
               env: Object.entries(options.env ?? {}).map(([k, v]) => ({ name: k, value: v })),
+              ...(options.secretVolumes
+                ? { volumeMounts: options.secretVolumes.map((v) => ({ name: v.secret, mountPath: v.mountPath })) }
+                : {}),
             },
           ],
+          ...(options.secretVolumes
+            ? { volumes: options.secretVolumes.map((v) => ({ name: v.secret, secret: { secretName: v.secret } })) }
+            : {}),
         },
       },
     },
