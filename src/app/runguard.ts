@@ -1,7 +1,6 @@
 // Starts runguard: the platform and its listeners. The only place that binds ports.
 import { createServer, type Server } from "node:http";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { Config } from "../core/config.js";
@@ -23,7 +22,7 @@ import { createOauthRoutes } from "../control-plane/apis/oauth.js";
 import { createSignInRoutes } from "../control-plane/apis/signin.js";
 import { createAuthorizationCodes } from "../signin/authorization-codes.js";
 import { createClientDirectory } from "../signin/clients.js";
-import { createIapSessions } from "../iap/iap-session.js";
+import { createIapSessions, openIapSessionKey } from "../iap/iap-session.js";
 import { builtInIdentityProvider, oidcIdentityProvider } from "../iap/identity-provider.js";
 import { createSignInFlow } from "../iap/sign-in-flow.js";
 import { createIapCheck } from "../iap/iap-check.js";
@@ -66,7 +65,7 @@ export async function startRunguard(
   const logger = options.logger ?? createLogger();
   const platform = await openPlatform(config, options.clock);
   let apiUrl = "";
-  const ca = await openLocalCa(join(config.dataDir, "ca"));
+  const ca = await openLocalCa(join(config.dataDir, "ca"), platform.envelope);
   const signer = createIapSigner(platform.clock);
   const privateResources = await createPrivateResourceIndex(platform.store);
   let frontEnd: DataPlane["frontEnd"] | undefined;
@@ -78,7 +77,10 @@ export async function startRunguard(
   let directIapClients = async () => new Map<string, string[]>();
   const clients = createClientDirectory(platform.store, () => directIapClients());
   const signIn = createSignInFlow(
-    createIapSessions(sessionKey(config.dataDir), platform.clock),
+    createIapSessions(await openIapSessionKey(config.dataDir, platform.envelope), platform.clock, {
+      maxCount: config.pendingSignInMaxCount,
+      maxBytes: config.pendingSignInMaxBytes,
+    }),
     config.oidc ? oidcIdentityProvider(config.oidc) : builtInIdentityProvider(() => apiUrl, codes),
   );
   const iap = createIapCheck({ platform, signer, signIn });
@@ -148,13 +150,6 @@ export async function startRunguard(
       await platform.close();
     },
   };
-}
-
-/** The key of IAP session cookies, kept so that sessions survive a restart. */
-function sessionKey(dataDir: string): Uint8Array {
-  const file = join(dataDir, "iap-session.key");
-  if (!existsSync(file)) writeFileSync(file, randomBytes(32), { mode: 0o600, flag: "wx" });
-  return new Uint8Array(readFileSync(file));
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {

@@ -2,8 +2,11 @@
 // names the user and the backend it was issued for. Logins in progress are remembered server-side by nonce,
 // with the PKCE verifier, so nothing secret ever travels through the browser.
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
 import { SignJWT, jwtVerify } from "jose";
 import type { Clock } from "../core/clock.js";
+import type { Envelope } from "../secrets/envelope.js";
+import { openSealedFile } from "../secrets/sealed-file.js";
 
 export const SESSION_LIFETIME_SECONDS = 3600;
 const LOGIN_LIFETIME_MS = 10 * 60_000;
@@ -118,6 +121,15 @@ export function createIapSessions(
       return { count: pending.size, bytes: pendingBytes };
     },
   };
+}
+
+/** The key of IAP session cookies, kept (sealed) so that sessions survive a restart. */
+export async function openIapSessionKey(dataDir: string, envelope: Envelope): Promise<Uint8Array> {
+  const key = await openSealedFile(envelope, join(dataDir, "iap-session.key.sealed"), {
+    clearFile: join(dataDir, "iap-session.key"),
+    create: () => randomBytes(32),
+  });
+  return new Uint8Array(key);
 }
 
 /** Cookie names as IAP uses them: the __Host- prefix needs HTTPS, so the plain-HTTP listener drops it. */

@@ -227,6 +227,14 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       ).iterate(...params) as IterableIterator<LogRow>;
       return collectLogRecords(rows, newestFirst, query.sinceTimestamp, limit);
     },
+    async scrub() {
+      assertOpen();
+      // secure_delete (sqlite-db.ts) zeroes what is deleted from now on; VACUUM rewrites every page, so free
+      // pages from before are gone too; the checkpoint moves the WAL into the file and empties it.
+      await logWriter.sync().catch(() => undefined);
+      db.exec("VACUUM");
+      db.pragma("wal_checkpoint(TRUNCATE)");
+    },
     onChange(listener) {
       listeners.add(listener);
       return () => void listeners.delete(listener);
