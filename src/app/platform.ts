@@ -19,7 +19,14 @@ export interface OpenedPlatform extends Platform {
 export async function openPlatform(config: Config, clock: Clock = systemClock): Promise<OpenedPlatform> {
   // The KEK first: a missing or wrong one stops the start before the store is opened.
   const envelope = createEnvelope(loadKeyEncryptionKey(config.dataDir, kekSourceOf(config.kekFile)));
-  const store = openSqliteStore({ dataDir: config.dataDir });
+  const store = openSqliteStore({
+    dataDir: config.dataDir,
+    requestLogRetention: {
+      maxAgeMs: config.requestLogMaxAgeDays * 24 * 3600_000,
+      maxBytes: config.requestLogMaxBytes,
+      checkEveryMs: config.requestLogRetentionCheckMs,
+    },
+  });
   if ((await sealClearSigningKeys(store, envelope)) > 0) await store.scrub();
   const engine = createPolicyEngine({ clock });
   const subjects = await createSubjectIndex(store);
