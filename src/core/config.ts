@@ -1,5 +1,6 @@
 // One schema for runguard's configuration: parsed once at start, then frozen. Defaults are secure and documented.
 import { z } from "zod";
+import { StartupError } from "./errors.js";
 
 export const configSchema = z.object({
   /** Where the embedded store, keys and logs live. */
@@ -63,5 +64,10 @@ export const configSchema = z.object({
 export type Config = Readonly<z.infer<typeof configSchema>>;
 
 export function parseConfig(input: unknown): Config {
-  return Object.freeze(configSchema.parse(input));
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success)
+    throw new StartupError(
+      `Invalid configuration: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`,
+    );
+  return Object.freeze(parsed.data);
 }
