@@ -124,7 +124,16 @@ export function registerUp(program: Command): void {
     });
 }
 
-const BYTE_UNITS: Record<string, number> = { "": 1, B: 1, KB: 1e3, MB: 1e6, GB: 1e9, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3 };
+const BYTE_UNITS: Record<string, number> = {
+  "": 1,
+  B: 1,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  KIB: 1024,
+  MIB: 1024 ** 2,
+  GIB: 1024 ** 3,
+};
 
 /** "1GB", "500MB", "64KiB" or a number of bytes; anything else is NaN, which the config refuses. */
 export function parseByteSize(text: string): number {

@@ -1,7 +1,17 @@
 // runguard's own key material kept in the data directory (the local CA's key, the IAP session key) exists on
 // disk only sealed under the key-encryption key. A clear file left by an older runguard is sealed on first start
 // and its bytes overwritten before it is removed.
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { basename } from "node:path";
 import { StartupError } from "../core/errors.js";
 import type { Envelope, Sealed } from "./envelope.js";

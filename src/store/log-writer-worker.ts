@@ -60,7 +60,8 @@ const REQUEST_ROWS = "format <> 0"; // format 0 is a whole LogEntry (audit logs)
 const ROW_BYTES = `length(entry) + length(log_name) + length(timestamp) + ${ROW_OVERHEAD_BYTES}`;
 /** Stored bytes of request logs, counted once at start and kept up to date by every insert and delete. */
 let requestBytes = options.retention
-  ? ((db.prepare(`SELECT sum(${ROW_BYTES}) FROM log_entries WHERE ${REQUEST_ROWS}`).pluck().get() as number | null) ?? 0)
+  ? ((db.prepare(`SELECT sum(${ROW_BYTES}) FROM log_entries WHERE ${REQUEST_ROWS}`).pluck().get() as number | null) ??
+    0)
   : 0;
 const appendRequests = db.transaction((rows: RequestLogRow[]) => {
   for (const group of groupByProject(rows)) {

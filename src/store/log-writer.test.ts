@@ -178,7 +178,10 @@ describe("log writer thread, request log retention", () => {
         assert.ok(requestBytes(db) <= 20_000, `${requestBytes(db)} bytes kept`);
         assert.ok(kept.length > 10, `${kept.length} kept`);
         assert.equal(kept.at(-1), "/r399", "the newest is kept");
-        assert.deepEqual(kept, Array.from({ length: kept.length }, (_, i) => `/r${400 - kept.length + i}`));
+        assert.deepEqual(
+          kept,
+          Array.from({ length: kept.length }, (_, i) => `/r${400 - kept.length + i}`),
+        );
       },
       { retention: { maxAgeMs: 24 * HOUR, maxBytes: 20_000, checkEveryMs: 3_600_000 } },
     ));

@@ -78,19 +78,17 @@ export async function sealClearSigningKeys(store: Store, envelope: Envelope): Pr
     let sealed = 0;
     for (const { privateJwk, ...key } of await tx.list<StoredSigningKey>("signingKey")) {
       if (!privateJwk) continue;
-      tx.put("signingKey", keyName(key.kid), { ...key, sealedPrivateJwk: sealPrivateJwk(envelope, key.kid, privateJwk) });
+      tx.put("signingKey", keyName(key.kid), {
+        ...key,
+        sealedPrivateJwk: sealPrivateJwk(envelope, key.kid, privateJwk),
+      });
       sealed++;
     }
     return sealed;
   });
 }
 
-export function createKeyRing(
-  store: Store,
-  clock: Clock,
-  maxTokenLifetimeMs: number,
-  envelope: Envelope,
-): KeyRing {
+export function createKeyRing(store: Store, clock: Clock, maxTokenLifetimeMs: number, envelope: Envelope): KeyRing {
   let cache: Map<string, LoadedKey> | undefined;
   store.onChange((change) => {
     if (change.kind === "signingKey" || change.kind === "*") cache = undefined;

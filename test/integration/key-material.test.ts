@@ -44,10 +44,9 @@ function newKekFile(): string {
 }
 
 const start = (dataDir: string, extra: Record<string, unknown> = {}) =>
-  startRunguard(
-    parseConfig({ dataDir, apiPort: 0, frontEndPort: 0, lbPort: 0, lbHttpsPort: 0, ...extra }),
-    { logger: createLogger({ level: "silent" }) },
-  );
+  startRunguard(parseConfig({ dataDir, apiPort: 0, frontEndPort: 0, lbPort: 0, lbHttpsPort: 0, ...extra }), {
+    logger: createLogger({ level: "silent" }),
+  });
 
 async function idToken(runguard: Runguard, email: string): Promise<string> {
   const { uniqueId } = await ensureUser(runguard.platform, email);
@@ -193,13 +192,19 @@ describe("key material at rest", () => {
 
     const wrong = spawnUp(dataDir, [], { env: { RUNGUARD_KEK: randomBytes(32).toString("base64") } });
     assert.equal(await wrong.exited, 1);
-    assert.match(wrong.stderr(), /^ERROR: The key-encryption key supplied is not the one the keys in .* are encrypted with/);
+    assert.match(
+      wrong.stderr(),
+      /^ERROR: The key-encryption key supplied is not the one the keys in .* are encrypted with/,
+    );
     assert.doesNotMatch(wrong.stderr(), /\n\s+at /, "no stack trace");
     assert.doesNotMatch(wrong.stderr() + wrong.stdout(), new RegExp(kek.replace(/[+/]/g, "\\$&")));
 
     const missing = spawnUp(dataDir, [], { env: { RUNGUARD_KEK: "", RUNGUARD_KEK_FILE: "" } });
     assert.equal(await missing.exited, 1);
-    assert.match(missing.stderr(), /kept outside it: supply it with --kek-file PATH, RUNGUARD_KEK_FILE or RUNGUARD_KEK/);
+    assert.match(
+      missing.stderr(),
+      /kept outside it: supply it with --kek-file PATH, RUNGUARD_KEK_FILE or RUNGUARD_KEK/,
+    );
 
     const kekFile = join(temporaryDir("rg-kek-"), "kek");
     writeFileSync(kekFile, kek, { mode: 0o600 });
@@ -228,7 +233,9 @@ describe("key material at rest", () => {
     rmSync(join(dataDir, "iap-session.key.sealed"));
     rmSync(join(dataDir, "keys", "kek-check"));
     const clearDatabase = Buffer.concat(
-      ["runguard.db", "runguard.db-wal"].filter((name) => existsSync(join(dataDir, name))).map((name) => readFileSync(join(dataDir, name))),
+      ["runguard.db", "runguard.db-wal"]
+        .filter((name) => existsSync(join(dataDir, name)))
+        .map((name) => readFileSync(join(dataDir, name))),
     );
     assert.ok(
       clearDatabase.includes(Buffer.from(material.signingJwks[0]?.["d"] ?? "x")),
