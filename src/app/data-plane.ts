@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { createSecureContext } from "node:tls";
-import type { AddressInfo } from "node:net";
+import { LISTENERS, closeServer, listenAs } from "./listen.js";
 import type { Platform } from "../core/platform.js";
 import { createServiceDirectory, type ServiceDirectory } from "../gateway/directory.js";
 import { createFrontEnd, type FrontEnd } from "../gateway/front-end.js";
@@ -61,8 +61,6 @@ export async function startDataPlane(
   });
   // Cloud Run accepts request headers up to 64 KiB.
   const server = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 64 * 1024 }, (req, res) => frontEnd(req, res));
-  const servicePorts = await startServicePorts({ store: platform.store, directory, frontEnd, host: options.host });
-  const port = await listen(server, options.port, options.host);
   const iap = createIapGateway({ platform, directory, frontEnd, iap: options.iap });
   const serveLoadBalancer = (req: IncomingMessage, res: ServerResponse) => {
     iap(req, res).catch(() => {
@@ -71,7 +69,6 @@ export async function startDataPlane(
     });
   };
   const lb = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 64 * 1024 }, serveLoadBalancer);
-  const lbPort = await listen(lb, options.lbPort, options.host);
   // Every mapped domain gets a certificate from the local CA, issued on first use (by SNI).
   const lbHttps = createHttpsServer(
     {
@@ -86,38 +83,37 @@ export async function startDataPlane(
     },
     serveLoadBalancer,
   );
-  const lbHttpsPort = await listen(lbHttps, options.lbHttpsPort, options.host);
-  return {
-    frontEndUrl: `http://${options.host}:${port}`,
-    loadBalancerUrl: `http://${options.host}:${lbPort}`,
-    loadBalancerHttpsUrl: `https://${options.host}:${lbHttpsPort}`,
-    frontEnd,
-    servicePorts,
-    directory,
-    flushLogs: () => requestLog.flush(),
-    async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      for (const listener of [lb, lbHttps])
-        await new Promise<void>((resolve) => {
-          listener.close(() => resolve());
-          listener.closeAllConnections();
-        });
-      await servicePorts.close();
-      await requestLog.close();
-      await forwarder.close();
-      directory.close();
-    },
+  const servicePorts = await startServicePorts({ store: platform.store, directory, frontEnd, host: options.host });
+  const close = async () => {
+    for (const listener of [server, lb, lbHttps]) await closeServer(listener);
+    await servicePorts.close();
+    await requestLog.close();
+    await forwarder.close();
+    directory.close();
   };
-}
+  try {
+    return await bind();
+  } catch (error) {
+    // Whatever was already bound is released, so a failed start leaves nothing listening.
+    await close();
+    throw error;
+  }
 
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
-  });
+  async function bind(): Promise<DataPlane> {
+    const port = await listenAs(server, options.port, options.host, LISTENERS.frontEnd);
+    const lbPort = await listenAs(lb, options.lbPort, options.host, LISTENERS.loadBalancer);
+    const lbHttpsPort = await listenAs(lbHttps, options.lbHttpsPort, options.host, LISTENERS.loadBalancerHttps);
+    return {
+      frontEndUrl: `http://${options.host}:${port}`,
+      loadBalancerUrl: `http://${options.host}:${lbPort}`,
+      loadBalancerHttpsUrl: `https://${options.host}:${lbHttpsPort}`,
+      frontEnd,
+      servicePorts,
+      directory,
+      flushLogs: () => requestLog.flush(),
+      close,
+    };
+  }
 }
 
 export type { Server };

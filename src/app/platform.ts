@@ -8,19 +8,29 @@ import { openSqliteStore } from "../store/sqlite-store.js";
 import { createTokenService } from "../tokens/token-service.js";
 import { syncEngine } from "./engine-sync.js";
 import { createSubjectIndex } from "../accounts/subject-index.js";
-import { createEnvelope, loadKeyEncryptionKey } from "../secrets/envelope.js";
-import { join } from "node:path";
+import { createEnvelope } from "../secrets/envelope.js";
+import { kekSourceOf, loadKeyEncryptionKey } from "../secrets/key-encryption-key.js";
+import { sealClearSigningKeys } from "../tokens/key-ring.js";
 
 export interface OpenedPlatform extends Platform {
   close(): Promise<void>;
 }
 
 export async function openPlatform(config: Config, clock: Clock = systemClock): Promise<OpenedPlatform> {
-  const store = openSqliteStore({ dataDir: config.dataDir });
+  // The KEK first: a missing or wrong one stops the start before the store is opened.
+  const envelope = createEnvelope(loadKeyEncryptionKey(config.dataDir, kekSourceOf(config.kekFile)));
+  const store = openSqliteStore({
+    dataDir: config.dataDir,
+    requestLogRetention: {
+      maxAgeMs: config.requestLogMaxAgeDays * 24 * 3600_000,
+      maxBytes: config.requestLogMaxBytes,
+      checkEveryMs: config.requestLogRetentionCheckMs,
+    },
+  });
+  if ((await sealClearSigningKeys(store, envelope)) > 0) await store.scrub();
   const engine = createPolicyEngine({ clock });
   const subjects = await createSubjectIndex(store);
-  const tokens = createTokenService({ store, clock, resolveSubject: (sub) => subjects.resolve(sub) });
-  const envelope = createEnvelope(loadKeyEncryptionKey(join(config.dataDir, "keys", "secrets.kek")));
+  const tokens = createTokenService({ store, clock, envelope, resolveSubject: (sub) => subjects.resolve(sub) });
   const platform: Platform = { config, clock, store, engine, tokens, subjects, envelope };
   await ensureProject(platform, config.projectId, config.ownerEmail);
   const stopSync = await syncEngine(store, engine);

@@ -1,9 +1,9 @@
 // Starts runguard: the platform and its listeners. The only place that binds ports.
-import { createServer, type Server } from "node:http";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { randomBytes } from "node:crypto";
+import { createServer } from "node:http";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { AddressInfo } from "node:net";
+import { LISTENERS, closeServer, listenAs } from "./listen.js";
+import { lockDataDir } from "./data-dir-lock.js";
 import type { Config } from "../core/config.js";
 import type { Clock } from "../core/clock.js";
 import { createControlPlaneHandler, refuseConnect } from "../control-plane/server.js";
@@ -25,7 +25,7 @@ import { createOauthRoutes } from "../control-plane/apis/oauth.js";
 import { createSignInRoutes } from "../control-plane/apis/signin.js";
 import { createAuthorizationCodes } from "../signin/authorization-codes.js";
 import { createClientDirectory } from "../signin/clients.js";
-import { createIapSessions } from "../iap/iap-session.js";
+import { createIapSessions, openIapSessionKey } from "../iap/iap-session.js";
 import { builtInIdentityProvider, oidcIdentityProvider } from "../iap/identity-provider.js";
 import { createSignInFlow } from "../iap/sign-in-flow.js";
 import { createIapCheck } from "../iap/iap-check.js";
@@ -68,11 +68,31 @@ export async function startRunguard(
   options: { clock?: Clock; logger?: Logger } = {},
 ): Promise<Runguard> {
   const logger = options.logger ?? createLogger();
-  const platform = await openPlatform(config, options.clock);
+  const lock = lockDataDir(config.dataDir);
+  // A start that fails part way (a port in use, a wrong KEK) undoes what it did, so nothing is left running.
+  const undo: (() => Promise<void> | void)[] = [() => lock.release()];
+  try {
+    return await start(config, logger, options.clock, lock, undo);
+  } catch (error) {
+    for (const step of undo.reverse()) await step();
+    throw error;
+  }
+}
+
+async function start(
+  config: Config,
+  logger: Logger,
+  clock: Clock | undefined,
+  lock: { release(): void },
+  undo: (() => Promise<void> | void)[],
+): Promise<Runguard> {
+  const platform = await openPlatform(config, clock);
+  undo.push(() => platform.close());
   let apiUrl = "";
-  const ca = await openLocalCa(join(config.dataDir, "ca"));
+  const ca = await openLocalCa(join(config.dataDir, "ca"), platform.envelope);
   const signer = createIapSigner(platform.clock);
   const privateResources = await createPrivateResourceIndex(platform.store);
+  undo.push(() => privateResources.close());
   let frontEnd: DataPlane["frontEnd"] | undefined;
   const serveRunApp = (req: IncomingMessage, res: ServerResponse, source: TrafficSource) =>
     frontEnd?.(req, res, { source });
@@ -82,7 +102,10 @@ export async function startRunguard(
   let directIapClients = async () => new Map<string, string[]>();
   const clients = createClientDirectory(platform.store, () => directIapClients());
   const signIn = createSignInFlow(
-    createIapSessions(sessionKey(config.dataDir), platform.clock),
+    createIapSessions(await openIapSessionKey(config.dataDir, platform.envelope), platform.clock, {
+      maxCount: config.pendingSignInMaxCount,
+      maxBytes: config.pendingSignInMaxBytes,
+    }),
     config.oidc ? oidcIdentityProvider(config.oidc) : builtInIdentityProvider(() => apiUrl, codes),
   );
   const iap = createIapCheck({ platform, signer, signIn });
@@ -100,7 +123,8 @@ export async function startRunguard(
   });
   const api = createServer({ keepAliveTimeout: 65_000 }, apiHandler);
   api.on("connect", refuseConnect);
-  const port = await listen(api, config.apiPort, config.host);
+  undo.push(() => closeServer(api));
+  const port = await listenAs(api, config.apiPort, config.host, LISTENERS.controlPlane);
   apiUrl = `http://${config.host}:${port}`;
   const isolation = detectIsolation(config.isolation);
   const confinement = detectConfinement();
@@ -119,6 +143,7 @@ export async function startRunguard(
     confinement,
     idleTimeoutMs: config.idleTimeoutMs,
   });
+  undo.push(() => instances.close());
   const dataPlane = await startDataPlane(platform, instances, {
     host: config.host,
     port: config.frontEndPort,
@@ -157,27 +182,7 @@ export async function startRunguard(
       dirs.close();
       privateResources.close();
       await platform.close();
+      lock.release();
     },
   };
-}
-
-/** The key of IAP session cookies, kept so that sessions survive a restart. */
-function sessionKey(dataDir: string): Uint8Array {
-  const file = join(dataDir, "iap-session.key");
-  if (!existsSync(file)) writeFileSync(file, randomBytes(32), { mode: 0o600, flag: "wx" });
-  return new Uint8Array(readFileSync(file));
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }

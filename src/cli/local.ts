@@ -12,6 +12,8 @@ import { mintAccessToken } from "../app/local-credentials.js";
 import { parsePrincipal } from "../iam/principal-parse.js";
 import type { Principal } from "../iam/types.js";
 import type { Store } from "../store/store.js";
+import { createEnvelope } from "../secrets/envelope.js";
+import { kekSourceOf, loadKeyEncryptionKey } from "../secrets/key-encryption-key.js";
 
 /**
  * Absolute: instances get paths inside it (the local CA bundle for REQUESTS_CA_BUNDLE, SSL_CERT_FILE and
@@ -37,8 +39,10 @@ export interface LocalSession extends LocalSigner {
 
 export async function openLocal(dataDir: string): Promise<LocalSession> {
   const endpoints = readEndpoints(dataDir);
+  // The CLI signs its own tokens, so it opens the signing keys with the KEK `up` uses (--kek-file, RUNGUARD_KEK…).
+  const envelope = createEnvelope(loadKeyEncryptionKey(dataDir, kekSourceOf(undefined)));
   const store: Store = openSqliteStore({ dataDir });
-  const tokens = createTokenService({ store, clock: systemClock });
+  const tokens = createTokenService({ store, clock: systemClock, envelope });
   return { dataDir, endpoints, store, tokens, clock: systemClock, close: () => store.close() };
 }
 

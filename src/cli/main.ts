@@ -1,4 +1,5 @@
 // `runguard <noun> <verb>`: thin commands over the same code the API uses.
+import { resolve } from "node:path";
 import { Command } from "commander";
 import { registerUp } from "./up.js";
 import { registerEnv } from "./env.js";
@@ -17,7 +18,17 @@ export function buildCli(): Command {
   const program = new Command("runguard")
     .description("Google Cloud Run's security model, running for real on this machine.")
     .option("--data-dir <dir>", "runguard's data directory", process.env["RUNGUARD_DATA_DIR"] ?? ".runguard")
+    .option(
+      "--kek-file <path>",
+      "the key-encryption key (32 bytes, base64), kept outside the data directory (or RUNGUARD_KEK_FILE, RUNGUARD_KEK)",
+    )
     .showHelpAfterError();
+  // Every command reads the KEK the same way (secrets/key-encryption-key.ts), so the option travels as its variable;
+  // instances never inherit runguard's environment.
+  program.hook("preAction", (_program, action) => {
+    const { kekFile } = action.optsWithGlobals() as { kekFile?: string };
+    if (kekFile) process.env["RUNGUARD_KEK_FILE"] = resolve(kekFile);
+  });
   registerUp(program);
   registerEnv(program);
   registerToken(program);

@@ -15,6 +15,9 @@ interface UpOptions {
   lbHttpsPort?: string;
   oidcIssuer?: string;
   oidcClientId?: string;
+  requestLogMaxAge?: string;
+  requestLogMaxSize?: string;
+  pendingSignIns?: string;
   demo: boolean;
   exitAfterDemo: boolean;
 }
@@ -48,6 +51,21 @@ export function registerUp(program: Command): void {
       "the OAuth client registered at that provider (secret: RUNGUARD_OIDC_CLIENT_SECRET)",
       process.env["RUNGUARD_OIDC_CLIENT_ID"],
     )
+    .option(
+      "--request-log-max-age <days>",
+      "delete request logs older than this (default 30)",
+      process.env["RUNGUARD_REQUEST_LOG_MAX_AGE_DAYS"],
+    )
+    .option(
+      "--request-log-max-size <bytes>",
+      "delete the oldest request logs past this size, e.g. 500MB (default 1GB)",
+      process.env["RUNGUARD_REQUEST_LOG_MAX_SIZE"],
+    )
+    .option(
+      "--pending-sign-ins <count>",
+      "IAP sign-ins in progress remembered at most, the oldest dropped (default 10000)",
+      process.env["RUNGUARD_PENDING_SIGN_INS"],
+    )
     .option("--demo", "deploy demo services and show calls succeeding and failing as on Cloud Run", false)
     .option("--exit-after-demo", "stop after the demo (exit code 0 when every call answered as on Cloud Run)", false)
     .action(async (options: UpOptions, command: Command) => {
@@ -60,6 +78,9 @@ export function registerUp(program: Command): void {
         ...(options.frontEndPort ? { frontEndPort: Number(options.frontEndPort) } : {}),
         ...(options.lbPort ? { lbPort: Number(options.lbPort) } : {}),
         ...(options.lbHttpsPort ? { lbHttpsPort: Number(options.lbHttpsPort) } : {}),
+        ...(options.requestLogMaxAge ? { requestLogMaxAgeDays: Number(options.requestLogMaxAge) } : {}),
+        ...(options.requestLogMaxSize ? { requestLogMaxBytes: parseByteSize(options.requestLogMaxSize) } : {}),
+        ...(options.pendingSignIns ? { pendingSignInMaxCount: Number(options.pendingSignIns) } : {}),
         ...(options.oidcIssuer
           ? {
               oidc: {
@@ -109,6 +130,24 @@ export function registerUp(program: Command): void {
       await runguard.close();
       console.log("stopped.");
     });
+}
+
+const BYTE_UNITS: Record<string, number> = {
+  "": 1,
+  B: 1,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  KIB: 1024,
+  MIB: 1024 ** 2,
+  GIB: 1024 ** 3,
+};
+
+/** "1GB", "500MB", "64KiB" or a number of bytes; anything else is NaN, which the config refuses. */
+export function parseByteSize(text: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  const unit = match ? BYTE_UNITS[(match[2] ?? "").toUpperCase()] : undefined;
+  return match && unit !== undefined ? Math.round(Number(match[1]) * unit) : Number.NaN;
 }
 
 function waitForSignal(): Promise<void> {

@@ -1,5 +1,6 @@
 // One schema for runguard's configuration: parsed once at start, then frozen. Defaults are secure and documented.
 import { z } from "zod";
+import { StartupError } from "./errors.js";
 
 export const configSchema = z.object({
   /** Where the embedded store, keys and logs live. */
@@ -36,6 +37,22 @@ export const configSchema = z.object({
     .default(15 * 60_000),
   /** Instance isolation: "auto" uses a network namespace per instance where the machine allows it. */
   isolation: z.enum(["auto", "netns", "process"]).default("auto"),
+  /** A file holding the key-encryption key (base64, 32 bytes), kept outside the data directory; see
+   * secrets/key-encryption-key.ts (RUNGUARD_KEK_FILE and RUNGUARD_KEK are read there). */
+  kekFile: z.string().min(1).optional(),
+  /** Request logs older than this are deleted (Cloud Logging's default retention for _Default is 30 days). */
+  requestLogMaxAgeDays: z.number().positive().default(30),
+  /** Request logs beyond this many stored bytes are deleted, oldest first. */
+  requestLogMaxBytes: z.number().int().positive().default(1_000_000_000),
+  /** How often the log writer enforces the two limits above. */
+  requestLogRetentionCheckMs: z.number().int().positive().default(60_000),
+  /** IAP logins in progress (one per browser request without credentials) kept at most, by count and bytes. */
+  pendingSignInMaxCount: z.number().int().positive().default(10_000),
+  pendingSignInMaxBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(16 * 1024 * 1024),
   /** Largest accepted control-plane request body. */
   maxBodyBytes: z
     .number()
@@ -47,5 +64,10 @@ export const configSchema = z.object({
 export type Config = Readonly<z.infer<typeof configSchema>>;
 
 export function parseConfig(input: unknown): Config {
-  return Object.freeze(configSchema.parse(input));
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success)
+    throw new StartupError(
+      `Invalid configuration: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`,
+    );
+  return Object.freeze(parsed.data);
 }

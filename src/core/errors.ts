@@ -66,3 +66,14 @@ export function permissionDenied(permission: string, resource: string, domain: s
 export function isApiError(value: unknown): value is ApiError {
   return value instanceof ApiError;
 }
+
+/**
+ * A condition that keeps runguard from starting (a port in use, a data directory in use, a missing or wrong
+ * key-encryption key). Its message says what to do; the CLI prints it alone, without a stack trace.
+ */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StartupError";
+  }
+}

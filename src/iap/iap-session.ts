@@ -2,12 +2,18 @@
 // names the user and the backend it was issued for. Logins in progress are remembered server-side by nonce,
 // with the PKCE verifier, so nothing secret ever travels through the browser.
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
 import { SignJWT, jwtVerify } from "jose";
 import type { Clock } from "../core/clock.js";
+import type { Envelope } from "../secrets/envelope.js";
+import { openSealedFile } from "../secrets/sealed-file.js";
 
 export const SESSION_LIFETIME_SECONDS = 3600;
 const LOGIN_LIFETIME_MS = 10 * 60_000;
-const MAX_PENDING_LOGINS = 10_000;
+/** A longer path is not remembered: the browser returns to "/" after signing in (real URLs are far shorter). */
+export const MAX_RETURN_PATH_LENGTH = 2048;
+/** Bookkeeping per pending login beyond its strings (the Map entry, the object, the expiry). */
+const PENDING_LOGIN_OVERHEAD_BYTES = 200;
 const SESSION_ISSUER = "runguard-iap-session";
 
 export interface PendingLogin {
@@ -26,13 +32,46 @@ export interface IapSessions {
   beginLogin(login: Omit<PendingLogin, "nonce">): PendingLogin;
   /** A login can be finished once. */
   finishLogin(nonce: string): PendingLogin | undefined;
+  /** How many logins are pending and the bytes they are counted as. */
+  pendingLogins(): { count: number; bytes: number };
 }
 
-export function createIapSessions(key: Uint8Array, clock: Clock): IapSessions {
-  const pending = new Map<string, PendingLogin & { expiresAt: number }>();
+/**
+ * Every browser request without credentials starts a login, so what is remembered is capped by count and by
+ * bytes: past either cap the oldest pending logins are dropped (their browsers just sign in again).
+ */
+export interface PendingLoginLimits {
+  maxCount: number;
+  maxBytes: number;
+}
 
-  function forgetExpired(now: number): void {
-    for (const [nonce, login] of pending) if (login.expiresAt <= now) pending.delete(nonce);
+export const DEFAULT_PENDING_LOGIN_LIMITS: PendingLoginLimits = { maxCount: 10_000, maxBytes: 16 * 1024 * 1024 };
+
+type Pending = PendingLogin & { expiresAt: number; bytes: number };
+
+const sizeOf = (login: PendingLogin) =>
+  PENDING_LOGIN_OVERHEAD_BYTES +
+  2 * (login.resource.length + login.returnTo.length + login.codeVerifier.length + login.nonce.length);
+
+export function createIapSessions(
+  key: Uint8Array,
+  clock: Clock,
+  limits: PendingLoginLimits = DEFAULT_PENDING_LOGIN_LIMITS,
+): IapSessions {
+  // A Map iterates in insertion order, so its first entries are the oldest logins.
+  const pending = new Map<string, Pending>();
+  let pendingBytes = 0;
+
+  const forget = (nonce: string, login: Pending) => {
+    pending.delete(nonce);
+    pendingBytes -= login.bytes;
+  };
+  function makeRoom(now: number, bytes: number): void {
+    for (const [nonce, login] of pending) {
+      const full = pending.size >= limits.maxCount || pendingBytes + bytes > limits.maxBytes;
+      if (!full && login.expiresAt > now) return;
+      forget(nonce, login);
+    }
   }
 
   return {
@@ -61,20 +100,36 @@ export function createIapSessions(key: Uint8Array, clock: Clock): IapSessions {
     },
     beginLogin(login) {
       const now = clock.now();
-      if (pending.size >= MAX_PENDING_LOGINS) forgetExpired(now);
       const nonce = randomBytes(16).toString("hex");
-      const started = { ...login, nonce };
-      pending.set(nonce, { ...started, expiresAt: now + LOGIN_LIFETIME_MS });
+      const returnTo = login.returnTo.length <= MAX_RETURN_PATH_LENGTH ? login.returnTo : "/";
+      const started = { ...login, returnTo, nonce };
+      const bytes = sizeOf(started);
+      makeRoom(now, bytes);
+      pending.set(nonce, { ...started, expiresAt: now + LOGIN_LIFETIME_MS, bytes });
+      pendingBytes += bytes;
       return started;
     },
     finishLogin(nonce) {
       const login = pending.get(nonce);
-      pending.delete(nonce);
-      if (!login || login.expiresAt <= clock.now()) return undefined;
-      const { expiresAt: _expiresAt, ...rest } = login;
+      if (!login) return undefined;
+      forget(nonce, login);
+      if (login.expiresAt <= clock.now()) return undefined;
+      const { expiresAt: _expiresAt, bytes: _bytes, ...rest } = login;
       return rest;
     },
+    pendingLogins() {
+      return { count: pending.size, bytes: pendingBytes };
+    },
   };
+}
+
+/** The key of IAP session cookies, kept (sealed) so that sessions survive a restart. */
+export async function openIapSessionKey(dataDir: string, envelope: Envelope): Promise<Uint8Array> {
+  const key = await openSealedFile(envelope, join(dataDir, "iap-session.key.sealed"), {
+    clearFile: join(dataDir, "iap-session.key"),
+    create: () => randomBytes(32),
+  });
+  return new Uint8Array(key);
 }
 
 /** Cookie names as IAP uses them: the __Host- prefix needs HTTPS, so the plain-HTTP listener drops it. */

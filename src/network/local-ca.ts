@@ -1,9 +1,12 @@
 // runguard's local certificate authority. Instances trust it (NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE,
 // SSL_CERT_FILE), so their HTTPS calls to *.run.app can be answered by runguard. Created once, kept in the data
-// directory (key 0600), ECDSA P-256 for fast signing; leaf certificates are cached per host name.
+// directory (the key only sealed under the key-encryption key, see sealed-file.ts), ECDSA P-256 for fast signing;
+// leaf certificates are cached per host name.
 import { webcrypto, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Envelope } from "../secrets/envelope.js";
+import { openSealedFile } from "../secrets/sealed-file.js";
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 
@@ -49,24 +52,32 @@ async function createCa(): Promise<{ certPem: string; keyPem: string }> {
   };
 }
 
-export async function openLocalCa(dir: string): Promise<LocalCa> {
+export async function openLocalCa(dir: string, envelope: Envelope): Promise<LocalCa> {
   x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const caCertPath = join(dir, "ca.pem");
-  const caKeyPath = join(dir, "ca-key.pem");
+  const sealedKeyPath = join(dir, "ca-key.sealed");
   const bundlePath = join(dir, "ca-bundle.pem");
-  if (!existsSync(caCertPath) || !existsSync(caKeyPath)) {
-    const created = await createCa();
-    writeFileSync(caKeyPath, created.keyPem, { mode: 0o600 });
-    writeFileSync(caCertPath, created.certPem, { mode: 0o644 });
-  }
+  // A key without its certificate is of no use: both are made again.
+  if (!existsSync(caCertPath)) rmSync(sealedKeyPath, { force: true });
+  const keyPem = (
+    await openSealedFile(envelope, sealedKeyPath, {
+      // Older runguards kept the key in clear here; a certificate without its key is made again.
+      clearFile: existsSync(caCertPath) ? join(dir, "ca-key.pem") : undefined,
+      async create() {
+        const created = await createCa();
+        writeFileSync(caCertPath, created.certPem, { mode: 0o644 });
+        return Buffer.from(created.keyPem);
+      },
+    })
+  ).toString();
   const caCertPem = readFileSync(caCertPath, "utf8");
   const system = existsSync(SYSTEM_BUNDLE) ? readFileSync(SYSTEM_BUNDLE, "utf8") : "";
   writeFileSync(bundlePath, `${caCertPem}\n${system}`, { mode: 0o644 });
   const caCert = new x509.X509Certificate(caCertPem);
   const caKey = await webcrypto.subtle.importKey(
     "pkcs8",
-    Buffer.from(readFileSync(caKeyPath, "utf8").replace(/-----[^-]+-----|\s/g, ""), "base64"),
+    Buffer.from(keyPem.replace(/-----[^-]+-----|\s/g, ""), "base64"),
     ALG,
     false,
     ["sign"],

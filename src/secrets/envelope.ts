@@ -1,10 +1,7 @@
-// Envelope encryption of secret payloads: each version gets its own AES-256-GCM data key, itself encrypted
-// ("wrapped") with the key-encryption key, which never enters the database. The KEK comes from
-// RUNGUARD_SECRETS_KEK (base64, 32 bytes) or a 0600 file created on first start. The database alone reveals no
-// secret.
+// Envelope encryption of secret payloads and of runguard's own key material: each sealed value gets its own
+// AES-256-GCM data key, itself encrypted ("wrapped") with the key-encryption key, which never enters the database
+// (see key-encryption-key.ts for where it comes from). The database alone reveals no secret and no key.
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
 
 export interface Sealed {
   /** The data key, encrypted with the KEK: iv.tag.ciphertext, base64. */
@@ -33,20 +30,6 @@ function decrypt(key: Buffer, sealed: string, associated: string): Buffer {
   decipher.setAAD(Buffer.from(associated));
   decipher.setAuthTag(tag);
   return Buffer.concat([decipher.update(body), decipher.final()]);
-}
-
-export function loadKeyEncryptionKey(file: string, fromEnv = process.env["RUNGUARD_SECRETS_KEK"]): Buffer {
-  if (fromEnv) {
-    const key = Buffer.from(fromEnv, "base64");
-    if (key.length !== 32) throw new Error("RUNGUARD_SECRETS_KEK must be 32 bytes, base64-encoded");
-    return key;
-  }
-  if (!existsSync(file)) {
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    writeFileSync(file, randomBytes(32).toString("base64"), { mode: 0o600, flag: "wx" });
-  }
-  chmodSync(file, 0o600);
-  return Buffer.from(readFileSync(file, "utf8"), "base64");
 }
 
 /** `associated` binds a ciphertext to its version's name, so a sealed payload cannot be moved to another version. */

@@ -40,7 +40,7 @@ const row = (started: number, path: string): RequestLogRow => [
 
 /** The request paths stored, in the order the batches were written. */
 function storedPaths(db: ReturnType<typeof openDatabase>): string[] {
-  const batches = db.prepare("SELECT format, entry FROM log_entries ORDER BY id").all() as Array<{
+  const batches = db.prepare("SELECT format, entry FROM log_entries WHERE format <> 0 ORDER BY id").all() as Array<{
     format: number;
     entry: string;
   }>;
@@ -134,4 +134,67 @@ describe("log writer thread, request batches", () => {
       db.close();
     }
   });
+});
+
+describe("log writer thread, request log retention", () => {
+  const HOUR = 3600_000;
+  const requestBytes = (db: ReturnType<typeof openDatabase>) =>
+    db
+      .prepare(
+        "SELECT coalesce(sum(length(entry) + length(log_name) + length(timestamp) + 16), 0) FROM log_entries WHERE format <> 0",
+      )
+      .pluck()
+      .get() as number;
+
+  it("deletes request logs older than maxAgeMs, and leaves audit entries alone", () =>
+    withWriter(
+      async (writer, db) => {
+        const now = Date.now();
+        for (let i = 0; i < 30; i++) writer.appendRequests([row(now - 3 * HOUR + i, `/old${i}`)]);
+        writer.appendRequests([row(now - 1000, "/recent")]);
+        await writer.append([
+          { timestamp: new Date(now - 3 * HOUR).toISOString(), logName: "projects/p/logs/audit", entry: { a: 1 } },
+        ]);
+        await writer.sync();
+        await writer.retain();
+        assert.deepEqual(storedPaths(db), ["/recent"]);
+        assert.equal(db.prepare("SELECT count(*) FROM log_entries WHERE format = 0").pluck().get(), 1);
+      },
+      { retention: { maxAgeMs: 2 * HOUR, maxBytes: 1_000_000_000, checkEveryMs: 3_600_000 } },
+    ));
+
+  it("past maxBytes deletes the oldest request logs, keeping the newest, down to under the limit", () =>
+    withWriter(
+      async (writer, db) => {
+        const now = Date.now();
+        for (let i = 0; i < 400; i++) {
+          writer.appendRequests([row(now + i, `/r${i}`)]);
+          if (i % 50 === 49) await writer.sync();
+        }
+        await writer.sync();
+        assert.ok(requestBytes(db) > 20_000, `${requestBytes(db)} bytes written`);
+        await writer.retain();
+        const kept = storedPaths(db);
+        assert.ok(requestBytes(db) <= 20_000, `${requestBytes(db)} bytes kept`);
+        assert.ok(kept.length > 10, `${kept.length} kept`);
+        assert.equal(kept.at(-1), "/r399", "the newest is kept");
+        assert.deepEqual(
+          kept,
+          Array.from({ length: kept.length }, (_, i) => `/r${400 - kept.length + i}`),
+        );
+      },
+      { retention: { maxAgeMs: 24 * HOUR, maxBytes: 20_000, checkEveryMs: 3_600_000 } },
+    ));
+
+  it("enforces the limits by itself every checkEveryMs", () =>
+    withWriter(
+      async (writer, db) => {
+        for (let i = 0; i < 300; i++) writer.appendRequests([row(Date.now(), `/t${i}`)]);
+        await writer.sync();
+        const deadline = Date.now() + 10_000;
+        while (requestBytes(db) > 10_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        assert.ok(requestBytes(db) <= 10_000, `${requestBytes(db)} bytes`);
+      },
+      { retention: { maxAgeMs: 24 * HOUR, maxBytes: 10_000, checkEveryMs: 100 } },
+    ));
 });

@@ -14,6 +14,8 @@ export interface LogWriter {
   appendRequests(rows: readonly RequestLogRow[]): void;
   /** Resolves once everything appended before it is written or given up on; rejects if rows were lost since. */
   sync(): Promise<void>;
+  /** Enforces the request log retention now (it also runs every retention.checkEveryMs). */
+  retain(): Promise<void>;
   /** Resolves after every append already made has been written (or failed). */
   close(): Promise<void>;
 }
@@ -86,6 +88,7 @@ export function startLogWriter(file: string, options: StartLogWriterOptions = {}
       send({ requests: rows as RequestLogRow[] });
     },
     sync: () => submit(1, (id) => ({ id, sync: true })),
+    retain: () => submit(1, (id) => ({ id, retain: true })),
     close() {
       closed ??= (async () => {
         closing = true;

@@ -102,6 +102,10 @@ export function createMemoryStore(): Store {
       if (query.newestFirst !== false) rows = rows.reverse();
       return rows.slice(0, logLimit(query)).map(copyLog);
     },
+    async scrub() {
+      // Nothing outlives the process: overwritten values are garbage.
+      assertOpen();
+    },
     onChange(listener) {
       listeners.add(listener);
       return () => void listeners.delete(listener);

@@ -27,6 +27,8 @@ export function applyPragmas(db: Db): void {
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");
   db.pragma("foreign_keys = ON");
+  // Deleted and overwritten content is zeroed, not left in free space, where a copy of the file would show it.
+  db.pragma("secure_delete = ON");
 }
 
 /** Applies the migrations not yet recorded and returns how many it applied. */

@@ -6,6 +6,7 @@
 import type Database from "better-sqlite3";
 import { ApiError } from "../core/errors.js";
 import { startLogWriter } from "./log-writer.js";
+import type { RequestLogRetention } from "./log-writer-worker.js";
 import { logLimit } from "./log-query.js";
 import {
   REQUEST_BATCH_FORMAT,
@@ -37,6 +38,8 @@ export interface SqliteStoreOptions {
   fileName?: string;
   /** How often to look for commits by other processes, in ms; 0 disables. Defaults to 500. */
   watchExternalMs?: number;
+  /** Request log retention, enforced by the log writer thread (only by the process serving requests). */
+  requestLogRetention?: RequestLogRetention;
 }
 
 type DocRow = { name: string; value: string; version: number };
@@ -142,7 +145,10 @@ function createBackend(db: Db, assertOpen: () => void, onCommitted: OnCommitted)
 export function openSqliteStore(options: SqliteStoreOptions): Store {
   const fileName = options.fileName ?? DEFAULT_FILE_NAME;
   const db = openDatabase(options.dataDir, fileName);
-  const logWriter = startLogWriter(db.name);
+  const logWriter = startLogWriter(
+    db.name,
+    options.requestLogRetention ? { retention: options.requestLogRetention } : {},
+  );
   const listeners = new Set<(change: Change) => void>();
   let closed = false;
   let closing: Promise<void> | undefined;
@@ -226,6 +232,14 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         `SELECT id, timestamp, log_name, entry, format FROM log_entries ${where} ORDER BY id ${newestFirst ? "DESC" : "ASC"}`,
       ).iterate(...params) as IterableIterator<LogRow>;
       return collectLogRecords(rows, newestFirst, query.sinceTimestamp, limit);
+    },
+    async scrub() {
+      assertOpen();
+      // secure_delete (sqlite-db.ts) zeroes what is deleted from now on; VACUUM rewrites every page, so free
+      // pages from before are gone too; the checkpoint moves the WAL into the file and empties it.
+      await logWriter.sync().catch(() => undefined);
+      db.exec("VACUUM");
+      db.pragma("wal_checkpoint(TRUNCATE)");
     },
     onChange(listener) {
       listeners.add(listener);

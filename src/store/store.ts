@@ -80,6 +80,11 @@ export interface Store {
    */
   appendRequestLogs(rows: readonly RequestLogRow[]): Promise<void>;
   readLogs(query: LogQuery): Promise<LogEntryRecord[]>;
+  /**
+   * Rewrites the store's files so that nothing already overwritten or deleted can be read back from them (run
+   * once after sealing keys an older runguard kept in clear).
+   */
+  scrub(): Promise<void>;
   /** Called after each committed change, in commit order. Returns an unsubscribe function. */
   onChange(listener: (change: Change) => void): () => void;
   close(): Promise<void>;

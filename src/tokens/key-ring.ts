@@ -1,13 +1,18 @@
-// runguard's RS256 signing keys, persisted in the store. The newest key signs; retired keys stay published
-// (and accepted) until every token they signed has expired, so rotation never breaks a live token.
+// runguard's RS256 signing keys, persisted in the store with the private key sealed under the key-encryption key
+// (see secrets/envelope.ts), so the database alone reveals no key. The newest key signs; retired keys stay
+// published (and accepted) until every token they signed has expired, so rotation never breaks a live token.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
 import type { Clock } from "../core/clock.js";
 import type { Store } from "../store/store.js";
+import type { Envelope, Sealed } from "../secrets/envelope.js";
 import type { Jwk } from "./types.js";
 
 export interface StoredSigningKey {
   kid: string;
-  privateJwk: Record<string, unknown>;
+  /** The private JWK (JSON), sealed with the signing key's name as associated data. */
+  sealedPrivateJwk?: Sealed;
+  /** How runguard before sealing kept the private key; sealed in place at start (sealClearSigningKeys). */
+  privateJwk?: Record<string, unknown>;
   publicJwk: Record<string, unknown>;
   createdAtMs: number;
   retiredAtMs?: number;
@@ -31,28 +36,59 @@ export interface KeyRing {
 
 const keyName = (kid: string) => `signingKeys/${kid}`;
 
-function newKey(nowMs: number): StoredSigningKey {
+function sealPrivateJwk(envelope: Envelope, kid: string, privateJwk: Record<string, unknown>): Sealed {
+  return envelope.seal(Buffer.from(JSON.stringify(privateJwk)), keyName(kid));
+}
+
+function newKey(nowMs: number, envelope: Envelope): StoredSigningKey {
   const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const kid = randomBytes(20).toString("hex");
   return {
-    kid: randomBytes(20).toString("hex"),
-    privateJwk: privateKey.export({ format: "jwk" }) as Record<string, unknown>,
+    kid,
+    sealedPrivateJwk: sealPrivateJwk(envelope, kid, privateKey.export({ format: "jwk" }) as Record<string, unknown>),
     publicJwk: publicKey.export({ format: "jwk" }) as Record<string, unknown>,
     createdAtMs: nowMs,
   };
 }
 
-function load(stored: StoredSigningKey): LoadedKey {
+function privateJwkOf(stored: StoredSigningKey, envelope: Envelope): Record<string, unknown> {
+  if (stored.sealedPrivateJwk)
+    return JSON.parse(envelope.open(stored.sealedPrivateJwk, keyName(stored.kid)).toString()) as Record<
+      string,
+      unknown
+    >;
+  if (stored.privateJwk) return stored.privateJwk;
+  throw new Error(`signing key ${stored.kid} has no private key`);
+}
+
+function load(stored: StoredSigningKey, envelope: Envelope): LoadedKey {
   const jwk = stored.publicJwk as { n: string; e: string };
   return {
     kid: stored.kid,
-    privateKey: createPrivateKey({ key: stored.privateJwk as never, format: "jwk" }),
+    privateKey: createPrivateKey({ key: privateJwkOf(stored, envelope) as never, format: "jwk" }),
     publicKey: createPublicKey({ key: stored.publicJwk as never, format: "jwk" }),
     publicJwk: { kty: "RSA", kid: stored.kid, alg: "RS256", use: "sig", n: jwk.n, e: jwk.e },
     stored,
   };
 }
 
-export function createKeyRing(store: Store, clock: Clock, maxTokenLifetimeMs: number): KeyRing {
+/** Seals the private keys an older runguard kept in clear; returns how many it sealed. */
+export async function sealClearSigningKeys(store: Store, envelope: Envelope): Promise<number> {
+  return store.transact(async (tx) => {
+    let sealed = 0;
+    for (const { privateJwk, ...key } of await tx.list<StoredSigningKey>("signingKey")) {
+      if (!privateJwk) continue;
+      tx.put("signingKey", keyName(key.kid), {
+        ...key,
+        sealedPrivateJwk: sealPrivateJwk(envelope, key.kid, privateJwk),
+      });
+      sealed++;
+    }
+    return sealed;
+  });
+}
+
+export function createKeyRing(store: Store, clock: Clock, maxTokenLifetimeMs: number, envelope: Envelope): KeyRing {
   let cache: Map<string, LoadedKey> | undefined;
   store.onChange((change) => {
     if (change.kind === "signingKey" || change.kind === "*") cache = undefined;
@@ -64,12 +100,12 @@ export function createKeyRing(store: Store, clock: Clock, maxTokenLifetimeMs: nu
       await store.transact(async (tx) => {
         const again = await tx.list<StoredSigningKey>("signingKey");
         if (again.some((k) => k.retiredAtMs === undefined)) return;
-        const key = newKey(clock.now());
+        const key = newKey(clock.now(), envelope);
         tx.put("signingKey", keyName(key.kid), key);
       });
       stored = await store.list<StoredSigningKey>("signingKey");
     }
-    const loaded = new Map(stored.sort((a, b) => b.createdAtMs - a.createdAtMs).map((k) => [k.kid, load(k)]));
+    const loaded = new Map(stored.sort((a, b) => b.createdAtMs - a.createdAtMs).map((k) => [k.kid, load(k, envelope)]));
     cache = loaded;
     return loaded;
   };
@@ -96,7 +132,7 @@ export function createKeyRing(store: Store, clock: Clock, maxTokenLifetimeMs: nu
             tx.put("signingKey", keyName(key.kid), { ...key, retiredAtMs: clock.now() });
           else if (key.retiredAtMs + maxTokenLifetimeMs <= clock.now()) tx.delete("signingKey", keyName(key.kid));
         }
-        const fresh = newKey(clock.now());
+        const fresh = newKey(clock.now(), envelope);
         tx.put("signingKey", keyName(fresh.kid), fresh);
       });
       cache = undefined;

@@ -4,6 +4,8 @@ import { SignJWT, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } fr
 import type { Clock } from "../core/clock.js";
 import type { Store } from "../store/store.js";
 import type { Principal } from "../iam/types.js";
+import { randomBytes } from "node:crypto";
+import { createEnvelope, type Envelope } from "../secrets/envelope.js";
 import { createKeyRing } from "./key-ring.js";
 import { createVerificationCache } from "./verification-cache.js";
 import type {
@@ -33,6 +35,8 @@ export interface TokenServiceOptions {
   accessTokenAudience?: string;
   /** Maps the `sub` of a token without an email claim (a service account's unique id) to its principal. */
   resolveSubject?: (sub: string) => SignedIn | undefined;
+  /** Seals the signing keys in the store; by default under a key of this process only (for a memory store). */
+  envelope?: Envelope;
 }
 
 function principalFor(email: string): SignedIn {
@@ -56,7 +60,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   const { store, clock } = options;
   const issuer = options.issuer ?? GOOGLE_ISSUER;
   const accessAudience = options.accessTokenAudience ?? "https://runguard.local/api";
-  const keys = createKeyRing(store, clock, MAX_LIFETIME_MS);
+  const keys = createKeyRing(store, clock, MAX_LIFETIME_MS, options.envelope ?? createEnvelope(randomBytes(32)));
   const idCache = createVerificationCache<{ claims: IdTokenClaims; principal: SignedIn }>(10_000);
   const accessCache = createVerificationCache<VerifiedAccessToken>(10_000);
 
