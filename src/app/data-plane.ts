@@ -15,6 +15,7 @@ import { createIapGateway } from "../iap/iap-gateway.js";
 import { createDirectIap } from "../iap/direct-iap.js";
 import type { IapCheck } from "../iap/iap-check.js";
 import type { LocalCa } from "../network/local-ca.js";
+import { guardListener } from "../gateway/request-body.js";
 
 export interface DataPlane {
   frontEndUrl: string;
@@ -60,7 +61,9 @@ export async function startDataPlane(
     directIap: createDirectIap(options.iap),
   });
   // Cloud Run accepts request headers up to 64 KiB.
-  const server = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 64 * 1024 }, (req, res) => frontEnd(req, res));
+  const serveFrontEnd = (req: IncomingMessage, res: ServerResponse) => frontEnd(req, res);
+  const server = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 64 * 1024 }, serveFrontEnd);
+  guardListener(server, serveFrontEnd);
   const servicePorts = await startServicePorts({ store: platform.store, directory, frontEnd, host: options.host });
   const port = await listen(server, options.port, options.host);
   const iap = createIapGateway({ platform, directory, frontEnd, iap: options.iap });
@@ -71,6 +74,7 @@ export async function startDataPlane(
     });
   };
   const lb = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 64 * 1024 }, serveLoadBalancer);
+  guardListener(lb, serveLoadBalancer);
   const lbPort = await listen(lb, options.lbPort, options.host);
   // Every mapped domain gets a certificate from the local CA, issued on first use (by SNI).
   const lbHttps = createHttpsServer(
@@ -86,6 +90,7 @@ export async function startDataPlane(
     },
     serveLoadBalancer,
   );
+  guardListener(lbHttps, serveLoadBalancer);
   const lbHttpsPort = await listen(lbHttps, options.lbHttpsPort, options.host);
   return {
     frontEndUrl: `http://${options.host}:${port}`,

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { Config } from "../core/config.js";
 import type { Clock } from "../core/clock.js";
-import { createControlPlaneHandler, refuseConnect } from "../control-plane/server.js";
+import { answerMalformedApiRequests, createControlPlaneHandler, refuseConnect } from "../control-plane/server.js";
 import { createLogger, type Logger } from "../core/logger.js";
 import { openPlatform, type OpenedPlatform } from "./platform.js";
 import { allRoutes } from "./routes.js";
@@ -96,6 +96,7 @@ export async function startRunguard(
   });
   const api = createServer({ keepAliveTimeout: 65_000 }, apiHandler);
   api.on("connect", refuseConnect);
+  answerMalformedApiRequests(api);
   const port = await listen(api, config.apiPort, config.host);
   apiUrl = `http://${config.host}:${port}`;
   const isolation = detectIsolation(config.isolation);
