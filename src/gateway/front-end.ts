@@ -22,6 +22,7 @@ import { createHeaderRewriter } from "./forward-headers.js";
 import type { Forwarder, InstanceProvider } from "./forward.js";
 import type { RequestLog } from "./request-log.js";
 import { declaredTooLarge } from "./request-body.js";
+import { parseRequestUrl } from "../core/http-input.js";
 
 export interface FrontEndOptions {
   directory: ServiceDirectory;
@@ -193,7 +194,18 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
 
   const frontEnd: FrontEnd = (req, res, route = {}) => {
     const started = clock.now();
-    const path = req.url ?? "/";
+    // Google's front end forwards origin-form targets only: an absolute-form one becomes its path, anything
+    // else (`*`, `http://`, `x`...) is a malformed request, answered before it can reach an app.
+    if (!req.url?.startsWith("/")) {
+      const url = req.url && /^https?:\/\//i.test(req.url) ? parseRequestUrl(req.url) : undefined;
+      if (!url) {
+        req.resume();
+        sendPage(res, 400, badRequestPage(), { connection: "close" });
+        return;
+      }
+      req.url = `${url.pathname}${url.search}`;
+    }
+    const path = req.url;
     // Over Cloud Run's request size, refused before anything else and before the body is sent (Expect).
     if (declaredTooLarge(req)) {
       sendPage(res, 413, payloadTooLargePage(), { connection: "close" });
