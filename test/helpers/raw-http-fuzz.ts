@@ -22,7 +22,7 @@ export interface FuzzListener {
    * A 5xx this listener answers by design to a well-formed request that is not malformed (the egress proxy's
    * 502 for a destination outside the network): return true to accept it. Default: none is.
    */
-  accepts5xx?: (status: number, answer: string) => boolean;
+  accepts5xx?: (status: number, answer: string, request: string) => boolean;
   /** A normal request, raw, and the status it must get after the run. */
   healthy: { request: string; status: number };
 }
@@ -247,7 +247,7 @@ export async function fuzzListener(
       if (statuses.length === 0) report.statuses["none"] = (report.statuses["none"] ?? 0) + 1;
       for (const status of statuses) {
         report.statuses[String(status)] = (report.statuses[String(status)] ?? 0) + 1;
-        if (status >= 500 && !listener.accepts5xx?.(status, answer))
+        if (status >= 500 && !listener.accepts5xx?.(status, answer, request.toString("latin1")))
           assert.fail(`${listener.name} answered ${status} to ${JSON.stringify(request.toString("latin1").slice(0, 300))}:\n${answer.slice(0, 500)}`);
       }
       assert.ok(options.alive(), `runguard exited after ${JSON.stringify(request.toString("latin1").slice(0, 300))}`);
