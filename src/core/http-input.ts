@@ -1,7 +1,6 @@
 // Parsing what a client sent without ever throwing: every listener reads request targets, hosts and escapes
 // through these, so malformed input becomes `undefined`, which each listener answers with its own 4xx instead
 // of an exception escaping a request handler.
-import type { Server } from "node:http";
 import type { Duplex } from "node:stream";
 
 /** The request target resolved against `base`; undefined when it is not a URL (`//[`, `http://[`). */
@@ -47,7 +46,7 @@ function statusOf(code: string | undefined): number {
  * bare 400 too, but this way every listener answers in its own shape, and a socket mid-answer is just closed.
  */
 export function answerClientErrors(
-  server: Pick<Server, "on">,
+  server: { on(event: "clientError", listener: (error: NodeJS.ErrnoException, socket: Duplex) => void): unknown },
   answer: (status: number) => MalformedAnswer = () => ({ contentType: "text/plain", body: "" }),
 ): void {
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {

@@ -27,7 +27,14 @@ function describe(error: unknown): { name: string; code?: string; message: strin
     ...(typeof code === "string" ? { code } : {}),
     message: withoutSecrets(error.message),
     // Only the frames: the stack's first line repeats the message.
-    ...(error.stack ? { stack: error.stack.split("\n").filter((line) => /^\s+at /.test(line)).join("\n") } : {}),
+    ...(error.stack
+      ? {
+          stack: error.stack
+            .split("\n")
+            .filter((line) => /^\s+at /.test(line))
+            .join("\n"),
+        }
+      : {}),
   };
 }
 

@@ -11,7 +11,8 @@ import fc from "fast-check";
 export interface FuzzListener {
   name: string;
   /** Where to connect: a TCP port, a unix socket, or TLS (any certificate; SNI = servername). */
-  address: { port: number; host?: string } | { path: string } | { port: number; host?: string; tls: { servername: string } };
+  address:
+    { port: number; host?: string } | { path: string } | { port: number; host?: string; tls: { servername: string } };
   /** Host header values a well-formed request would carry (the fuzzer mixes them with broken ones). */
   hosts: string[];
   /** Request targets this listener takes (a proxy's absolute form, a service's paths), mixed with broken ones. */
@@ -38,7 +39,11 @@ const CASE_TIMEOUT_MS = 400;
 const QUIET_MS = 60;
 
 /** Writes `request` and collects what comes back until the peer closes or a short quiet time passes. */
-export function sendRaw(listener: FuzzListener, request: Buffer | string, timeoutMs = CASE_TIMEOUT_MS): Promise<string> {
+export function sendRaw(
+  listener: FuzzListener,
+  request: Buffer | string,
+  timeoutMs = CASE_TIMEOUT_MS,
+): Promise<string> {
   return new Promise((resolve) => {
     const address = listener.address;
     const socket: Socket =
@@ -80,7 +85,23 @@ export function statusesOf(answer: string): number[] {
 }
 
 const TOKEN_CHARS = fc.constantFrom(..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_!#$%&'*+.^`|~");
-const NASTY_CHARS = fc.constantFrom("\r", "\n", "\r\n", "\0", " ", ":", "\t", "[", "]", "%", "\u00ff", "\u0100", "é", "\x7f", "\\");
+const NASTY_CHARS = fc.constantFrom(
+  "\r",
+  "\n",
+  "\r\n",
+  "\0",
+  " ",
+  ":",
+  "\t",
+  "[",
+  "]",
+  "%",
+  "\u00ff",
+  "\u0100",
+  "é",
+  "\x7f",
+  "\\",
+);
 const nastyString = (maxLength: number) =>
   fc
     .array(fc.oneof({ weight: 3, arbitrary: fc.string({ maxLength: 4 }) }, { weight: 1, arbitrary: NASTY_CHARS }), {
@@ -90,7 +111,10 @@ const nastyString = (maxLength: number) =>
 const huge = fc.integer({ min: 8 * 1024, max: 80 * 1024 }).map((n) => "a".repeat(n));
 
 const method = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom("GET", "POST", "PUT", "HEAD", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE") },
+  {
+    weight: 6,
+    arbitrary: fc.constantFrom("GET", "POST", "PUT", "HEAD", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"),
+  },
   { weight: 2, arbitrary: fc.constantFrom("get", "G ET", "", "\0GET", "GET\r", "PRI", "M-SEARCH", "PROPFIND") },
   { weight: 1, arbitrary: fc.array(TOKEN_CHARS, { minLength: 1, maxLength: 24 }).map((c) => c.join("")) },
 );
@@ -134,10 +158,23 @@ function requestArbitrary(listener: FuzzListener): fc.Arbitrary<Buffer> {
     { weight: 1, arbitrary: fc.webUrl({ withQueryParameters: true, withFragments: true }) },
     { weight: 1, arbitrary: huge.map((s) => `/${s}`) },
   );
-  const version = fc.constantFrom("HTTP/1.1", "HTTP/1.1", "HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/1.1x", "", "HTTP/9.9", "http/1.1");
+  const version = fc.constantFrom(
+    "HTTP/1.1",
+    "HTTP/1.1",
+    "HTTP/1.1",
+    "HTTP/1.0",
+    "HTTP/2.0",
+    "HTTP/1.1x",
+    "",
+    "HTTP/9.9",
+    "http/1.1",
+  );
   const hostValue = fc.oneof(
     { weight: 4, arbitrary: fc.constantFrom(...listener.hosts) },
-    { weight: 2, arbitrary: fc.constantFrom("[", "[::1", "::::", "", " ", "a b", "%zz", "x.run.app:99999", "h\0st", "[]:80") },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom("[", "[::1", "::::", "", " ", "a b", "%zz", "x.run.app:99999", "h\0st", "[]:80"),
+    },
     { weight: 1, arbitrary: nastyString(8) },
   );
   const header = fc.oneof(
@@ -173,9 +210,9 @@ function requestArbitrary(listener: FuzzListener): fc.Arbitrary<Buffer> {
     },
     {
       weight: 1,
-      arbitrary: fc.constantFrom("a=%", "__Host-GCP_IAP_AUTH_TOKEN_ID=%zz", "=;;=", "GCP_IAP_XSRF_NONCE_%=1").map(
-        (v): [string, string] => ["Cookie", v],
-      ),
+      arbitrary: fc
+        .constantFrom("a=%", "__Host-GCP_IAP_AUTH_TOKEN_ID=%zz", "=;;=", "GCP_IAP_XSRF_NONCE_%=1")
+        .map((v): [string, string] => ["Cookie", v]),
     },
     { weight: 1, arbitrary: fc.constantFrom(...(listener.extraHeaders ?? [["Accept", "*/*"] as [string, string]])) },
     { weight: 2, arbitrary: fc.tuple(nastyString(10), nastyString(20)) },
@@ -212,7 +249,9 @@ function requestArbitrary(listener: FuzzListener): fc.Arbitrary<Buffer> {
       hostFirst: fc.boolean(),
     })
     .map(({ method: m, target: t, version: v, headers, body: b, lineEnd: eol, hostFirst }) => {
-      const all: Array<[string, string]> = hostFirst ? [["Host", listener.hosts[0] ?? "localhost"], ...headers] : headers;
+      const all: Array<[string, string]> = hostFirst
+        ? [["Host", listener.hosts[0] ?? "localhost"], ...headers]
+        : headers;
       const head = `${m} ${t} ${v}${eol}${all.map(([n, value]) => `${n}: ${value}${eol}`).join("")}${eol}`;
       return Buffer.from(`${head}${b}`, "latin1");
     });
@@ -248,7 +287,9 @@ export async function fuzzListener(
       for (const status of statuses) {
         report.statuses[String(status)] = (report.statuses[String(status)] ?? 0) + 1;
         if (status >= 500 && !listener.accepts5xx?.(status, answer, request.toString("latin1")))
-          assert.fail(`${listener.name} answered ${status} to ${JSON.stringify(request.toString("latin1").slice(0, 300))}:\n${answer.slice(0, 500)}`);
+          assert.fail(
+            `${listener.name} answered ${status} to ${JSON.stringify(request.toString("latin1").slice(0, 300))}:\n${answer.slice(0, 500)}`,
+          );
       }
       assert.ok(options.alive(), `runguard exited after ${JSON.stringify(request.toString("latin1").slice(0, 300))}`);
     }),
@@ -261,7 +302,11 @@ export async function fuzzListener(
     },
   );
   const after = statusesOf(await sendRaw(listener, listener.healthy.request, 5_000));
-  assert.deepEqual(after.filter((s) => s !== 100).slice(0, 1), [listener.healthy.status], `${listener.name} after the run`);
+  assert.deepEqual(
+    after.filter((s) => s !== 100).slice(0, 1),
+    [listener.healthy.status],
+    `${listener.name} after the run`,
+  );
   assert.ok(options.alive(), "runguard is alive after the run");
   return report;
 }

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { fuzzListener, type FuzzListener, type FuzzReport } from "../helpers/raw-http-fuzz.js";
+import { fuzzListener, sendRaw, type FuzzListener, type FuzzReport } from "../helpers/raw-http-fuzz.js";
 
 const bin = fileURLToPath(new URL("../../../bin/runguard.js", import.meta.url));
 const apps = fileURLToPath(new URL("../../../test/fixtures/apps/", import.meta.url));
@@ -18,7 +18,7 @@ const run = promisify(execFile);
 const PROJECT = "my-gcp-project";
 const ECHO = "gcr.io/runguard-tests/echo";
 /** Per listener: at most this many cases, or this long, whichever comes first (9 listeners, under ~90 s). */
-const NUM_RUNS = 400;
+const NUM_RUNS = 1000;
 const TIME_LIMIT_MS = 8_000;
 
 describe("fuzzing every listener of runguard up", { timeout: 240_000 }, () => {
@@ -60,10 +60,27 @@ describe("fuzzing every listener of runguard up", { timeout: 240_000 }, () => {
     dataDir = mkdtempSync(join(tmpdir(), "rg-fuzz-"));
     // The instances' sidecar sockets are made under the temporary directory: a private one, to find them.
     mkdirSync(join(dataDir, "tmp"));
-    up = spawn(process.execPath, [bin, "--data-dir", dataDir, "up", "--port", "0", "--front-end-port", "0", "--lb-port", "0", "--lb-https-port", "0"], {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, TMPDIR: join(dataDir, "tmp") },
-    });
+    up = spawn(
+      process.execPath,
+      [
+        bin,
+        "--data-dir",
+        dataDir,
+        "up",
+        "--port",
+        "0",
+        "--front-end-port",
+        "0",
+        "--lb-port",
+        "0",
+        "--lb-https-port",
+        "0",
+      ],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, TMPDIR: join(dataDir, "tmp") },
+      },
+    );
     up.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     await new Promise<void>((resolve, reject) => {
       up.once("exit", (code) => reject(new Error(`runguard up exited (${code}): ${stderr}`)));
@@ -151,7 +168,11 @@ describe("fuzzing every listener of runguard up", { timeout: 240_000 }, () => {
       ],
       extraHeaders: [["Metadata-Flavor", "Google"]],
       healthy: {
-        request: get("metadata.google.internal", "/computeMetadata/v1/project/project-id", "Metadata-Flavor: Google\r\n"),
+        request: get(
+          "metadata.google.internal",
+          "/computeMetadata/v1/project/project-id",
+          "Metadata-Flavor: Google\r\n",
+        ),
         status: 200,
       },
     });
@@ -177,12 +198,18 @@ describe("fuzzing every listener of runguard up", { timeout: 240_000 }, () => {
       hosts: [serviceHost, "example.com"],
       targets: proxyTargets(serviceHost),
       accepts5xx: egressRefusal,
-      healthy: { request: `GET http://${serviceHost}/ HTTP/1.1\r\nHost: ${serviceHost}\r\nConnection: close\r\n\r\n`, status: 200 },
+      healthy: {
+        request: `GET http://${serviceHost}/ HTTP/1.1\r\nHost: ${serviceHost}\r\nConnection: close\r\n\r\n`,
+        status: 200,
+      },
     });
   });
 
   it("a vpc exec proxy port", async () => {
-    await call("POST", `/compute/v1/projects/${PROJECT}/global/networks`, { name: "fuzz-vpc", autoCreateSubnetworks: false });
+    await call("POST", `/compute/v1/projects/${PROJECT}/global/networks`, {
+      name: "fuzz-vpc",
+      autoCreateSubnetworks: false,
+    });
     const opened = await call("POST", `/runguard/v1/projects/${PROJECT}/global/networks/fuzz-vpc:openEgress`, {});
     const port = Number(new URL(String(opened["proxyUrl"])).port);
     await fuzz({
@@ -191,9 +218,14 @@ describe("fuzzing every listener of runguard up", { timeout: 240_000 }, () => {
       hosts: [serviceHost, "example.com"],
       targets: proxyTargets(serviceHost),
       accepts5xx: egressRefusal,
-      healthy: { request: `GET http://${serviceHost}/ HTTP/1.1\r\nHost: ${serviceHost}\r\nConnection: close\r\n\r\n`, status: 200 },
+      healthy: {
+        request: `GET http://${serviceHost}/ HTTP/1.1\r\nHost: ${serviceHost}\r\nConnection: close\r\n\r\n`,
+        status: 200,
+      },
     });
-    await call("POST", `/runguard/v1/projects/${PROJECT}/global/networks/fuzz-vpc:closeEgress`, { proxyUrl: opened["proxyUrl"] });
+    await call("POST", `/runguard/v1/projects/${PROJECT}/global/networks/fuzz-vpc:closeEgress`, {
+      proxyUrl: opened["proxyUrl"],
+    });
   });
 
   it("the load balancer over HTTP", async () => {
@@ -223,7 +255,12 @@ describe("fuzzing every listener of runguard up", { timeout: 240_000 }, () => {
     await fuzz({
       name: "control plane",
       address: { port },
-      hosts: [`127.0.0.1:${port}`, "run.googleapis.com", "us-central1-run.googleapis.com", "secretmanager.googleapis.com"],
+      hosts: [
+        `127.0.0.1:${port}`,
+        "run.googleapis.com",
+        "us-central1-run.googleapis.com",
+        "secretmanager.googleapis.com",
+      ],
       targets: [
         `/v1/projects/${PROJECT}/secrets`,
         `/apis/serving.knative.dev/v1/namespaces/${PROJECT}/services`,
@@ -231,9 +268,40 @@ describe("fuzzing every listener of runguard up", { timeout: 240_000 }, () => {
         "/token",
         "/oauth2/v1/certs",
       ],
-      extraHeaders: [["Authorization", `Bearer ${token}`], ["Content-Type", "application/json"]],
+      extraHeaders: [
+        ["Authorization", `Bearer ${token}`],
+        ["Content-Type", "application/json"],
+      ],
       healthy: { request: get(`127.0.0.1:${port}`, "/oauth2/v1/certs"), status: 200 },
     });
+  });
+
+  it("the requests that used to stop runguard get 400s", async () => {
+    const metadata: FuzzListener = {
+      name: "metadata",
+      address: await sidecar("metadata"),
+      hosts: [],
+      healthy: { request: "", status: 0 },
+    };
+    const egress: FuzzListener = { ...metadata, name: "egress", address: await sidecar("egress") };
+    const controlPlane: FuzzListener = {
+      ...metadata,
+      name: "control plane",
+      address: { port: endpoint("control plane") },
+    };
+    assert.match(
+      await sendRaw(metadata, "GET //[ HTTP/1.1\r\nHost: x\r\nMetadata-Flavor: Google\r\n\r\n"),
+      /^HTTP\/1\.1 400 /,
+    );
+    assert.match(await sendRaw(egress, "GET http://[ HTTP/1.1\r\nHost: x\r\n\r\n"), /^HTTP\/1\.1 400 /);
+    const badHost = await sendRaw(controlPlane, "GET /v1/projects/p/secrets HTTP/1.1\r\nHost: [\r\n\r\n");
+    assert.match(badHost, /^HTTP\/1\.1 400 [\s\S]*"status":"INVALID_ARGUMENT"/);
+    const badEscape = await sendRaw(
+      controlPlane,
+      `GET /v1/projects/%E0%A4%A/secrets HTTP/1.1\r\nHost: secretmanager.googleapis.com\r\nAuthorization: Bearer ${token}\r\n\r\n`,
+    );
+    assert.match(badEscape, /^HTTP\/1\.1 400 [\s\S]*"status":"INVALID_ARGUMENT"/);
+    assert.ok(alive());
   });
 
   it("no error escaped a handler during the runs", () => {

@@ -9,7 +9,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { withoutSecrets } from "../../src/core/process-guard.js";
 
-const script = fileURLToPath(new URL("../../../test/fixtures/process-guard/up-with-throwing-handler.mjs", import.meta.url));
+const script = fileURLToPath(
+  new URL("../../../test/fixtures/process-guard/up-with-throwing-handler.mjs", import.meta.url),
+);
 
 describe("the process guard of runguard up", { timeout: 60_000 }, () => {
   let dataDir: string;
@@ -20,9 +22,26 @@ describe("the process guard of runguard up", { timeout: 60_000 }, () => {
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "rg-guard-"));
-    up = spawn(process.execPath, [script, "--data-dir", dataDir, "up", "--port", "0", "--front-end-port", "0", "--lb-port", "0", "--lb-https-port", "0"], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    up = spawn(
+      process.execPath,
+      [
+        script,
+        "--data-dir",
+        dataDir,
+        "up",
+        "--port",
+        "0",
+        "--front-end-port",
+        "0",
+        "--lb-port",
+        "0",
+        "--lb-https-port",
+        "0",
+      ],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     up.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     await new Promise<void>((resolve, reject) => {
       up.once("exit", (code) => reject(new Error(`exited ${code}: ${stderr}`)));

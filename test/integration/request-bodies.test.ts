@@ -27,7 +27,20 @@ describe("request bodies and Expect: 100-continue", { timeout: 180_000 }, () => 
   const curlUpload = async (file: string, extra: string[] = []) => {
     const { stdout, stderr } = await run(
       "curl",
-      ["-sS", "-v", "--max-time", "120", "-H", `Host: ${host}`, "--data-binary", `@${file}`, ...extra, "-w", "\n%{http_code}", `${rg.endpoints.frontEnd}/sha256`],
+      [
+        "-sS",
+        "-v",
+        "--max-time",
+        "120",
+        "-H",
+        `Host: ${host}`,
+        "--data-binary",
+        `@${file}`,
+        ...extra,
+        "-w",
+        "\n%{http_code}",
+        `${rg.endpoints.frontEnd}/sha256`,
+      ],
       { maxBuffer: 8 * MiB },
     );
     const lines = stdout.trimEnd().split("\n");
@@ -39,7 +52,8 @@ describe("request bodies and Expect: 100-continue", { timeout: 180_000 }, () => 
     writeFileSync(file, data);
     return { file, sha256: createHash("sha256").update(data).digest("hex") };
   };
-  const instancePid = async () => JSON.parse((await invokeUrl(rg.endpoints.frontEnd, `https://${host}`)).body).pid as number;
+  const instancePid = async () =>
+    JSON.parse((await invokeUrl(rg.endpoints.frontEnd, `https://${host}`)).body).pid as number;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "rg-bodies-"));
@@ -108,7 +122,11 @@ describe("request bodies and Expect: 100-continue", { timeout: 180_000 }, () => 
     let succeeded = 0;
     const others = (async () => {
       for (let i = 0; i < 40; i++) {
-        const answer = await invokeUrl(rg.endpoints.frontEnd, `https://${host}`, { method: "POST", path: "/echo", body: `n=${i}` });
+        const answer = await invokeUrl(rg.endpoints.frontEnd, `https://${host}`, {
+          method: "POST",
+          path: "/echo",
+          body: `n=${i}`,
+        });
         assert.equal(answer.status, 200, answer.body);
         assert.equal(JSON.parse(answer.body).body, `n=${i}`);
         succeeded++;
