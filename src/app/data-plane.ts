@@ -15,6 +15,7 @@ import { createIapGateway } from "../iap/iap-gateway.js";
 import { createDirectIap } from "../iap/direct-iap.js";
 import type { IapCheck } from "../iap/iap-check.js";
 import type { LocalCa } from "../network/local-ca.js";
+import { guardListener } from "../gateway/request-body.js";
 
 export interface DataPlane {
   frontEndUrl: string;
@@ -60,7 +61,9 @@ export async function startDataPlane(
     directIap: createDirectIap(options.iap),
   });
   // Cloud Run accepts request headers up to 64 KiB.
-  const server = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 64 * 1024 }, (req, res) => frontEnd(req, res));
+  const serveFrontEnd = (req: IncomingMessage, res: ServerResponse) => frontEnd(req, res);
+  const server = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 64 * 1024 }, serveFrontEnd);
+  guardListener(server, serveFrontEnd);
   const iap = createIapGateway({ platform, directory, frontEnd, iap: options.iap });
   const serveLoadBalancer = (req: IncomingMessage, res: ServerResponse) => {
     iap(req, res).catch(() => {
@@ -69,6 +72,7 @@ export async function startDataPlane(
     });
   };
   const lb = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 64 * 1024 }, serveLoadBalancer);
+  guardListener(lb, serveLoadBalancer);
   // Every mapped domain gets a certificate from the local CA, issued on first use (by SNI).
   const lbHttps = createHttpsServer(
     {
@@ -83,6 +87,7 @@ export async function startDataPlane(
     },
     serveLoadBalancer,
   );
+  guardListener(lbHttps, serveLoadBalancer);
   const servicePorts = await startServicePorts({ store: platform.store, directory, frontEnd, host: options.host });
   const close = async () => {
     for (const listener of [server, lb, lbHttps]) await closeServer(listener);

@@ -6,7 +6,7 @@ import { LISTENERS, closeServer, listenAs } from "./listen.js";
 import { lockDataDir } from "./data-dir-lock.js";
 import type { Config } from "../core/config.js";
 import type { Clock } from "../core/clock.js";
-import { createControlPlaneHandler, refuseConnect } from "../control-plane/server.js";
+import { answerMalformedApiRequests, createControlPlaneHandler, refuseConnect } from "../control-plane/server.js";
 import { createLogger, type Logger } from "../core/logger.js";
 import { openPlatform, type OpenedPlatform } from "./platform.js";
 import { allRoutes } from "./routes.js";
@@ -123,6 +123,7 @@ async function start(
   });
   const api = createServer({ keepAliveTimeout: 65_000 }, apiHandler);
   api.on("connect", refuseConnect);
+  answerMalformedApiRequests(api);
   undo.push(() => closeServer(api));
   const port = await listenAs(api, config.apiPort, config.host, LISTENERS.controlPlane);
   apiUrl = `http://${config.host}:${port}`;

@@ -4,6 +4,8 @@ import { parseConfig } from "../core/config.js";
 import { startRunguard } from "../app/runguard.js";
 import { dataDirOf } from "./local.js";
 import { runDemo } from "./demo.js";
+import { createLogger } from "../core/logger.js";
+import { installProcessGuard } from "../core/process-guard.js";
 
 interface UpOptions {
   project?: string;
@@ -91,6 +93,8 @@ export function registerUp(program: Command): void {
             }
           : {}),
       });
+      // Before anything listens: an error a handler missed is logged, and runguard keeps serving.
+      installProcessGuard(createLogger());
       const runguard = await startRunguard(config);
       const { endpoints } = runguard;
       console.log(`runguard is up (data in ${config.dataDir})`);

@@ -1,17 +1,18 @@
 // The control-plane HTTP front: find the route, authenticate, run the handler with an IAM-checking call
 // context, write the audit entry, and answer in Google's JSON shapes.
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { ApiError } from "../core/errors.js";
+import { ApiError, invalidArgument } from "../core/errors.js";
 import { createCallContext, type CallContext } from "../core/call-context.js";
 import type { Platform } from "../core/platform.js";
 import { ANONYMOUS, type Principal } from "../iam/types.js";
 import { buildAuditEntry } from "../audit/audit-log.js";
 import { authenticateCaller } from "./authenticate.js";
 import { parseJsonBody, readBody } from "./read-body.js";
-import { sendError, sendJson, sendReply, toApiError } from "./respond.js";
+import { errorBody, sendError, sendJson, sendReply, toApiError } from "./respond.js";
 import { isReply, type ApiCall, type Route } from "./route.js";
 import { parseTarget, type RequestTarget } from "./target.js";
+import { answerClientErrors, decodeComponent } from "../core/http-input.js";
 
 export interface ControlPlaneOptions {
   platform: Platform;
@@ -33,6 +34,14 @@ export function createControlPlaneHandler(options: ControlPlaneOptions): Request
   };
 }
 
+/** A request Node's parser refused (bad request line, CR/LF in a header, broken chunks): Google's JSON 400. */
+export function answerMalformedApiRequests(server: Pick<Server, "on">): void {
+  answerClientErrors(server, () => ({
+    contentType: "application/json; charset=UTF-8",
+    body: JSON.stringify(errorBody(invalidArgument("Your client has issued a malformed or illegal request."))),
+  }));
+}
+
 /** runguard is an HTTP proxy for plain-http Google API calls only; it never tunnels anywhere. */
 export function refuseConnect(req: IncomingMessage, socket: Socket): void {
   socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n`);
@@ -47,7 +56,10 @@ function findRoute(routes: readonly Route[], target: RequestTarget, method: stri
     if (!match) continue;
     const params: Record<string, string> = {};
     for (const [key, value] of Object.entries(match.groups ?? {})) {
-      if (value !== undefined) params[key] = decodeURIComponent(value);
+      if (value === undefined) continue;
+      const decoded = decodeComponent(value);
+      if (decoded === undefined) throw invalidArgument(`Invalid URL escape in the path: ${target.pathname}`);
+      params[key] = decoded;
     }
     return { route, params };
   }
@@ -56,8 +68,16 @@ function findRoute(routes: readonly Route[], target: RequestTarget, method: stri
 
 async function handle(options: ControlPlaneOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { platform } = options;
-  const target = parseTarget(req);
-  const found = findRoute(options.routes, target, req.method ?? "GET");
+  let found: ReturnType<typeof findRoute>;
+  let target: RequestTarget;
+  try {
+    target = parseTarget(req);
+    found = findRoute(options.routes, target, req.method ?? "GET");
+  } catch (malformed) {
+    req.resume();
+    sendError(res, toApiError(malformed).error);
+    return;
+  }
   if (!found) {
     req.resume();
     sendError(res, new ApiError("NOT_FOUND", `The requested URL ${target.pathname} was not found on this server.`));

@@ -3,6 +3,8 @@
 // other clients call runguard directly and are routed by path.
 import type { IncomingMessage } from "node:http";
 import type { ApiName } from "./route.js";
+import { invalidArgument } from "../core/errors.js";
+import { parseRequestUrl } from "../core/http-input.js";
 
 export interface RequestTarget {
   host: string;
@@ -29,12 +31,14 @@ const KNOWN_APIS = new Set<string>([
   "www",
 ]);
 
+/** Throws INVALID_ARGUMENT (400) for a target or Host that is not a URL (`Host: [`, `GET http://[`). */
 export function parseTarget(req: IncomingMessage): RequestTarget {
   const raw = req.url ?? "/";
   const absolute = /^https?:\/\//i.test(raw);
-  const url = new URL(
+  const url = parseRequestUrl(
     absolute ? raw : `http://${req.headers.host ?? "localhost"}${raw.startsWith("/") ? "" : "/"}${raw}`,
   );
+  if (!url) throw invalidArgument("The request target or its Host header is malformed.");
   const host = url.hostname.toLowerCase();
   const target: RequestTarget = { host, pathname: url.pathname, query: url.searchParams };
   const match = GOOGLE_API_HOST.exec(host);

@@ -6,6 +6,8 @@ import { createHexPool } from "../core/ids.js";
 
 const HOP_BY_HOP = new Set([
   "connection",
+  // The front end answers `Expect: 100-continue` itself (request-body.ts); undici refuses to send it anyway.
+  "expect",
   "keep-alive",
   "proxy-authenticate",
   "proxy-authorization",

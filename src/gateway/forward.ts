@@ -5,6 +5,7 @@ import { Agent, Pool, type Dispatcher } from "undici";
 import type { RoutedService } from "./directory.js";
 import { responseHeadersForClient, type FlatHeaders } from "./forward-headers.js";
 import { createDeadlines, type Deadline, type Deadlines } from "./deadlines.js";
+import { BodyTooLargeError, limitBody, sendContinue } from "./request-body.js";
 
 export interface InstanceLease {
   host: string;
@@ -25,7 +26,19 @@ export interface InstanceProvider {
 export type ForwardOutcome =
   | { kind: "proxied"; status: number; responseSize?: number }
   | { kind: "instance-failed"; responseSize?: number }
-  | { kind: "no-capacity"; responseSize?: number };
+  | { kind: "no-capacity"; responseSize?: number }
+  /** What the client sent cannot be forwarded (a target or header undici refuses, a body over 32 MiB). */
+  | { kind: "client-error"; status: 400 | 413; responseSize?: number };
+
+/** undici refusing the request itself, before any byte reached the instance: the client's doing. */
+const REFUSED_REQUEST = new Set(["UND_ERR_INVALID_ARG", "UND_ERR_NOT_SUPPORTED"]);
+/** The instance could not be reached at all: the only failures that say it is broken. */
+const UNREACHABLE = new Set(["ECONNREFUSED", "ENOENT", "UND_ERR_CONNECT_TIMEOUT"]);
+
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" ? code : undefined;
+}
 
 export interface Forwarder {
   forward(
@@ -103,7 +116,10 @@ async function forwardToInstance(
   }
   try {
     const method = req.method ?? "GET";
-    const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+    const chunked = req.headers["transfer-encoding"] !== undefined;
+    const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || chunked;
+    // Admitted, and an instance is ready: now the client may send the body it announced with Expect.
+    if (hasBody) sendContinue(res);
     let status = 0;
     let responseSize: number | undefined;
     deadline = deadlines.forRequest(service.timeoutMs);
@@ -114,7 +130,9 @@ async function forwardToInstance(
         path: req.url ?? "/",
         method: method as "GET",
         headers,
-        body: hasBody ? req : null,
+        // A declared length is enforced by Node's parser (and checked by the front end); a chunked body is
+        // counted as it streams.
+        body: hasBody ? (chunked ? limitBody(req) : req) : null,
         // The service's timeout bounds the whole answer (deadlines.ts), not undici's header and body waits.
         signal: deadline,
         headersTimeout: 0,
@@ -129,19 +147,27 @@ async function forwardToInstance(
       },
     );
     return { kind: "proxied", status, ...(responseSize === undefined ? {} : { responseSize }) };
-  } catch {
+  } catch (error) {
     // A client that hangs up mid-answer says nothing about the instance, which goes on serving others. A
     // deadline that cuts an answer destroys the response too, but that is the timeout, not the client. The
     // deadline itself says so: cut after its headers, the answer fails with the response's premature close,
     // not with the deadline's error.
     const timedOut = deadline?.aborted === true;
-    const clientGone = !timedOut && (res.destroyed || req.socket.destroyed);
+    const clientGone = !timedOut && (res.destroyed || req.socket.destroyed || (req.destroyed && !req.complete));
     if (timedOut && !res.headersSent && !res.destroyed) {
       res.writeHead(504, { "content-type": "text/plain" });
       res.end("upstream request timeout");
       return { kind: "proxied", status: 504 };
     }
-    if (!clientGone && !timedOut) lease.markBroken();
+    const code = codeOf(error);
+    if (!res.headersSent && !res.destroyed) {
+      if (error instanceof BodyTooLargeError || (error as Error | undefined)?.cause instanceof BodyTooLargeError)
+        return { kind: "client-error", status: 413 };
+      if (code && REFUSED_REQUEST.has(code)) return { kind: "client-error", status: 400 };
+    }
+    // Only an instance that cannot be reached is replaced: resets, aborted uploads and malformed bodies are
+    // about one request (and a crashed instance is removed when its process exits).
+    if (!clientGone && !timedOut && code && UNREACHABLE.has(code)) lease.markBroken();
     if (res.headersSent || clientGone || res.destroyed) {
       res.destroy();
       return { kind: "proxied", status: clientGone || !res.headersSent ? CLIENT_CLOSED : res.statusCode };

@@ -9,7 +9,9 @@ import { decideInvokeNow, type InvokeVerdict } from "./decide-invoke.js";
 import { createCredentialReader } from "./credentials.js";
 import { admitsSource, type TrafficSource } from "./ingress.js";
 import {
+  badRequestPage,
   forbiddenPage,
+  payloadTooLargePage,
   notFoundPage,
   serverErrorPage,
   tooManyRequestsPage,
@@ -19,6 +21,8 @@ import {
 import { createHeaderRewriter } from "./forward-headers.js";
 import type { Forwarder, InstanceProvider } from "./forward.js";
 import type { RequestLog } from "./request-log.js";
+import { declaredTooLarge } from "./request-body.js";
+import { parseRequestUrl } from "../core/http-input.js";
 
 export interface FrontEndOptions {
   directory: ServiceDirectory;
@@ -167,7 +171,12 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
       for (const name in route.trustedHeaders) headers.push(name, route.trustedHeaders[name] ?? "");
     const email = verdict.public ? undefined : verdict.principal.email;
     return options.forwarder.forward(options.instances, service, req, res, headers).then((outcome) => {
-      if (outcome.kind === "instance-failed") {
+      if (outcome.kind === "client-error") {
+        // The body may be half read: the connection cannot carry another request.
+        const page = outcome.status === 413 ? payloadTooLargePage() : badRequestPage();
+        const size = sendPage(res, outcome.status, page, { connection: "close" });
+        log(req, service, path, started, outcome.status, size, email, undefined);
+      } else if (outcome.kind === "instance-failed") {
         const size = sendPage(res, 500, serverErrorPage());
         log(req, service, path, started, 500, size, email, LOG_TEXT.instanceFailed);
       } else if (outcome.kind === "no-capacity") {
@@ -185,7 +194,23 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
 
   const frontEnd: FrontEnd = (req, res, route = {}) => {
     const started = clock.now();
-    const path = req.url ?? "/";
+    // Google's front end forwards origin-form targets only: an absolute-form one becomes its path, anything
+    // else (`*`, `http://`, `x`...) is a malformed request, answered before it can reach an app.
+    if (!req.url?.startsWith("/")) {
+      const url = req.url && /^https?:\/\//i.test(req.url) ? parseRequestUrl(req.url) : undefined;
+      if (!url) {
+        req.resume();
+        sendPage(res, 400, badRequestPage(), { connection: "close" });
+        return;
+      }
+      req.url = `${url.pathname}${url.search}`;
+    }
+    const path = req.url;
+    // Over Cloud Run's request size, refused before anything else and before the body is sent (Expect).
+    if (declaredTooLarge(req)) {
+      sendPage(res, 413, payloadTooLargePage(), { connection: "close" });
+      return;
+    }
     const service = route.pinned ?? options.directory.byHost(hostOf(req));
     if (!service) {
       req.resume();

@@ -76,3 +76,30 @@ export const LOG_TEXT = {
   instanceFailed: "The request failed because the instance could not start successfully.",
   noInstance: "The request was aborted because there was no available instance.",
 } as const;
+
+/** Google's front end on a request it cannot parse. */
+export function badRequestPage(): string {
+  return `<!DOCTYPE html>
+<html lang=en>
+  <meta charset=utf-8>
+  <meta name=viewport content="initial-scale=1, minimum-scale=1, width=device-width">
+  <title>Error 400 (Bad Request)!!1</title>
+  <p><b>400.</b> <ins>That’s an error.</ins>
+  <p>Your client has issued a malformed or illegal request.  <ins>That’s all we know.</ins>
+`;
+}
+
+/** A request body over Cloud Run's 32 MiB (HTTP/1) limit. */
+export function payloadTooLargePage(): string {
+  return `<!DOCTYPE html>
+<html lang=en>
+  <meta charset=utf-8>
+  <meta name=viewport content="initial-scale=1, minimum-scale=1, width=device-width">
+  <title>Error 413 (Request Entity Too Large)!!1</title>
+  <p><b>413.</b> <ins>That’s an error.</ins>
+  <p>Your client issued a request that was too large.  <ins>That’s all we know.</ins>
+`;
+}
+
+/** What the front end's listeners answer to a request Node's parser refused (core/http-input.ts). */
+export const malformedRequestAnswer = () => ({ contentType: "text/html; charset=UTF-8", body: badRequestPage() });

@@ -1,12 +1,13 @@
 // A loopback port per service, for clients that cannot set the Host header: everything sent to
 // 127.0.0.1:PORT is handled as a request to that service's URL. Ports are remembered in the store so that a
 // service keeps its port across restarts.
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Store } from "../store/store.js";
 import type { StoredService } from "../run/types.js";
 import type { ServiceDirectory } from "./directory.js";
 import type { FrontEnd } from "./front-end.js";
+import { guardListener } from "./request-body.js";
 
 export interface ServicePorts {
   portOf(serviceResource: string): number | undefined;
@@ -38,14 +39,16 @@ export async function startServicePorts(options: {
 
   const open = async (resource: string) => {
     if (servers.has(resource)) return;
-    const server = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 64 * 1024 }, (req, res) => {
+    const serve = (req: IncomingMessage, res: ServerResponse) => {
       const pinned = directory.byResource(resource);
       if (pinned) frontEnd(req, res, { pinned });
       else {
         res.writeHead(404);
         res.end();
       }
-    });
+    };
+    const server = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 64 * 1024 }, serve);
+    guardListener(server, serve);
     servers.set(resource, { server, port: 0 });
     const remembered = (await store.get<PortRecord>("setting", recordName(resource)))?.port ?? 0;
     const port = await listen(server, host, remembered).catch(() => listen(server, host, 0));

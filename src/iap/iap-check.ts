@@ -13,6 +13,8 @@ import type { RoutedService } from "../gateway/directory.js";
 import type { IapSigner } from "./iap-jwt.js";
 import type { ProtectedResource, SignInFlow } from "./sign-in-flow.js";
 import { IAP_GENERATED, forbiddenPage } from "./pages.js";
+import { badRequestPage } from "../gateway/pages.js";
+import { parseRequestUrl } from "../core/http-input.js";
 import { prepareForService } from "./request-headers.js";
 
 export interface IapTarget extends ProtectedResource {
@@ -156,7 +158,13 @@ export function createIapCheck(options: { platform: Platform; signer: IapSigner;
       service: RoutedService,
       target: IapTarget,
     ): Promise<Record<string, string> | undefined> {
-      const url = new URL(req.url ?? "/", "http://iap");
+      const url = parseRequestUrl(req.url ?? "/", "http://iap");
+      if (!url) {
+        req.resume();
+        res.writeHead(400, { "content-type": "text/html; charset=UTF-8", connection: "close", ...IAP_GENERATED });
+        res.end(badRequestPage());
+        return undefined;
+      }
       if (signIn.isOwnPath(url)) {
         await signIn.serveOwnPath(req, res, url, target);
         return undefined;

@@ -6,7 +6,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Platform } from "../core/platform.js";
 import type { ServiceDirectory } from "../gateway/directory.js";
 import type { FrontEnd } from "../gateway/front-end.js";
-import { notFoundPage } from "../gateway/pages.js";
+import { badRequestPage, notFoundPage } from "../gateway/pages.js";
+import { parseRequestUrl } from "../core/http-input.js";
 import type { TLSSocket } from "node:tls";
 import type { StoredBackendService, StoredNeg } from "../load-balancer/types.js";
 import { backendFor } from "../load-balancer/routing.js";
@@ -40,9 +41,8 @@ export function createIapGateway(options: IapGatewayOptions) {
   const { platform } = options;
   const host = (req: IncomingMessage) => (req.headers.host ?? "").replace(/:\d+$/, "").toLowerCase();
 
-  async function route(req: IncomingMessage) {
+  async function route(req: IncomingMessage, path: string) {
     const protocol = (req.socket as Partial<TLSSocket>).encrypted === true ? "HTTPS" : "HTTP";
-    const path = new URL(req.url ?? "/", "http://lb").pathname;
     const backendName = await backendFor(platform.store, protocol, host(req), path);
     const backend = backendName
       ? await platform.store.get<StoredBackendService>("backendService", backendName)
@@ -59,7 +59,14 @@ export function createIapGateway(options: IapGatewayOptions) {
   }
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const found = await route(req);
+    const url = parseRequestUrl(req.url ?? "/", "http://lb");
+    if (!url) {
+      req.resume();
+      res.writeHead(400, { "content-type": "text/html; charset=UTF-8", connection: "close" });
+      res.end(badRequestPage());
+      return;
+    }
+    const found = await route(req, url.pathname);
     if (!found) {
       req.resume();
       res.writeHead(404, { "content-type": "text/html; charset=UTF-8", ...IAP_GENERATED });

@@ -1,4 +1,5 @@
 // The GCE metadata paths Cloud Run serves and the Google auth libraries read (fidelity reference §3.1).
+import { decodeComponent } from "../core/http-input.js";
 import type { TokenService } from "../tokens/types.js";
 import type { Clock } from "../core/clock.js";
 
@@ -108,7 +109,9 @@ export function createMetadataRouter(deps: MetadataDeps) {
     if (relative in fixed) return text(fixed[relative] ?? "");
     const match = /^instance\/service-accounts\/([^/]+)\/?(.*)$/.exec(relative);
     if (!match) return NOT_FOUND;
-    const who = decodeURIComponent(match[1] ?? "");
+    // A malformed escape names no account: not found, as any other unknown account.
+    const who = decodeComponent(match[1] ?? "");
+    if (who === undefined) return NOT_FOUND;
     if (who !== "default" && who.toLowerCase() !== identity.serviceAccountEmail.toLowerCase()) return NOT_FOUND;
     return accountPath(match[2] ?? "", query);
   };

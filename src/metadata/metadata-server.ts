@@ -3,6 +3,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createMetadataRouter, type MetadataDeps } from "./metadata-routes.js";
+import { answerClientErrors, parseRequestUrl } from "../core/http-input.js";
 
 export type { InstanceIdentity } from "./metadata-routes.js";
 
@@ -19,14 +20,18 @@ function missingHeaderBody(path: string): string {
   return `Your client does not have permission to get URL <code>${path}</code> from this server. Missing Metadata-Flavor:Google header.\n`;
 }
 
+const BAD_REQUEST = "Your client has issued a malformed or illegal request.\n";
+
 export function createMetadataServer(deps: MetadataDeps): MetadataServer {
   const route = createMetadataRouter(deps);
   const server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://metadata.google.internal");
     const send = (status: number, body: string, contentType = "application/text") => {
       res.writeHead(status, { ...FLAVOR, "content-type": contentType, "content-length": Buffer.byteLength(body) });
       res.end(body);
     };
+    // Only the path matters; a target that is not one (`//[`) is the client's mistake, answered as such.
+    const url = parseRequestUrl(req.url ?? "/", "http://metadata.google.internal");
+    if (!url) return send(400, BAD_REQUEST, "text/html; charset=UTF-8");
     const flavor = req.headers["metadata-flavor"] === "Google" || req.headers["x-google-metadata-request"] === "True";
     // The real server refuses proxied requests, so an SSRF through a proxy cannot reach it.
     if (!flavor || req.headers["x-forwarded-for"] !== undefined)
@@ -37,6 +42,7 @@ export function createMetadataServer(deps: MetadataDeps): MetadataServer {
       () => send(500, "Internal Server Error\n"),
     );
   });
+  answerClientErrors(server, () => ({ contentType: "text/html; charset=UTF-8", body: BAD_REQUEST }));
   return {
     listen(host = "127.0.0.1", port = 0) {
       return new Promise((resolve, reject) => {

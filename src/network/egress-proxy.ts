@@ -7,6 +7,7 @@ import { TLSSocket } from "node:tls";
 import type { Duplex } from "node:stream";
 import { connect, type AddressInfo, type Socket } from "node:net";
 import type { LocalCa } from "./local-ca.js";
+import { answerClientErrors, parseRequestUrl } from "../core/http-input.js";
 
 export interface EgressTarget {
   scheme: "http" | "https";
@@ -27,9 +28,18 @@ export interface EgressProxy {
 
 const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/;
 
-function parseAuthority(authority: string, defaultPort: number): { host: string; port: number } {
-  const match = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(authority);
-  return { host: (match?.[1] ?? authority).toLowerCase(), port: Number(match?.[2] ?? defaultPort) };
+/** `host:port` of a request target; undefined when it is not one (no host, a port out of range). */
+function parseAuthority(authority: string, defaultPort: number): { host: string; port: number } | undefined {
+  const match = /^\[?([^\]]+?)\]?(?::(\d{1,5}))?$/.exec(authority);
+  const port = Number(match?.[2] ?? defaultPort);
+  if (!match?.[1] || port < 1 || port > 65535) return undefined;
+  return { host: match[1].toLowerCase(), port };
+}
+
+/** A request no proxy could act on: the client's mistake, so a 400 (as Squid and Envoy answer), never a 5xx. */
+function badRequest(res: ServerResponse, reason: string): void {
+  res.writeHead(400, { "content-type": "text/plain", connection: "close" });
+  res.end(`runguard egress: ${reason}\n`);
 }
 
 function forwardTo(req: IncomingMessage, res: ServerResponse, host: string, port: number): void {
@@ -38,10 +48,16 @@ function forwardTo(req: IncomingMessage, res: ServerResponse, host: string, port
     res.end("runguard egress: refusing a non-loopback target\n");
     return;
   }
-  const upstream = request({ host, port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-    res.writeHead(answer.statusCode ?? 502, answer.headers);
-    answer.pipe(res);
-  });
+  let upstream: ReturnType<typeof request>;
+  try {
+    upstream = request({ host, port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+  } catch {
+    // Node refuses to send what it would not have parsed (a path or header it deems invalid).
+    return badRequest(res, "malformed request");
+  }
   upstream.on("error", () => {
     if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" });
     res.end();
@@ -73,9 +89,11 @@ export function createEgressProxy(options: {
   });
 
   const outer = createServer((req, res) => {
-    if (!/^http:\/\//i.test(req.url ?? "")) return refuse(res, "not a proxy request");
-    const url = new URL(req.url ?? "");
-    const { host, port } = parseAuthority(url.host, 80);
+    if (!/^http:\/\//i.test(req.url ?? "")) return badRequest(res, "not a proxy request");
+    const url = parseRequestUrl(req.url ?? "");
+    const authority = url && parseAuthority(url.host, 80);
+    if (!url || !authority) return badRequest(res, "malformed request target");
+    const { host, port } = authority;
     req.url = `${url.pathname}${url.search}`;
     req.headers.host = url.host;
     delete req.headers["proxy-connection"];
@@ -84,9 +102,14 @@ export function createEgressProxy(options: {
   });
 
   outer.on("connect", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const { host, port } = parseAuthority(req.url ?? "", 443);
-    const decision = options.decide({ scheme: "https", host, port });
     socket.on("error", () => socket.destroy());
+    const authority = parseAuthority(req.url ?? "", 443);
+    if (!authority) {
+      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+      return;
+    }
+    const { host, port } = authority;
+    const decision = options.decide({ scheme: "https", host, port });
     if (decision.kind === "refuse") {
       socket.end(
         `HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
@@ -117,7 +140,8 @@ export function createEgressProxy(options: {
       () => socket.destroy(),
     );
   });
-  outer.on("clientError", (_error, socket) => socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n"));
+  answerClientErrors(outer);
+  answerClientErrors(inner);
 
   return {
     listen(host = "127.0.0.1", port = 0) {
