@@ -22,6 +22,7 @@ import { testIamPermissions } from "../../policies/policy-ops.js";
 import { iamPolicyRoutes } from "./iam-policy-routes.js";
 import { getRole, listRoles } from "../../iam/roles.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
+import { testIamPermissionsRequest } from "../wire/iam-policy.js";
 
 const V1 = "/v1/projects/";
 const SA = `${V1}${seg("project")}/serviceAccounts/${seg("account")}`;
@@ -230,6 +231,7 @@ export const iamRoutes: Route[] = [
     api: "iam",
     method: "POST",
     path: path(`${SA}:testIamPermissions`),
+    body: testIamPermissionsRequest,
     methodName: `${M}TestIamPermissions`,
     mutates: false,
     async handle(call) {

@@ -19,6 +19,7 @@ import type { StoredSecret, StoredVersion } from "../../secrets/types.js";
 import { testIamPermissions } from "../../policies/policy-ops.js";
 import { iamPolicyRoutes } from "./iam-policy-routes.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
+import { testIamPermissionsRequest } from "../wire/iam-policy.js";
 
 const SECRETS = `/v1/projects/${seg("project")}/secrets`;
 const SECRET = `${SECRETS}/${seg("secret")}`;
@@ -237,6 +238,7 @@ export const secretManagerRoutes: Route[] = [
     api: "secretmanager",
     method: "POST",
     path: path(`${SECRET}:testIamPermissions`),
+    body: testIamPermissionsRequest,
     methodName: `${M}TestIamPermissions`,
     mutates: false,
     async handle(call) {
