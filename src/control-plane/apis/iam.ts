@@ -23,6 +23,12 @@ import { iamPolicyRoutes } from "./iam-policy-routes.js";
 import { getRole, listRoles } from "../../iam/roles.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
 import { testIamPermissionsRequest } from "../wire/iam-policy.js";
+import {
+  createServiceAccountKeyRequest,
+  createServiceAccountRequest,
+  patchServiceAccountRequest,
+  updateServiceAccountRequest,
+} from "../wire/iam-admin.js";
 
 const V1 = "/v1/projects/";
 const SA = `${V1}${seg("project")}/serviceAccounts/${seg("account")}`;
@@ -76,6 +82,7 @@ export const iamRoutes: Route[] = [
     method: "POST",
     path: path(`${V1}${seg("project")}/serviceAccounts`),
     methodName: `${M}CreateServiceAccount`,
+    body: createServiceAccountRequest,
     mutates: true,
     async handle(call) {
       const created = await createServiceAccount(call.platform, call.ctx, await projectOf(call), call.body);
@@ -107,6 +114,7 @@ export const iamRoutes: Route[] = [
     method: "PATCH",
     path: path(SA),
     methodName: `${M}PatchServiceAccount`,
+    body: patchServiceAccountRequest,
     mutates: true,
     async handle(call) {
       const found = await account(call, "iam.serviceAccounts.get");
@@ -119,6 +127,7 @@ export const iamRoutes: Route[] = [
     method: "PUT",
     path: path(SA),
     methodName: `${M}UpdateServiceAccount`,
+    body: updateServiceAccountRequest,
     mutates: true,
     async handle(call) {
       const found = await account(call, "iam.serviceAccounts.get");
@@ -153,6 +162,7 @@ export const iamRoutes: Route[] = [
     method: "POST",
     path: path(`${SA}/keys`),
     methodName: `${M}CreateServiceAccountKey`,
+    body: createServiceAccountKeyRequest,
     mutates: true,
     async handle(call) {
       const found = await account(call, "iam.serviceAccountKeys.create");

@@ -17,6 +17,7 @@ function typed<T extends z.ZodType>(schema: T, wireType: string): T {
 const wireTypeOf = (schema: z.ZodType): string => wireTypes.get(schema) ?? "TYPE_MESSAGE";
 
 export const string = () => typed(z.string({ error: "TYPE_STRING" }), "TYPE_STRING");
+export const double = () => typed(z.number({ error: "TYPE_DOUBLE" }), "TYPE_DOUBLE");
 export const bool = () => typed(z.boolean({ error: "TYPE_BOOL" }), "TYPE_BOOL");
 
 /** proto3 JSON integers arrive as numbers or as decimal strings; both decode to a number. */
@@ -121,8 +122,16 @@ function echo(value: unknown): string {
 
 const isObject = (value: unknown) => typeof value === "object" && value !== null && !Array.isArray(value);
 
+/** Reports a value of the right type that breaks one of Google's rules (label syntax, sizes), in its own words. */
+export function violate(ctx: z.RefinementCtx, message: string, path?: PropertyKey[]): void {
+  ctx.addIssue({ code: "custom", message, params: { rule: true }, ...(path ? { path } : {}) });
+}
+
 function describe(issue: z.core.$ZodIssue, root: string | undefined): string {
   const wireType = issue.message;
+  if (issue.code === "custom" && (issue.params as { rule?: boolean } | undefined)?.rule) {
+    return `Invalid value at '${location(root, issue.path)}': ${issue.message}`;
+  }
   const input = (issue as { input?: unknown }).input;
   const path = issue.path;
   const field = path.at(-1);

@@ -222,7 +222,16 @@ export const v2Service = wireBody(
       "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
       "INGRESS_TRAFFIC_NONE",
     ]).optional(),
-    launchStage: string().optional(),
+    launchStage: enumeration("google.api.LaunchStage", [
+      "LAUNCH_STAGE_UNSPECIFIED",
+      "EARLY_ACCESS",
+      "ALPHA",
+      "BETA",
+      "GA",
+      "DEPRECATED",
+      "UNIMPLEMENTED",
+      "PRELAUNCH",
+    ]).optional(),
     template: message(`${V2}RevisionTemplate`, {
       revision: string().optional(),
       labels: stringMap().optional(),
