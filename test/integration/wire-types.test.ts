@@ -124,7 +124,10 @@ describe("Google-shaped 400s for malformed control-plane bodies", () => {
       `${KN}/wire-svc`,
       knative("wire-svc", { containers: [{ image: IMAGE }] }, { labels: { team: { nested: true } } }),
     );
-    assertInvalid(replaced, /^Invalid value at 'service\.metadata\.labels\[0\]' \(value\), Starting an object on a scalar field$/);
+    assertInvalid(
+      replaced,
+      /^Invalid value at 'service\.metadata\.labels\[0\]' \(value\), Starting an object on a scalar field$/,
+    );
     const listed = await g(["run", "services", "list", "--format=value(metadata.name)"]);
     assert.equal(listed.code, 0, listed.stderr);
     assert.deepEqual(listed.stdout.trim().split("\n"), ["wire-svc"]);
@@ -134,14 +137,38 @@ describe("Google-shaped 400s for malformed control-plane bodies", () => {
 
   it("Run v2: wrong JSON types in the service are 400, not 500", async () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
-      [{ template: { containers: "x" } }, /'service\.template\.containers' \(type\.googleapis\.com\/google\.cloud\.run\.v2\.Container\), "x"/],
-      [{ template: { containers: [null] } }, /'service\.template\.containers\[0\]' \(type\.googleapis\.com\/google\.cloud\.run\.v2\.Container\), null/],
-      [{ template: { containers: [{ image: IMAGE, env: {} }] } }, /'service\.template\.containers\[0\]\.env' \(type\.googleapis\.com\/google\.cloud\.run\.v2\.EnvVar\), \{\}/],
-      [{ template: { containers: [{ image: IMAGE, env: [{ name: 1 }] }] } }, /'service\.template\.containers\[0\]\.env\[0\]\.name' \(TYPE_STRING\), 1/],
-      [{ template: { containers: [{ image: IMAGE }], serviceAccount: false } }, /'service\.template\.service_account' \(TYPE_STRING\), false/],
-      [{ labels: { a: [] }, template: { containers: [{ image: IMAGE }] } }, /Unknown name "value" at 'service\.labels\[0\]': Proto field is not repeating, cannot start list\./],
-      [{ ingress: "SOMETIMES", template: { containers: [{ image: IMAGE }] } }, /'service\.ingress' \(type\.googleapis\.com\/google\.cloud\.run\.v2\.IngressTraffic\), "SOMETIMES"/],
-      [{ template: { maxInstanceRequestConcurrency: 1.5, containers: [{ image: IMAGE }] } }, /'service\.template\.max_instance_request_concurrency' \(TYPE_INT32\), 1\.5/],
+      [
+        { template: { containers: "x" } },
+        /'service\.template\.containers' \(type\.googleapis\.com\/google\.cloud\.run\.v2\.Container\), "x"/,
+      ],
+      [
+        { template: { containers: [null] } },
+        /'service\.template\.containers\[0\]' \(type\.googleapis\.com\/google\.cloud\.run\.v2\.Container\), null/,
+      ],
+      [
+        { template: { containers: [{ image: IMAGE, env: {} }] } },
+        /'service\.template\.containers\[0\]\.env' \(type\.googleapis\.com\/google\.cloud\.run\.v2\.EnvVar\), \{\}/,
+      ],
+      [
+        { template: { containers: [{ image: IMAGE, env: [{ name: 1 }] }] } },
+        /'service\.template\.containers\[0\]\.env\[0\]\.name' \(TYPE_STRING\), 1/,
+      ],
+      [
+        { template: { containers: [{ image: IMAGE }], serviceAccount: false } },
+        /'service\.template\.service_account' \(TYPE_STRING\), false/,
+      ],
+      [
+        { labels: { a: [] }, template: { containers: [{ image: IMAGE }] } },
+        /Unknown name "value" at 'service\.labels\[0\]': Proto field is not repeating, cannot start list\./,
+      ],
+      [
+        { ingress: "SOMETIMES", template: { containers: [{ image: IMAGE }] } },
+        /'service\.ingress' \(type\.googleapis\.com\/google\.cloud\.run\.v2\.IngressTraffic\), "SOMETIMES"/,
+      ],
+      [
+        { template: { maxInstanceRequestConcurrency: 1.5, containers: [{ image: IMAGE }] } },
+        /'service\.template\.max_instance_request_concurrency' \(TYPE_INT32\), 1\.5/,
+      ],
     ];
     for (const [body, pattern] of cases) {
       assertInvalid(await send("POST", `${V2}?serviceId=v2-bad`, body), pattern);
@@ -182,7 +209,10 @@ describe("Google-shaped 400s for malformed control-plane bodies", () => {
       const condition = await send("POST", `${resource}:setIamPolicy`, {
         policy: { version: 3, bindings: [{ role: "roles/viewer", members: [`user:${OWNER}`], condition: "true" }] },
       });
-      assertInvalid(condition, /'policy\.bindings\[0\]\.condition' \(type\.googleapis\.com\/google\.type\.Expr\), "true"/);
+      assertInvalid(
+        condition,
+        /'policy\.bindings\[0\]\.condition' \(type\.googleapis\.com\/google\.type\.Expr\), "true"/,
+      );
     }
     const policy = await g(["projects", "get-iam-policy", PROJECT, "--format=json"]);
     assert.equal(policy.code, 0, policy.stderr);
@@ -195,14 +225,21 @@ describe("Google-shaped 400s for malformed control-plane bodies", () => {
       replication: { automatic: {} },
       labels: { team: 5 },
     });
-    assertInvalid(created, /^Invalid value at 'secret\.labels\[0\]\.value' \(TYPE_STRING\), 5$/, "secret.labels[0].value");
+    assertInvalid(
+      created,
+      /^Invalid value at 'secret\.labels\[0\]\.value' \(TYPE_STRING\), 5$/,
+      "secret.labels[0].value",
+    );
     const badKey = await send("POST", `${secrets}?secretId=bad-labels`, {
       replication: { automatic: {} },
       labels: { Team: "x" },
     });
     assertInvalid(badKey, /^Invalid value at 'secret\.labels\[0\]\.key': Label key 'Team' is invalid/);
     const badReplication = await send("POST", `${secrets}?secretId=bad-labels`, { replication: { automatic: 1 } });
-    assertInvalid(badReplication, /'secret\.replication\.automatic' \(type\.googleapis\.com\/google\.cloud\.secretmanager\.v1\.Replication\.Automatic\), 1/);
+    assertInvalid(
+      badReplication,
+      /'secret\.replication\.automatic' \(type\.googleapis\.com\/google\.cloud\.secretmanager\.v1\.Replication\.Automatic\), 1/,
+    );
     const updated = await send("PATCH", `${secrets}/wire-secret?updateMask=labels`, { labels: { team: null, x: {} } });
     assertInvalid(updated, /^Invalid value at 'secret\.labels\[0\]' \(value\), Starting an object on a scalar field$/);
     const payload = await send("POST", `${secrets}/wire-secret:addVersion`, { payload: { data: "not base64!" } });
@@ -219,34 +256,99 @@ describe("Google-shaped 400s for malformed control-plane bodies", () => {
   });
 
   it("gcloud: annotations over Secret Manager's 16KiB are refused with 400 and gcloud prints Google's message", async () => {
-    const result = await g([
-      "secrets",
-      "create",
-      "big-annotations",
-      "--data-file=-",
-      `--set-annotations=note=${"x".repeat(17 * 1024)}`,
-    ], "v");
+    const result = await g(
+      ["secrets", "create", "big-annotations", "--data-file=-", `--set-annotations=note=${"x".repeat(17 * 1024)}`],
+      "v",
+    );
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /INVALID_ARGUMENT: Invalid value at 'secret\.annotations': The annotations of a secret may total at most 16KiB/);
+    assert.match(
+      result.stderr,
+      /INVALID_ARGUMENT: Invalid value at 'secret\.annotations': The annotations of a secret may total at most 16KiB/,
+    );
     const listed = await g(["secrets", "list", "--format=value(name)"]);
     assert.deepEqual(listed.stdout.trim().split("\n"), ["wire-secret"]);
   });
 
   it("IAM admin, credentials, compute and Service Usage bodies with wrong types are 400", async () => {
     const cases: Array<[string, string, object, RegExp]> = [
-      ["POST", `/v1/projects/${PROJECT}/serviceAccounts`, { accountId: 12345678 }, /'account_id' \(TYPE_STRING\), 12345678/],
-      ["POST", `/v1/projects/${PROJECT}/serviceAccounts`, { accountId: "ok-account", serviceAccount: "x" }, /'service_account' \(type\.googleapis\.com\/google\.iam\.admin\.v1\.ServiceAccount\), "x"/],
-      ["PATCH", `/v1/projects/${PROJECT}/serviceAccounts/${SA_EMAIL}`, { serviceAccount: { displayName: 1 } }, /'service_account\.display_name' \(TYPE_STRING\), 1/],
-      ["POST", `/v1/projects/${PROJECT}/serviceAccounts/${SA_EMAIL}/keys`, { privateKeyType: "TYPE_PEM" }, /'private_key_type' \(type\.googleapis\.com\/google\.iam\.admin\.v1\.ServiceAccountPrivateKeyType\), "TYPE_PEM"/],
-      ["POST", `/v1/projects/-/serviceAccounts/${SA_EMAIL}:generateAccessToken`, { scope: "x" }, /'scope' \(TYPE_STRING\), "x"/],
-      ["POST", `/v1/projects/-/serviceAccounts/${SA_EMAIL}:generateIdToken`, { audience: ["x"] }, /Unknown name "audience": Proto field is not repeating/],
-      ["POST", `/v1/projects/${PROJECT}:testIamPermissions`, { permissions: [1] }, /'permissions\[0\]' \(TYPE_STRING\), 1/],
-      ["POST", `/v1/projects/${PROJECT}:getIamPolicy`, { options: { requestedPolicyVersion: "x" } }, /'options\.requested_policy_version' \(TYPE_INT32\), "x"/],
-      ["POST", `/compute/v1/projects/${PROJECT}/global/networks`, { name: "n1", autoCreateSubnetworks: "yes" }, /'resource\.auto_create_subnetworks' \(TYPE_BOOL\), "yes"/],
-      ["POST", `/compute/v1/projects/${PROJECT}/global/backendServices`, { name: "b1", timeoutSec: "soon" }, /'resource\.timeout_sec' \(TYPE_INT32\), "soon"/],
-      ["POST", `/compute/v1/projects/${PROJECT}/global/urlMaps`, { name: "m1", hostRules: [{ hosts: "a" }] }, /'resource\.host_rules\[0\]\.hosts' \(TYPE_STRING\), "a"/],
-      ["POST", `/v1/projects/${PROJECT}/locations/us-central1/connectors?connectorId=c1`, { minInstances: {} }, /'connector' \(min_instances\), Starting an object on a scalar field/],
-      ["POST", `/v1/projects/${PROJECT}/services:batchEnable`, { serviceIds: [[]] }, /Proto field is not repeating|'service_ids\[0\]' \(TYPE_STRING\)/],
+      [
+        "POST",
+        `/v1/projects/${PROJECT}/serviceAccounts`,
+        { accountId: 12345678 },
+        /'account_id' \(TYPE_STRING\), 12345678/,
+      ],
+      [
+        "POST",
+        `/v1/projects/${PROJECT}/serviceAccounts`,
+        { accountId: "ok-account", serviceAccount: "x" },
+        /'service_account' \(type\.googleapis\.com\/google\.iam\.admin\.v1\.ServiceAccount\), "x"/,
+      ],
+      [
+        "PATCH",
+        `/v1/projects/${PROJECT}/serviceAccounts/${SA_EMAIL}`,
+        { serviceAccount: { displayName: 1 } },
+        /'service_account\.display_name' \(TYPE_STRING\), 1/,
+      ],
+      [
+        "POST",
+        `/v1/projects/${PROJECT}/serviceAccounts/${SA_EMAIL}/keys`,
+        { privateKeyType: "TYPE_PEM" },
+        /'private_key_type' \(type\.googleapis\.com\/google\.iam\.admin\.v1\.ServiceAccountPrivateKeyType\), "TYPE_PEM"/,
+      ],
+      [
+        "POST",
+        `/v1/projects/-/serviceAccounts/${SA_EMAIL}:generateAccessToken`,
+        { scope: "x" },
+        /'scope' \(TYPE_STRING\), "x"/,
+      ],
+      [
+        "POST",
+        `/v1/projects/-/serviceAccounts/${SA_EMAIL}:generateIdToken`,
+        { audience: ["x"] },
+        /Unknown name "audience": Proto field is not repeating/,
+      ],
+      [
+        "POST",
+        `/v1/projects/${PROJECT}:testIamPermissions`,
+        { permissions: [1] },
+        /'permissions\[0\]' \(TYPE_STRING\), 1/,
+      ],
+      [
+        "POST",
+        `/v1/projects/${PROJECT}:getIamPolicy`,
+        { options: { requestedPolicyVersion: "x" } },
+        /'options\.requested_policy_version' \(TYPE_INT32\), "x"/,
+      ],
+      [
+        "POST",
+        `/compute/v1/projects/${PROJECT}/global/networks`,
+        { name: "n1", autoCreateSubnetworks: "yes" },
+        /'resource\.auto_create_subnetworks' \(TYPE_BOOL\), "yes"/,
+      ],
+      [
+        "POST",
+        `/compute/v1/projects/${PROJECT}/global/backendServices`,
+        { name: "b1", timeoutSec: "soon" },
+        /'resource\.timeout_sec' \(TYPE_INT32\), "soon"/,
+      ],
+      [
+        "POST",
+        `/compute/v1/projects/${PROJECT}/global/urlMaps`,
+        { name: "m1", hostRules: [{ hosts: "a" }] },
+        /'resource\.host_rules\[0\]\.hosts' \(TYPE_STRING\), "a"/,
+      ],
+      [
+        "POST",
+        `/v1/projects/${PROJECT}/locations/us-central1/connectors?connectorId=c1`,
+        { minInstances: {} },
+        /'connector' \(min_instances\), Starting an object on a scalar field/,
+      ],
+      [
+        "POST",
+        `/v1/projects/${PROJECT}/services:batchEnable`,
+        { serviceIds: [[]] },
+        /Proto field is not repeating|'service_ids\[0\]' \(TYPE_STRING\)/,
+      ],
     ];
     for (const [method, path, body, pattern] of cases) assertInvalid(await send(method, path, body), pattern);
     const accounts = await g(["iam", "service-accounts", "list", "--format=value(email)"]);
@@ -263,12 +365,17 @@ describe("Google-shaped 400s for malformed control-plane bodies", () => {
   it("bodies that are not JSON objects, nest too deep or are too large are 400 in Google's words", async () => {
     const path = `/v1/projects/${PROJECT}:setIamPolicy`;
     assertInvalid(await send("POST", path, "{"), /^Invalid JSON payload received\./);
-    assertInvalid(await send("POST", path, "[]"), /^Invalid JSON payload received\. Unknown name "": Root element must be a message\.$/);
+    assertInvalid(
+      await send("POST", path, "[]"),
+      /^Invalid JSON payload received\. Unknown name "": Root element must be a message\.$/,
+    );
     assertInvalid(await send("POST", path, '"policy"'), /Root element must be a message/);
     assertInvalid(await send("POST", path, "\u00ff\u0000garbage"), /^Invalid JSON payload received\./);
     const deep = `{"policy":${"[".repeat(5000)}${"]".repeat(5000)}}`;
     assertInvalid(await send("POST", path, deep), /^Invalid JSON payload received\. Message too deep/);
-    const huge = JSON.stringify({ policy: { bindings: [{ role: "roles/viewer", members: ["x".repeat(2 * 1024 * 1024)] }] } });
+    const huge = JSON.stringify({
+      policy: { bindings: [{ role: "roles/viewer", members: ["x".repeat(2 * 1024 * 1024)] }] },
+    });
     assertInvalid(await send("POST", path, huge), /^Request payload size exceeds the limit: \d+ bytes\.$/);
     const policy = await g(["projects", "get-iam-policy", PROJECT, "--format=json"]);
     assert.equal(policy.code, 0, policy.stderr);

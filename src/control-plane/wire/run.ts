@@ -1,17 +1,7 @@
 // Cloud Run Admin API bodies: the Knative google.cloud.run.v1.Service that gcloud sends, and the
 // google.cloud.run.v2.Service of the client libraries. Both APIs bind the body to the `service` field.
 // Traffic targets pass through unchecked here: the traffic code validates them.
-import {
-  bool,
-  enumeration,
-  int32,
-  message,
-  opaque,
-  repeated,
-  string,
-  stringMap,
-  wireBody,
-} from "./proto.js";
+import { bool, enumeration, int32, message, opaque, repeated, string, stringMap, wireBody } from "./proto.js";
 
 const V1 = "google.cloud.run.v1.";
 const V2 = "google.cloud.run.v2.";

@@ -12,8 +12,7 @@ const MAX_ANNOTATION_BYTES = 16 * 1024;
 const labels = () =>
   stringMap().superRefine((map, ctx) => {
     const entries = Object.entries(map);
-    if (entries.length > MAX_LABELS)
-      violate(ctx, `A secret can have at most ${MAX_LABELS} labels.`);
+    if (entries.length > MAX_LABELS) violate(ctx, `A secret can have at most ${MAX_LABELS} labels.`);
     entries.forEach(([key, value], index) => {
       if (!LABEL_KEY.test(key))
         violate(
