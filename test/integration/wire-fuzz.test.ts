@@ -190,6 +190,39 @@ const ENDPOINTS: Endpoint[] = [
     },
   },
   {
+    method: "PATCH",
+    path: `${CP}/global/backendServices/fuzz-be`,
+    body: {
+      name: "fuzz-be",
+      backends: [{ group: "regions/us-central1/networkEndpointGroups/fuzz-neg" }],
+      iap: { enabled: false },
+    },
+  },
+  {
+    method: "PATCH",
+    path: `${CP}/global/urlMaps/fuzz-map`,
+    body: {
+      defaultService: BACKEND,
+      hostRules: [{ hosts: ["b.example.com"], pathMatcher: "m" }],
+      pathMatchers: [{ name: "m", defaultService: BACKEND }],
+    },
+  },
+  {
+    method: "POST",
+    path: `/runguard/v1/projects/${PROJECT}/global/networks/default/privateResources`,
+    body: { address: "10.20.0.5:5432", target: "127.0.0.1:9", description: "fuzz" },
+  },
+  {
+    method: "POST",
+    path: `/runguard/v1/projects/${PROJECT}/loadBalancers`,
+    body: { domain: "fuzz.example.com", backendService: "fuzz-be" },
+  },
+  {
+    method: "POST",
+    path: "/o/oauth2/v2/auth",
+    body: { client_id: "fuzz-client", redirect_uri: "https://fuzz.example.com/cb", email: OWNER, password: "x" },
+  },
+  {
     method: "POST",
     path: `/v1/projects/${PROJECT}/locations/us-central1/connectors?connectorId=fuzz-conn`,
     body: { network: "default", ipCidrRange: "10.8.0.0/28", minInstances: 2, maxInstances: 3 },
@@ -296,7 +329,7 @@ describe("control-plane write bodies under arbitrary JSON", () => {
           if (result.status === 400)
             assert.match(
               result.body,
-              /"status":"(INVALID_ARGUMENT|FAILED_PRECONDITION|OUT_OF_RANGE)"|"error":"[a-z_]+"/,
+              /"status":"(INVALID_ARGUMENT|FAILED_PRECONDITION|OUT_OF_RANGE)"|"error":"[a-z_]+"|That’s an error\./,
             );
         }),
         { numRuns: paths.length * RUNS_PER_FIELD, includeErrorInReport: true },
