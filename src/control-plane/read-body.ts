@@ -27,10 +27,13 @@ export function parseJsonBody(raw: Buffer, contentType: string | undefined): unk
   if (contentType?.includes("application/x-www-form-urlencoded")) {
     return Object.fromEntries(new URLSearchParams(text));
   }
+  if (nestingDepth(text) > MAX_NESTING) {
+    throw invalidArgument(`Invalid JSON payload received. Message too deep: the limit is ${MAX_NESTING} levels.`);
+  }
   try {
     const value: unknown = JSON.parse(text);
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      throw invalidArgument("Invalid JSON payload received. Expected an object at the top level.");
+      throw invalidArgument('Invalid JSON payload received. Unknown name "": Root element must be a message.');
     }
     return value;
   } catch (err) {
@@ -39,4 +42,24 @@ export function parseJsonBody(raw: Buffer, contentType: string | undefined): unk
     }
     throw err;
   }
+}
+
+/** Google's JSON parser stops at 100 levels of nesting; so does runguard, before anything recurses into a body. */
+const MAX_NESTING = 100;
+
+/** The deepest nesting of objects and arrays in JSON text, counted outside strings. */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return deepest;
 }

@@ -2,6 +2,7 @@
 // parsed call into a JSON body. Handlers are plain functions; HTTP stays in server.ts.
 import type { CallContext } from "../core/call-context.js";
 import type { Platform } from "../core/platform.js";
+import type { WireBody } from "./wire/proto.js";
 
 export type ApiName =
   | "iam"
@@ -51,6 +52,8 @@ export interface Route {
   mutates: boolean;
   /** Reads of user data (e.g. AccessSecretVersion) always get a Data Access entry, granted or denied. */
   dataAccess?: boolean;
+  /** The body's Google wire type: a body that does not match it is answered 400 before the handler runs. */
+  body?: WireBody;
   /** Routes that do their own authentication (OAuth token endpoint, public keys). */
   anonymous?: boolean;
   handle(call: ApiCall): Promise<unknown | Reply>;

@@ -11,6 +11,7 @@ import { authenticateCaller } from "./authenticate.js";
 import { parseJsonBody, readBody } from "./read-body.js";
 import { errorBody, sendError, sendJson, sendReply, toApiError } from "./respond.js";
 import { isReply, type ApiCall, type Route } from "./route.js";
+import { decodeBody } from "./wire/proto.js";
 import { parseTarget, type RequestTarget } from "./target.js";
 import { answerClientErrors, decodeComponent } from "../core/http-input.js";
 
@@ -93,7 +94,8 @@ async function handle(options: ControlPlaneOptions, req: IncomingMessage, res: S
         platform.subjects.isDisabled(email),
       );
     const raw = await readBody(req, platform.config.maxBodyBytes);
-    const body = parseJsonBody(raw, req.headers["content-type"]) as Record<string, unknown>;
+    const parsed = parseJsonBody(raw, req.headers["content-type"]);
+    const body = (route.body ? decodeBody(route.body, parsed) : parsed) as Record<string, unknown>;
     ctx = createCallContext({
       principal,
       serviceName: serviceNameOf(route),

@@ -20,7 +20,7 @@ export async function createNeg(
   body: Record<string, unknown>,
 ): Promise<StoredNeg> {
   ctx.authorize("compute.regionNetworkEndpointGroups.create", `projects/${projectId}`);
-  const name = String(body["name"] ?? "");
+  const name = requireComputeName(String(body["name"] ?? ""));
   const service = (body["cloudRun"] as { service?: string } | undefined)?.service;
   if (body["networkEndpointType"] !== "SERVERLESS" || !service)
     throw invalidArgument("Only serverless network endpoint groups for Cloud Run services are supported.");

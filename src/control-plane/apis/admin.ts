@@ -7,6 +7,7 @@ import { parsePrincipal } from "../../iam/principal-parse.js";
 import { hasPassword, removeUserPassword, setUserPassword } from "../../accounts/user-passwords.js";
 import { listUsers } from "../../accounts/users.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
+import { explainRequest, groupMemberRequest, setPasswordRequest } from "../wire/runguard.js";
 
 function requireOnProject(call: ApiCall, permission: string): void {
   const resource = `projects/${call.platform.config.projectId}`;
@@ -37,6 +38,7 @@ export const adminRoutes: Route[] = [
     method: "POST",
     path: path(`/runguard/v1/groups/${seg("group")}:${verb}`),
     methodName: `runguard.admin.${verb === "addMember" ? "AddGroupMember" : "RemoveGroupMember"}`,
+    body: groupMemberRequest,
     mutates: true,
     async handle(call) {
       requireOnProject(call, "resourcemanager.projects.setIamPolicy");
@@ -69,6 +71,7 @@ export const adminRoutes: Route[] = [
     method: "POST",
     path: path(`/runguard/v1/users/${seg("user")}:setPassword`),
     methodName: "runguard.admin.SetUserPassword",
+    body: setPasswordRequest,
     mutates: true,
     async handle(call) {
       requireOnProject(call, "resourcemanager.projects.setIamPolicy");
@@ -98,6 +101,7 @@ export const adminRoutes: Route[] = [
     method: "POST",
     path: path("/runguard/v1/iam:explain"),
     methodName: "runguard.admin.ExplainAccess",
+    body: explainRequest,
     mutates: false,
     async handle(call) {
       requireOnProject(call, "resourcemanager.projects.getIamPolicy");

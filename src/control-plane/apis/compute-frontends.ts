@@ -23,6 +23,8 @@ import type {
 } from "../../load-balancer/types.js";
 import { BASE, M, P, operation, projectOf } from "./compute.js";
 import { path, seg, type Route } from "../route.js";
+import { address, forwardingRule, sslCertificate, targetProxy, urlMap } from "../wire/compute.js";
+import type { WireBody } from "../wire/proto.js";
 
 const link = (resource: string) => `${BASE}${resource}`;
 
@@ -101,6 +103,13 @@ function render(of: FrontendKind, value: { resource: string; id: string; name: s
   }
 }
 
+function wireTypeOf(of: FrontendKind): WireBody {
+  if (of === URL_MAPS) return urlMap;
+  if (of === HTTP_PROXIES || of === HTTPS_PROXIES) return targetProxy;
+  if (of === FORWARDING_RULES) return forwardingRule;
+  return of === SSL_CERTIFICATES ? sslCertificate : address;
+}
+
 function routesFor(of: FrontendKind): Route[] {
   const collection = `${P}/global/${of.collection}`;
   const item = `${collection}/${seg("name")}`;
@@ -110,6 +119,7 @@ function routesFor(of: FrontendKind): Route[] {
       api: "compute",
       method: "POST",
       path: path(collection),
+      body: wireTypeOf(of),
       methodName: method("insert"),
       mutates: true,
       async handle(call) {
@@ -192,6 +202,7 @@ function routesFor(of: FrontendKind): Route[] {
     api: "compute",
     method: verb,
     path: path(item),
+    body: urlMap,
     methodName: method(verb === "PUT" ? "update" : "patch"),
     mutates: true,
     async handle(call) {

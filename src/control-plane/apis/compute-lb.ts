@@ -9,6 +9,7 @@ import type { StoredBackendService, StoredNeg } from "../../load-balancer/types.
 import { notFound } from "../../core/errors.js";
 import { BASE, M, P, operation, projectOf } from "./compute.js";
 import { path, seg, type Route } from "../route.js";
+import { backendService, networkEndpointGroup } from "../wire/compute.js";
 
 function renderNeg(neg: StoredNeg) {
   return {
@@ -49,6 +50,7 @@ const backendRoute = (method: "GET" | "PATCH" | "PUT"): Route => ({
   method,
   path: path(`${P}/global/backendServices/${seg("backend")}`),
   methodName: `${M}backendServices.${method === "GET" ? "get" : method === "PATCH" ? "patch" : "update"}`,
+  body: backendService,
   mutates: method !== "GET",
   async handle(call) {
     const projectId = await projectOf(call);
@@ -73,6 +75,7 @@ export const computeLoadBalancerRoutes: Route[] = [
     method: "POST",
     path: path(`${P}/regions/${seg("region")}/networkEndpointGroups`),
     methodName: `${M}regionNetworkEndpointGroups.insert`,
+    body: networkEndpointGroup,
     mutates: true,
     async handle(call) {
       const neg = await createNeg(
@@ -106,6 +109,7 @@ export const computeLoadBalancerRoutes: Route[] = [
     method: "POST",
     path: path(`${P}/global/backendServices`),
     methodName: `${M}backendServices.insert`,
+    body: backendService,
     mutates: true,
     async handle(call) {
       const backend = await createBackendService(call.platform, call.ctx, await projectOf(call), call.body);

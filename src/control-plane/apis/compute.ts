@@ -6,6 +6,7 @@ import { createNetwork, createSubnetwork, lastSegment, requireNetwork, subnetRes
 import type { StoredNetwork, StoredSubnetwork } from "../../network/vpc-types.js";
 import { notFound } from "../../core/errors.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
+import { network, subnetwork } from "../wire/compute.js";
 
 export const BASE = "https://compute.googleapis.com/compute/v1/";
 export const P = `/compute/v1/projects/${seg("project")}`;
@@ -77,6 +78,7 @@ export const computeRoutes: Route[] = [
     method: "POST",
     path: path(`${P}/global/networks`),
     methodName: `${M}networks.insert`,
+    body: network,
     mutates: true,
     async handle(call) {
       const network = await createNetwork(call.platform, call.ctx, await projectOf(call), call.body);
@@ -118,6 +120,7 @@ export const computeRoutes: Route[] = [
     method: "POST",
     path: path(`${P}/regions/${seg("region")}/subnetworks`),
     methodName: `${M}subnetworks.insert`,
+    body: subnetwork,
     mutates: true,
     async handle(call) {
       const subnet = await createSubnetwork(

@@ -2,6 +2,7 @@
 // resource, how to find it (checking the given permission), and its permissions. One definition serves the
 // service accounts, secrets and Cloud Run services APIs.
 import { getIamPolicy, setIamPolicy } from "../../policies/policy-ops.js";
+import { getIamPolicyRequest, setIamPolicyRequest } from "../wire/iam-policy.js";
 import { path, type ApiCall, type ApiName, type Route } from "../route.js";
 
 export interface PolicyRoutesSpec {
@@ -31,6 +32,7 @@ export function iamPolicyRoutes(spec: PolicyRoutesSpec): Route[] {
     api: spec.api,
     method,
     path: path(`${spec.resourcePath}:getIamPolicy`),
+    body: getIamPolicyRequest,
     methodName: `${spec.methodPrefix}${names.get}`,
     mutates: false,
     async handle(call) {
@@ -48,6 +50,7 @@ export function iamPolicyRoutes(spec: PolicyRoutesSpec): Route[] {
     api: spec.api,
     method: "POST",
     path: path(`${spec.resourcePath}:setIamPolicy`),
+    body: setIamPolicyRequest,
     methodName: `${spec.methodPrefix}${names.set}`,
     mutates: true,
     async handle(call) {

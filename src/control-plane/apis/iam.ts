@@ -22,6 +22,13 @@ import { testIamPermissions } from "../../policies/policy-ops.js";
 import { iamPolicyRoutes } from "./iam-policy-routes.js";
 import { getRole, listRoles } from "../../iam/roles.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
+import { testIamPermissionsRequest } from "../wire/iam-policy.js";
+import {
+  createServiceAccountKeyRequest,
+  createServiceAccountRequest,
+  patchServiceAccountRequest,
+  updateServiceAccountRequest,
+} from "../wire/iam-admin.js";
 
 const V1 = "/v1/projects/";
 const SA = `${V1}${seg("project")}/serviceAccounts/${seg("account")}`;
@@ -75,6 +82,7 @@ export const iamRoutes: Route[] = [
     method: "POST",
     path: path(`${V1}${seg("project")}/serviceAccounts`),
     methodName: `${M}CreateServiceAccount`,
+    body: createServiceAccountRequest,
     mutates: true,
     async handle(call) {
       const created = await createServiceAccount(call.platform, call.ctx, await projectOf(call), call.body);
@@ -106,6 +114,7 @@ export const iamRoutes: Route[] = [
     method: "PATCH",
     path: path(SA),
     methodName: `${M}PatchServiceAccount`,
+    body: patchServiceAccountRequest,
     mutates: true,
     async handle(call) {
       const found = await account(call, "iam.serviceAccounts.get");
@@ -118,6 +127,7 @@ export const iamRoutes: Route[] = [
     method: "PUT",
     path: path(SA),
     methodName: `${M}UpdateServiceAccount`,
+    body: updateServiceAccountRequest,
     mutates: true,
     async handle(call) {
       const found = await account(call, "iam.serviceAccounts.get");
@@ -152,6 +162,7 @@ export const iamRoutes: Route[] = [
     method: "POST",
     path: path(`${SA}/keys`),
     methodName: `${M}CreateServiceAccountKey`,
+    body: createServiceAccountKeyRequest,
     mutates: true,
     async handle(call) {
       const found = await account(call, "iam.serviceAccountKeys.create");
@@ -230,6 +241,7 @@ export const iamRoutes: Route[] = [
     api: "iam",
     method: "POST",
     path: path(`${SA}:testIamPermissions`),
+    body: testIamPermissionsRequest,
     methodName: `${M}TestIamPermissions`,
     mutates: false,
     async handle(call) {

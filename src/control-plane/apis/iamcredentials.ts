@@ -2,6 +2,7 @@
 import { generateAccessToken, generateIdToken } from "../../accounts/impersonation.js";
 import { path, seg, type Route } from "../route.js";
 import { account } from "./iam.js";
+import { generateAccessTokenRequest, generateIdTokenRequest } from "../wire/iam-admin.js";
 
 const SA = `/v1/projects/${seg("project")}/serviceAccounts/${seg("account")}`;
 const M = "google.iam.credentials.v1.IAMCredentials.";
@@ -12,6 +13,7 @@ export const iamCredentialsRoutes: Route[] = [
     method: "POST",
     path: path(`${SA}:generateAccessToken`),
     methodName: `${M}GenerateAccessToken`,
+    body: generateAccessTokenRequest,
     mutates: true,
     async handle(call) {
       const found = await account(call, "iam.serviceAccounts.getAccessToken");
@@ -23,6 +25,7 @@ export const iamCredentialsRoutes: Route[] = [
     method: "POST",
     path: path(`${SA}:generateIdToken`),
     methodName: `${M}GenerateIdToken`,
+    body: generateIdTokenRequest,
     mutates: true,
     async handle(call) {
       const found = await account(call, "iam.serviceAccounts.getOpenIdToken");

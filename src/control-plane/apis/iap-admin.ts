@@ -5,6 +5,7 @@ import { mapDomain } from "../../load-balancer/backend-services.js";
 import type { IapSigner } from "../../iap/iap-jwt.js";
 import { invalidArgument } from "../../core/errors.js";
 import { path, seg, type Route } from "../route.js";
+import { mapDomainRequest } from "../wire/runguard.js";
 
 export function createIapRoutes(signer: IapSigner): Route[] {
   return [
@@ -31,6 +32,7 @@ export function createIapRoutes(signer: IapSigner): Route[] {
       method: "POST",
       path: path(`/runguard/v1/projects/${seg("project")}/loadBalancers`),
       methodName: "runguard.lb.MapDomain",
+      body: mapDomainRequest,
       mutates: true,
       async handle(call) {
         const project = await requireProject(call.platform, call.params["project"] ?? "");

@@ -7,6 +7,7 @@ import type { PrivateResource } from "../../network/vpc-types.js";
 import type { VpcGateway } from "../../network/vpc-gateway.js";
 import type { LocalCa } from "../../network/local-ca.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
+import { closeEgressRequest, openEgressRequest, privateResourceRequest } from "../wire/runguard.js";
 
 const N = `/runguard/v1/projects/${seg("project")}/global/networks/${seg("network")}`;
 
@@ -32,6 +33,7 @@ export function createNetworkAdminRoutes(gateway: VpcGateway, ca: LocalCa): Rout
       method: "POST",
       path: path(`${N}/privateResources`),
       methodName: "runguard.network.AddPrivateResource",
+      body: privateResourceRequest,
       mutates: true,
       async handle(call) {
         const network = await networkOf(call, "compute.networks.update");
@@ -67,6 +69,7 @@ export function createNetworkAdminRoutes(gateway: VpcGateway, ca: LocalCa): Rout
       method: "POST",
       path: path(`${N}:openEgress`),
       methodName: "runguard.network.OpenEgress",
+      body: openEgressRequest,
       mutates: true,
       async handle(call) {
         const network = await networkOf(call, "compute.networks.use");
@@ -83,6 +86,7 @@ export function createNetworkAdminRoutes(gateway: VpcGateway, ca: LocalCa): Rout
       method: "POST",
       path: path(`${N}:closeEgress`),
       methodName: "runguard.network.CloseEgress",
+      body: closeEgressRequest,
       mutates: true,
       async handle(call) {
         await networkOf(call, "compute.networks.use");

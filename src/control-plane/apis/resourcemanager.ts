@@ -3,6 +3,7 @@ import { ApiError } from "../../core/errors.js";
 import { findProject, listProjects, projectResource, type Project } from "../../accounts/projects.js";
 import { getIamPolicy, setIamPolicy, testIamPermissions } from "../../policies/policy-ops.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
+import { getIamPolicyRequest, setIamPolicyRequest, testIamPermissionsRequest } from "../wire/iam-policy.js";
 
 const M = "google.cloudresourcemanager.v1.Projects.";
 
@@ -65,6 +66,7 @@ export const resourceManagerRoutes: Route[] = [
     api: "cloudresourcemanager",
     method: "POST",
     path: path(`/v1/projects/${seg("project")}:getIamPolicy`),
+    body: getIamPolicyRequest,
     methodName: `${M}GetIamPolicy`,
     mutates: false,
     async handle(call) {
@@ -83,6 +85,7 @@ export const resourceManagerRoutes: Route[] = [
     api: "cloudresourcemanager",
     method: "POST",
     path: path(`/v1/projects/${seg("project")}:setIamPolicy`),
+    body: setIamPolicyRequest,
     methodName: `${M}SetIamPolicy`,
     mutates: true,
     async handle(call) {
@@ -96,6 +99,7 @@ export const resourceManagerRoutes: Route[] = [
     api: "cloudresourcemanager",
     method: "POST",
     path: path(`/v1/projects/${seg("project")}:testIamPermissions`),
+    body: testIamPermissionsRequest,
     methodName: `${M}TestIamPermissions`,
     mutates: false,
     async handle(call) {

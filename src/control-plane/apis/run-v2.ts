@@ -18,6 +18,8 @@ import { invalidArgument, notFound } from "../../core/errors.js";
 import { testIamPermissions } from "../../policies/policy-ops.js";
 import { iamPolicyRoutes } from "./iam-policy-routes.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
+import { testIamPermissionsRequest } from "../wire/iam-policy.js";
+import { v2Service } from "../wire/run.js";
 
 const LOC = `/v2/projects/${seg("project")}/locations/${seg("region")}`;
 const M2 = "google.cloud.run.v2.Services.";
@@ -58,6 +60,7 @@ export const runV2Routes: Route[] = [
     method: "POST",
     path: path(`${LOC}/services`),
     methodName: `${M2}CreateService`,
+    body: v2Service,
     mutates: true,
     async handle(call) {
       const scope = await scopeOf(call);
@@ -96,6 +99,7 @@ export const runV2Routes: Route[] = [
     method: "PATCH",
     path: path(`${LOC}/services/${seg("service")}`),
     methodName: `${M2}UpdateService`,
+    body: v2Service,
     mutates: true,
     async handle(call) {
       const scope = await scopeOf(call);
@@ -149,6 +153,7 @@ export const runV2Routes: Route[] = [
     api: "run",
     method: "POST",
     path: path(`${LOC}/services/${seg("service")}:testIamPermissions`),
+    body: testIamPermissionsRequest,
     methodName: `${M2}TestIamPermissions`,
     mutates: false,
     async handle(call) {

@@ -17,6 +17,8 @@ import type { StoredRevision, StoredService } from "../../run/types.js";
 import { testIamPermissions } from "../../policies/policy-ops.js";
 import { iamPolicyRoutes } from "./iam-policy-routes.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
+import { testIamPermissionsRequest } from "../wire/iam-policy.js";
+import { knativeService } from "../wire/run.js";
 
 const KN = `/apis/serving.knative.dev/v1/namespaces/${seg("namespace")}`;
 const ONE = `/v1/projects/${seg("project")}/locations/${seg("region")}`;
@@ -65,6 +67,7 @@ export const runRoutes: Route[] = [
     method: "POST",
     path: path(`${KN}/services`),
     methodName: `${M1}Services.CreateService`,
+    body: knativeService,
     mutates: true,
     async handle(call) {
       const scope = await scopeOf(call);
@@ -105,6 +108,7 @@ export const runRoutes: Route[] = [
     method: "PUT",
     path: path(`${KN}/services/${seg("service")}`),
     methodName: `${M1}Services.ReplaceService`,
+    body: knativeService,
     mutates: true,
     async handle(call) {
       const scope = await scopeOf(call);
@@ -217,6 +221,7 @@ export const runRoutes: Route[] = [
     api: "run",
     method: "POST",
     path: path(`${ONE}/services/${seg("service")}:testIamPermissions`),
+    body: testIamPermissionsRequest,
     methodName: `${M1}Services.TestIamPermissions`,
     mutates: false,
     async handle(call) {

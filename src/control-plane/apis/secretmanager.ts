@@ -19,6 +19,13 @@ import type { StoredSecret, StoredVersion } from "../../secrets/types.js";
 import { testIamPermissions } from "../../policies/policy-ops.js";
 import { iamPolicyRoutes } from "./iam-policy-routes.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
+import { testIamPermissionsRequest } from "../wire/iam-policy.js";
+import {
+  addSecretVersionRequest,
+  createSecretRequest,
+  updateSecretRequest,
+  versionStateRequest,
+} from "../wire/secretmanager.js";
 
 const SECRETS = `/v1/projects/${seg("project")}/secrets`;
 const SECRET = `${SECRETS}/${seg("secret")}`;
@@ -86,6 +93,7 @@ const stateChange = (verb: "disable" | "enable" | "destroy"): Route => ({
   method: "POST",
   path: path(`${VERSION}:${verb}`),
   methodName: `${M}${verb[0]?.toUpperCase()}${verb.slice(1)}SecretVersion`,
+  body: versionStateRequest,
   mutates: true,
   async handle(call) {
     const { scope, secret, version, publicVersion } = await versionFor(call, `secretmanager.versions.${verb}`);
@@ -101,6 +109,7 @@ export const secretManagerRoutes: Route[] = [
     method: "POST",
     path: path(SECRETS),
     methodName: `${M}CreateSecret`,
+    body: createSecretRequest,
     mutates: true,
     async handle(call) {
       const scope = await scopeOf(call);
@@ -144,6 +153,7 @@ export const secretManagerRoutes: Route[] = [
     method: "PATCH",
     path: path(SECRET),
     methodName: `${M}UpdateSecret`,
+    body: updateSecretRequest,
     mutates: true,
     async handle(call) {
       const { scope, secret } = await secretFor(call, "secretmanager.secrets.update");
@@ -167,6 +177,7 @@ export const secretManagerRoutes: Route[] = [
     method: "POST",
     path: path(`${SECRET}:addVersion`),
     methodName: `${M}AddSecretVersion`,
+    body: addSecretVersionRequest,
     mutates: true,
     async handle(call) {
       const { scope, secret } = await secretFor(call, "secretmanager.versions.add");
@@ -237,6 +248,7 @@ export const secretManagerRoutes: Route[] = [
     api: "secretmanager",
     method: "POST",
     path: path(`${SECRET}:testIamPermissions`),
+    body: testIamPermissionsRequest,
     methodName: `${M}TestIamPermissions`,
     mutates: false,
     async handle(call) {

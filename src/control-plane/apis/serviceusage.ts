@@ -3,6 +3,7 @@ import { notFound } from "../../core/errors.js";
 import { requireProject } from "../../accounts/projects.js";
 import { ensureServiceAgent } from "../../accounts/service-agents.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
+import { batchEnableServicesRequest } from "../wire/runguard.js";
 
 const SERVICES = new Set([
   "run.googleapis.com",
@@ -63,6 +64,7 @@ export const serviceUsageRoutes: Route[] = [
     method: "POST",
     path: path(`/v1/projects/${seg("project")}/services:batchEnable`),
     methodName: "google.api.serviceusage.v1.ServiceUsage.BatchEnableServices",
+    body: batchEnableServicesRequest,
     mutates: true,
     async handle(call) {
       await project(call, "serviceusage.services.enable");

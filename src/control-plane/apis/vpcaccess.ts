@@ -5,6 +5,7 @@ import { connectorResource, createConnector, lastSegment } from "../../network/v
 import type { StoredConnector } from "../../network/vpc-types.js";
 import { notFound } from "../../core/errors.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
+import { connector } from "../wire/runguard.js";
 
 const L = `/v1/projects/${seg("project")}/locations/${seg("region")}`;
 const M = "google.cloud.vpcaccess.v1.VpcAccessService.";
@@ -36,6 +37,7 @@ export const vpcAccessRoutes: Route[] = [
     method: "POST",
     path: path(`${L}/connectors`),
     methodName: `${M}CreateConnector`,
+    body: connector,
     mutates: true,
     async handle(call) {
       const projectId = await projectOf(call);
