@@ -8,6 +8,7 @@ import type { Platform } from "../core/platform.js";
 import { ANONYMOUS, type Principal } from "../iam/types.js";
 import { buildAuditEntry } from "../audit/audit-log.js";
 import { authenticateCaller } from "./authenticate.js";
+import { requireScopes } from "./scopes.js";
 import { parseJsonBody, readBody } from "./read-body.js";
 import { sendError, sendJson, sendReply, toApiError } from "./respond.js";
 import { isReply, type ApiCall, type Route } from "./route.js";
@@ -68,10 +69,13 @@ async function handle(options: ControlPlaneOptions, req: IncomingMessage, res: S
   let ctx: CallContext | undefined;
   const call: Partial<ApiCall> & { audit: ApiCall["audit"] } = { audit: {} };
   try {
-    if (!route.anonymous)
-      principal = await authenticateCaller(req.headers, platform.tokens, (email) =>
+    if (!route.anonymous) {
+      const caller = await authenticateCaller(req.headers, platform.tokens, (email) =>
         platform.subjects.isDisabled(email),
       );
+      requireScopes(route, caller.scopes);
+      principal = caller.principal;
+    }
     const raw = await readBody(req, platform.config.maxBodyBytes);
     const body = parseJsonBody(raw, req.headers["content-type"]) as Record<string, unknown>;
     ctx = createCallContext({

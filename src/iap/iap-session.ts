@@ -53,6 +53,7 @@ export function createIapSessions(key: Uint8Array, clock: Clock): IapSessions {
           audience: resource,
           algorithms: ["HS256"],
           currentDate: new Date(clock.now()),
+          requiredClaims: ["exp"],
         });
         return typeof payload["email"] === "string" ? payload["email"] : undefined;
       } catch {
