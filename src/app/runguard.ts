@@ -22,6 +22,7 @@ import { createIapSigner, type IapSigner } from "../iap/iap-jwt.js";
 import { createOauthRoutes } from "../control-plane/apis/oauth.js";
 import { createSignInRoutes } from "../control-plane/apis/signin.js";
 import { createAuthorizationCodes } from "../signin/authorization-codes.js";
+import { createSignInThrottle } from "../signin/sign-in-throttle.js";
 import { createClientDirectory } from "../signin/clients.js";
 import { createIapSessions } from "../iap/iap-session.js";
 import { builtInIdentityProvider, oidcIdentityProvider } from "../iap/identity-provider.js";
@@ -87,7 +88,7 @@ export async function startRunguard(
     routes: [
       ...allRoutes,
       ...createOauthRoutes(codes),
-      ...createSignInRoutes(codes, clients),
+      ...createSignInRoutes(codes, clients, createSignInThrottle(platform.clock)),
       ...createNetworkAdminRoutes(gateway, ca),
       ...createIapRoutes(signer),
     ],

@@ -90,6 +90,7 @@ async function handle(options: ControlPlaneOptions, req: IncomingMessage, res: S
       query: target.query,
       body,
       baseUrl: options.baseUrl(),
+      ...(req.socket.remoteAddress ? { clientAddress: req.socket.remoteAddress } : {}),
       ...(target.region ? { region: target.region } : {}),
     });
     const result = await route.handle(call as ApiCall);
