@@ -123,5 +123,7 @@ export async function assertionKeyCandidates(
   issuer: string | undefined,
 ): Promise<ServiceAccountKey[]> {
   const keys = await platform.store.list<ServiceAccountKey>("serviceAccountKey");
-  return keys.filter((k) => !k.disabled && (kid ? k.keyId === kid : issuer !== undefined && k.serviceAccountEmail === issuer));
+  return keys.filter(
+    (k) => !k.disabled && (kid ? k.keyId === kid : issuer !== undefined && k.serviceAccountEmail === issuer),
+  );
 }
