@@ -112,3 +112,18 @@ export async function findKeyById(platform: Platform, keyId: string): Promise<Se
   const keys = await platform.store.list<ServiceAccountKey>("serviceAccountKey");
   return keys.find((k) => k.keyId === keyId);
 }
+
+/**
+ * The enabled keys that may have signed a token-endpoint assertion: the one its `kid` names, or, when it names
+ * none (google-auth-library sends no kid), every key of the account in its `iss`, as Google tries them.
+ */
+export async function assertionKeyCandidates(
+  platform: Platform,
+  kid: string | undefined,
+  issuer: string | undefined,
+): Promise<ServiceAccountKey[]> {
+  const keys = await platform.store.list<ServiceAccountKey>("serviceAccountKey");
+  return keys.filter(
+    (k) => !k.disabled && (kid ? k.keyId === kid : issuer !== undefined && k.serviceAccountEmail === issuer),
+  );
+}

@@ -24,6 +24,7 @@ import { createIapSigner, type IapSigner } from "../iap/iap-jwt.js";
 import { createOauthRoutes } from "../control-plane/apis/oauth.js";
 import { createSignInRoutes } from "../control-plane/apis/signin.js";
 import { createAuthorizationCodes } from "../signin/authorization-codes.js";
+import { createSignInThrottle } from "../signin/sign-in-throttle.js";
 import { createClientDirectory } from "../signin/clients.js";
 import { createIapSessions, openIapSessionKey } from "../iap/iap-session.js";
 import { builtInIdentityProvider, oidcIdentityProvider } from "../iap/identity-provider.js";
@@ -114,7 +115,7 @@ async function start(
     routes: [
       ...allRoutes,
       ...createOauthRoutes(codes),
-      ...createSignInRoutes(codes, clients),
+      ...createSignInRoutes(codes, clients, createSignInThrottle(platform.clock)),
       ...createNetworkAdminRoutes(gateway, ca),
       ...createIapRoutes(signer),
     ],

@@ -26,6 +26,8 @@ export interface ApiCall {
   body: Record<string, unknown>;
   /** The region taken from a regional host such as us-central1-run.googleapis.com. */
   region?: string;
+  /** The caller's socket address (never a forwarded header, which a client could forge). */
+  clientAddress?: string;
   /** The externally visible base URL of the control plane, e.g. http://127.0.0.1:8089. */
   baseUrl: string;
   /** Set by handlers so the audit entry names the resource and its project. */

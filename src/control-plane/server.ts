@@ -8,6 +8,7 @@ import type { Platform } from "../core/platform.js";
 import { ANONYMOUS, type Principal } from "../iam/types.js";
 import { buildAuditEntry } from "../audit/audit-log.js";
 import { authenticateCaller } from "./authenticate.js";
+import { requireScopes } from "./scopes.js";
 import { parseJsonBody, readBody } from "./read-body.js";
 import { errorBody, sendError, sendJson, sendReply, toApiError } from "./respond.js";
 import { isReply, type ApiCall, type Route } from "./route.js";
@@ -89,10 +90,13 @@ async function handle(options: ControlPlaneOptions, req: IncomingMessage, res: S
   let ctx: CallContext | undefined;
   const call: Partial<ApiCall> & { audit: ApiCall["audit"] } = { audit: {} };
   try {
-    if (!route.anonymous)
-      principal = await authenticateCaller(req.headers, platform.tokens, (email) =>
+    if (!route.anonymous) {
+      const caller = await authenticateCaller(req.headers, platform.tokens, (email) =>
         platform.subjects.isDisabled(email),
       );
+      requireScopes(route, caller.scopes);
+      principal = caller.principal;
+    }
     const raw = await readBody(req, platform.config.maxBodyBytes);
     const parsed = parseJsonBody(raw, req.headers["content-type"]);
     const body = (route.body ? decodeBody(route.body, parsed) : parsed) as Record<string, unknown>;
@@ -108,6 +112,7 @@ async function handle(options: ControlPlaneOptions, req: IncomingMessage, res: S
       query: target.query,
       body,
       baseUrl: options.baseUrl(),
+      ...(req.socket.remoteAddress ? { clientAddress: req.socket.remoteAddress } : {}),
       ...(target.region ? { region: target.region } : {}),
     });
     const result = await route.handle(call as ApiCall);

@@ -2,12 +2,12 @@
 import { invalidArgument } from "../core/errors.js";
 import { canonicalMember } from "./members.js";
 import { isKnownRole } from "./roles.js";
-import { compileCondition } from "./conditions.js";
+import { validateCondition } from "./conditions.js";
 import type { Binding, Policy } from "./types.js";
 
 const MAX_MEMBERS = 1500;
 
-function validateBinding(binding: unknown, conditionsAllowed: boolean): Binding {
+function validateBinding(binding: unknown, conditionsAllowed: boolean, index: number): Binding {
   const b = binding as Partial<Binding> | null;
   if (typeof b !== "object" || b === null || typeof b.role !== "string") {
     throw invalidArgument("Invalid policy binding: each binding needs a role and members.");
@@ -21,11 +21,7 @@ function validateBinding(binding: unknown, conditionsAllowed: boolean): Binding 
   if (!conditionsAllowed) {
     throw invalidArgument("Conditions are only supported in policy version 3; set the policy's version to 3.");
   }
-  const compiled = compileCondition(b.condition);
-  if (typeof b.condition.expression !== "string" || compiled instanceof Error) {
-    throw invalidArgument(`Condition expression ${JSON.stringify(b.condition.expression)} is invalid.`);
-  }
-  return { role: b.role, members, condition: { ...b.condition } };
+  return { role: b.role, members, condition: validateCondition(b.condition, `policy.bindings[${index}].condition`) };
 }
 
 /** Validates a policy sent to setIamPolicy and returns it in canonical form (without etag). */
@@ -36,7 +32,7 @@ export function validatePolicy(policy: Policy): Policy {
   if (policy.bindings !== undefined && !Array.isArray(policy.bindings)) {
     throw invalidArgument("Invalid value at 'policy.bindings': expected a list.");
   }
-  const bindings = (policy.bindings ?? []).map((b) => validateBinding(b, version === 3));
+  const bindings = (policy.bindings ?? []).map((b, i) => validateBinding(b, version === 3, i));
   const count = bindings.reduce((n, b) => n + b.members.length, 0);
   if (count > MAX_MEMBERS)
     throw invalidArgument(

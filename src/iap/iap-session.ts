@@ -92,6 +92,7 @@ export function createIapSessions(
           audience: resource,
           algorithms: ["HS256"],
           currentDate: new Date(clock.now()),
+          requiredClaims: ["exp"],
         });
         return typeof payload["email"] === "string" ? payload["email"] : undefined;
       } catch {

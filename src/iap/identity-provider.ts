@@ -116,6 +116,7 @@ export function oidcIdentityProvider(settings: OidcProviderSettings): IdentityPr
         const { payload } = await jwtVerify(body.id_token, keys, {
           issuer: settings.issuer,
           audience: settings.clientId,
+          requiredClaims: ["exp", "iat"],
         });
         if (payload["nonce"] !== request.nonce) return { ok: false, reason: "nonce mismatch" };
         if (typeof payload["email"] !== "string" || payload["email_verified"] === false)

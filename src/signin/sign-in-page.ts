@@ -43,3 +43,13 @@ export function signInErrorPage(message: string): string {
 <body><h1>400. That’s an error.</h1><p>${escapeHtml(message)}</p></body></html>
 `;
 }
+
+/** The page a client gets after too many failed sign-ins: when it may try again. */
+export function signInThrottledPage(retryAt: Date): string {
+  const when = retryAt.toISOString().replace(/\.\d+Z$/, "Z");
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Error 429 (Too Many Requests)</title></head>
+<body><h1>429. Too many failed sign-in attempts.</h1>
+<p>Sign-in is paused for this account or this address. Try again after <time datetime="${when}">${when}</time>.</p></body></html>
+`;
+}

@@ -5,6 +5,8 @@ import { OAuth2Client } from "google-auth-library";
 import { createTokenService } from "./token-service.js";
 import { createMemoryStore } from "../store/memory-store.js";
 import { fixedClock } from "../core/clock.js";
+import { SignJWT } from "jose";
+import { createKeyRing } from "./key-ring.js";
 
 const AUD = "https://api-123456789012.us-central1.run.app";
 const sa = { kind: "serviceAccount" as const, email: "caller@p.iam.gserviceaccount.com" };
@@ -89,6 +91,26 @@ describe("ID tokens", () => {
     }
     clock.advance(3601_000);
     assert.deepEqual(await verify(good), { ok: false, reason: "expired" }, "expired");
+  });
+
+  it("an ID token without exp (or iat) is refused, even signed with runguard's own key", async () => {
+    const clock = fixedClock(Date.parse("2026-11-23T00:00:00Z"));
+    const store = createMemoryStore();
+    const tokens = createTokenService({ store, clock });
+    await tokens.signIdToken({ principal: sa, uniqueId: "111", audience: AUD, includeEmail: true });
+    // The same store holds the same signing key, as a copy of the data directory would.
+    const key = await createKeyRing(store, clock, 13 * 3600_000).current();
+    const iat = Math.floor(clock.now() / 1000);
+    const claims = { iss: "https://accounts.google.com", aud: AUD, sub: "111", email: sa.email };
+    const signed = (build: (jwt: SignJWT) => SignJWT) =>
+      build(new SignJWT(claims).setProtectedHeader({ alg: "RS256", kid: key.kid, typ: "JWT" })).sign(key.privateKey);
+    const verify = (token: string) => tokens.verifyIdToken(token, (aud) => aud === AUD);
+    assert.equal((await verify(await signed((jwt) => jwt.setIssuedAt(iat).setExpirationTime(iat + 60)))).ok, true);
+    assert.deepEqual(await verify(await signed((jwt) => jwt.setIssuedAt(iat))), { ok: false, reason: "malformed" });
+    assert.deepEqual(await verify(await signed((jwt) => jwt.setExpirationTime(iat + 60))), {
+      ok: false,
+      reason: "malformed",
+    });
   });
 
   it("tokens from another issuer fail", async () => {

@@ -48,6 +48,7 @@ function failureOf(error: unknown): TokenFailure {
   if (error instanceof errors.JWSSignatureVerificationFailed) return "bad_signature";
   if (error instanceof errors.JOSEAlgNotAllowed) return "wrong_algorithm";
   if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.reason === "missing") return "malformed";
     if (error.claim === "iss") return "wrong_issuer";
     if (error.claim === "nbf" || error.claim === "iat") return "not_yet_valid";
     return "malformed";
@@ -88,6 +89,8 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
       ...(audience ? { audience } : {}),
       issuer: typ === "JWT" ? ACCEPTED_ISSUERS : issuer,
       currentDate: new Date(clock.now()),
+      // Google's verifiers require both: a token without `exp` would never expire.
+      requiredClaims: ["exp", "iat"],
     });
     if (typeof payload.iat === "number" && payload.iat * 1000 > clock.now() + 5000) {
       throw new errors.JWTClaimValidationFailed("iat in the future", payload, "iat", "check_failed");

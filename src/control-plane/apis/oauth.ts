@@ -1,7 +1,7 @@
 // The OAuth 2.0 token endpoint: JWT-bearer assertions signed with service-account keys (gcloud
 // activate-service-account, google-auth-library JWT clients) and the authorization codes of runguard's sign-in,
 // plus the public keys and discovery document that verifiers use.
-import { findKeyById } from "../../accounts/service-account-keys.js";
+import { assertionKeyCandidates } from "../../accounts/service-account-keys.js";
 import { findServiceAccount } from "../../accounts/service-accounts.js";
 import { verifyKeyAssertion } from "../../tokens/assertion.js";
 import { discoveryDocument } from "../../tokens/discovery.js";
@@ -41,11 +41,11 @@ async function exchangeAssertion(call: ApiCall) {
   if (typeof assertion !== "string") return oauthError("invalid_request", "Missing required parameter: assertion");
   const result = await verifyKeyAssertion(
     assertion,
-    async (kid) => findKeyById(call.platform, kid),
+    async (kid, issuer) => assertionKeyCandidates(call.platform, kid, issuer),
     call.platform.clock,
     `${call.baseUrl}/token`,
   );
-  if (!result.ok) return oauthError("invalid_grant", result.description);
+  if (!result.ok) return reply(result.httpStatus, { error: result.error, error_description: result.description });
   const account = await findServiceAccount(call.platform, "-", result.email);
   if (!account || account.disabled) return oauthError("invalid_grant", "Invalid grant: account not found");
   call.audit.projectId = account.projectId;

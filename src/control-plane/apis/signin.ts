@@ -5,7 +5,8 @@ import { ensureUser } from "../../accounts/users.js";
 import { checkUserPassword } from "../../accounts/user-passwords.js";
 import type { AuthorizationCodes } from "../../signin/authorization-codes.js";
 import { isAllowedRedirect, type ClientDirectory } from "../../signin/clients.js";
-import { CARRIED_PARAMS, signInErrorPage, signInPage } from "../../signin/sign-in-page.js";
+import { CARRIED_PARAMS, signInErrorPage, signInPage, signInThrottledPage } from "../../signin/sign-in-page.js";
+import type { SignInThrottle } from "../../signin/sign-in-throttle.js";
 import { path, reply, type ApiCall, type Route } from "../route.js";
 
 const HTML = { "content-type": "text/html; charset=UTF-8", "cache-control": "no-store" };
@@ -46,7 +47,18 @@ function redirectWithCode(params: URLSearchParams, code: string) {
   return reply(302, "", { location: target.toString(), "cache-control": "no-store" });
 }
 
-export function createSignInRoutes(codes: AuthorizationCodes, clients: ClientDirectory): Route[] {
+/** 429 with Retry-After, before the password is even checked, so a blocked guesser learns nothing. */
+function throttled(call: ApiCall, waitMs: number) {
+  const seconds = Math.ceil(waitMs / 1000);
+  const retryAt = new Date(call.platform.clock.now() + seconds * 1000);
+  return reply(429, signInThrottledPage(retryAt), { ...HTML, "retry-after": String(seconds) });
+}
+
+export function createSignInRoutes(
+  codes: AuthorizationCodes,
+  clients: ClientDirectory,
+  throttle: SignInThrottle,
+): Route[] {
   return [
     {
       api: "oauth2",
@@ -74,8 +86,14 @@ export function createSignInRoutes(codes: AuthorizationCodes, clients: ClientDir
         if (problem) return reply(400, signInErrorPage(problem), HTML);
         const email = typeof call.body["email"] === "string" ? call.body["email"].trim().toLowerCase() : "";
         const password = typeof call.body["password"] === "string" ? call.body["password"] : "";
-        if (!email || !(await checkUserPassword(call.platform, email, password)))
+        const clientAddress = call.clientAddress ?? "unknown";
+        const waitMs = throttle.blockedForMs(email, clientAddress);
+        if (waitMs > 0) return throttled(call, waitMs);
+        if (!email || !(await checkUserPassword(call.platform, email, password))) {
+          throttle.recordFailure(email, clientAddress);
           return reply(401, signInPage(params, { error: "Wrong email or password.", email }), HTML);
+        }
+        throttle.recordSuccess(email);
         await ensureUser(call.platform, email);
         const challenge = params.get("code_challenge");
         const nonce = params.get("nonce");
