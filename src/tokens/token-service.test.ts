@@ -1,12 +1,13 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createHmac, createPublicKey } from "node:crypto";
+import { createHmac, createPublicKey, randomBytes } from "node:crypto";
 import { OAuth2Client } from "google-auth-library";
 import { createTokenService } from "./token-service.js";
 import { createMemoryStore } from "../store/memory-store.js";
 import { fixedClock } from "../core/clock.js";
 import { SignJWT } from "jose";
 import { createKeyRing } from "./key-ring.js";
+import { createEnvelope } from "../secrets/envelope.js";
 
 const AUD = "https://api-123456789012.us-central1.run.app";
 const sa = { kind: "serviceAccount" as const, email: "caller@p.iam.gserviceaccount.com" };
@@ -96,10 +97,11 @@ describe("ID tokens", () => {
   it("an ID token without exp (or iat) is refused, even signed with runguard's own key", async () => {
     const clock = fixedClock(Date.parse("2026-11-23T00:00:00Z"));
     const store = createMemoryStore();
-    const tokens = createTokenService({ store, clock });
+    const envelope = createEnvelope(randomBytes(32));
+    const tokens = createTokenService({ store, clock, envelope });
     await tokens.signIdToken({ principal: sa, uniqueId: "111", audience: AUD, includeEmail: true });
-    // The same store holds the same signing key, as a copy of the data directory would.
-    const key = await createKeyRing(store, clock, 13 * 3600_000).current();
+    // The same store and key-encryption key give the same signing key, as a copy of the data directory would.
+    const key = await createKeyRing(store, clock, 13 * 3600_000, envelope).current();
     const iat = Math.floor(clock.now() / 1000);
     const claims = { iss: "https://accounts.google.com", aud: AUD, sub: "111", email: sa.email };
     const signed = (build: (jwt: SignJWT) => SignJWT) =>
