@@ -42,10 +42,16 @@ function validateTarget(raw: unknown, index: number, serviceName: string): Traff
   if (latestRevision !== undefined && typeof latestRevision !== "boolean")
     throw fieldViolation(`${field}.latestRevision`, "latestRevision must be a boolean.");
   if (revisionName !== undefined && latestRevision === true)
-    throw fieldViolation(`${field}.latestRevision`, `may not set revisionName "${revisionName}" when latestRevision is true`);
+    throw fieldViolation(
+      `${field}.latestRevision`,
+      `may not set revisionName "${revisionName}" when latestRevision is true`,
+    );
   if (revisionName === undefined && latestRevision !== true)
     throw fieldViolation(field, "expected exactly one, got neither: revisionName, latestRevision");
-  if (percent !== undefined && (typeof percent !== "number" || !Number.isInteger(percent) || percent < 0 || percent > 100))
+  if (
+    percent !== undefined &&
+    (typeof percent !== "number" || !Number.isInteger(percent) || percent < 0 || percent > 100)
+  )
     throw fieldViolation(`${field}.percent`, `expected 0 <= ${String(percent)} <= 100`);
   return {
     ...(revisionName !== undefined ? { revisionName } : { latestRevision: true }),
@@ -65,7 +71,10 @@ export function validateTraffic(raw: unknown, serviceName: string): TrafficTarge
     if (target.tag === undefined) return;
     const first = firstWithTag.get(target.tag);
     if (first !== undefined)
-      throw fieldViolation(`spec.traffic[${first}].tag, spec.traffic[${i}].tag`, `Multiple definitions for "${target.tag}"`);
+      throw fieldViolation(
+        `spec.traffic[${first}].tag, spec.traffic[${i}].tag`,
+        `Multiple definitions for "${target.tag}"`,
+      );
     firstWithTag.set(target.tag, i);
   });
   const sum = targets.reduce((total, target) => total + (target.percent ?? 0), 0);

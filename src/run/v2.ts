@@ -70,12 +70,19 @@ function trafficFromV2(traffic: unknown): unknown {
   if (!Array.isArray(traffic)) return traffic;
   return traffic.map((raw: V2TrafficTarget | null, i) => {
     if (typeof raw !== "object" || raw === null) return raw;
-    const unspecified = raw.type === undefined || raw.type === 0 || raw.type === "TRAFFIC_TARGET_ALLOCATION_TYPE_UNSPECIFIED";
+    const unspecified =
+      raw.type === undefined || raw.type === 0 || raw.type === "TRAFFIC_TARGET_ALLOCATION_TYPE_UNSPECIFIED";
     const type = unspecified ? (raw.revision ? BY_REVISION : LATEST) : ALLOCATION_TYPES[String(raw.type)];
     if (!type) throw invalidArgument(`Invalid value for field 'service.traffic[${i}].type': '${String(raw.type)}'.`);
     return {
       // A revision is named by its id or its full name (projects/P/locations/R/services/S/revisions/ID).
-      ...(type === LATEST ? { latestRevision: true } : { revisionName: String(raw.revision ?? "").split("/").pop() }),
+      ...(type === LATEST
+        ? { latestRevision: true }
+        : {
+            revisionName: String(raw.revision ?? "")
+              .split("/")
+              .pop(),
+          }),
       ...(raw.percent !== undefined ? { percent: raw.percent } : {}),
       ...(raw.tag !== undefined ? { tag: raw.tag } : {}),
     };

@@ -55,21 +55,19 @@ export const NOT_EMULATED: readonly Family[] = [
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 
 export const notEmulatedRoutes: Route[] = NOT_EMULATED.flatMap((family) =>
-  METHODS.map(
-    (method): Route => ({
-      api: family.api,
-      method,
-      // The collection, one of its members, or a custom method on either (`:run`, `:getIamPolicy`).
-      path: new RegExp(`^(?:${family.paths.join("|")})(?:[/:].*)?$`),
-      methodName: `runguard.NotEmulated.${family.what.replace(/\W+/g, "")}`,
-      mutates: false,
-      handle() {
-        return Promise.reject(
-          unimplemented(
-            `${family.what} is not implemented in runguard (see "Deliberate differences from Cloud Run" in its README).`,
-          ),
-        );
-      },
-    }),
-  ),
+  METHODS.map((method): Route => ({
+    api: family.api,
+    method,
+    // The collection, one of its members, or a custom method on either (`:run`, `:getIamPolicy`).
+    path: new RegExp(`^(?:${family.paths.join("|")})(?:[/:].*)?$`),
+    methodName: `runguard.NotEmulated.${family.what.replace(/\W+/g, "")}`,
+    mutates: false,
+    handle() {
+      return Promise.reject(
+        unimplemented(
+          `${family.what} is not implemented in runguard (see "Deliberate differences from Cloud Run" in its README).`,
+        ),
+      );
+    },
+  })),
 );
