@@ -13,6 +13,7 @@ import { computeLoadBalancerRoutes } from "../control-plane/apis/compute-lb.js";
 import { computeFrontendRoutes } from "../control-plane/apis/compute-frontends.js";
 import { vpcAccessRoutes } from "../control-plane/apis/vpcaccess.js";
 import { iapRoutes } from "../control-plane/apis/iap.js";
+import { notEmulatedRoutes } from "../control-plane/apis/not-emulated.js";
 
 export const allRoutes: readonly Route[] = [
   ...runRoutes,
@@ -28,4 +29,6 @@ export const allRoutes: readonly Route[] = [
   ...resourceManagerRoutes,
   ...serviceUsageRoutes,
   ...adminRoutes,
+  // Last: what no emulated route answers.
+  ...notEmulatedRoutes,
 ];

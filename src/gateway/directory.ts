@@ -3,8 +3,9 @@
 import type { Store } from "../store/store.js";
 import type { Project } from "../accounts/projects.js";
 import type { Ingress, StoredService } from "../run/types.js";
-import { urlsOf } from "../run/render.js";
+import { urlPartsOf, urlsOf } from "../run/render.js";
 import { revisionResource } from "../run/services.js";
+import { revisionOf, tagHosts, trafficOf } from "../run/traffic.js";
 
 export interface RoutedService {
   resource: string;
@@ -19,9 +20,20 @@ export interface RoutedService {
   invokerIamDisabled: boolean;
   /** IAP turned on directly on the service (`gcloud beta run deploy --iap`). */
   iapEnabled: boolean;
-  /** Resource name of the revision that serves traffic. */
+  /** Resource name of the revision with the largest share (what a request that reaches no instance logs). */
   revision: string | undefined;
+  /** The traffic split: revision resource names and their cumulative percents (the last is 100). */
+  split: { revisions: readonly string[]; upTo: readonly number[] };
   timeoutMs: number;
+}
+
+/** The revision that answers this request: a weighted choice per request, as Cloud Run splits traffic. */
+export function pickRevision(service: RoutedService): string | undefined {
+  const { revisions, upTo } = service.split;
+  if (revisions.length <= 1) return revisions[0];
+  const point = Math.random() * 100;
+  for (let i = 0; i < revisions.length; i++) if (point < (upTo[i] ?? 0)) return revisions[i];
+  return revisions[revisions.length - 1];
 }
 
 export interface ServiceDirectory {
@@ -42,10 +54,65 @@ function customAudiences(service: StoredService): string[] {
   }
 }
 
+/** The split of a service's traffic targets; several targets naming one revision add up. */
+function splitOf(service: StoredService): RoutedService["split"] {
+  const shares = new Map<string, number>();
+  for (const target of trafficOf(service)) {
+    const revision = revisionOf(target, service);
+    if (revision && target.percent) shares.set(revision, (shares.get(revision) ?? 0) + target.percent);
+  }
+  const revisions: string[] = [];
+  const upTo: number[] = [];
+  let total = 0;
+  for (const [revision, percent] of shares) {
+    total += percent;
+    revisions.push(revisionResource(service, revision));
+    upTo.push(total);
+  }
+  return { revisions, upTo };
+}
+
+/** A tag's route: the service as seen through its tag URLs, always answered by the tagged revision. */
+interface TagRoute {
+  hosts: string[];
+  route: RoutedService;
+}
+
+function tagRoutesOf(service: StoredService, main: RoutedService): TagRoute[] {
+  const parts = urlPartsOf(service, main.projectNumber);
+  return trafficOf(service).flatMap((target) => {
+    const revision = revisionOf(target, service);
+    if (!target.tag || !revision) return [];
+    const hosts = tagHosts(target.tag, parts);
+    const resource = revisionResource(service, revision);
+    const route: RoutedService = {
+      ...main,
+      // The deterministic form first, as for the service's own URLs.
+      urls: hosts.map((host) => `https://${host}`).reverse(),
+      revision: resource,
+      split: { revisions: [resource], upTo: [100] },
+    };
+    return [{ hosts, route }];
+  });
+}
+
 export function routeOf(service: StoredService, projectNumber: string): RoutedService {
   const urls = urlsOf(service, projectNumber);
-  const audiences = new Set<string>([...urls, ...urls.map((u) => `${u}/`), ...customAudiences(service)]);
-  const latest = service.latestReadyRevision;
+  // A tag URL is one of the service's URLs: an ID token for it is accepted, at any of the service's URLs.
+  const tagUrls = trafficOf(service).flatMap((target) =>
+    target.tag ? tagHosts(target.tag, urlPartsOf(service, projectNumber)).map((host) => `https://${host}`) : [],
+  );
+  const audiences = new Set<string>([
+    ...urls,
+    ...urls.map((u) => `${u}/`),
+    ...tagUrls,
+    ...tagUrls.map((u) => `${u}/`),
+    ...customAudiences(service),
+  ]);
+  const split = splitOf(service);
+  const shareAt = (i: number) => (split.upTo[i] ?? 0) - (split.upTo[i - 1] ?? 0);
+  let largest = 0;
+  for (let i = 1; i < split.revisions.length; i++) if (shareAt(i) > shareAt(largest)) largest = i;
   return {
     resource: service.resource,
     projectId: service.projectId,
@@ -57,7 +124,8 @@ export function routeOf(service: StoredService, projectNumber: string): RoutedSe
     ingress: (service.annotations["run.googleapis.com/ingress"] as Ingress | undefined) ?? "all",
     invokerIamDisabled: /^true$/i.test(service.annotations["run.googleapis.com/invoker-iam-disabled"] ?? ""),
     iapEnabled: /^true$/i.test(service.annotations["run.googleapis.com/iap-enabled"] ?? ""),
-    revision: latest ? revisionResource(service, latest) : undefined,
+    revision: split.revisions[largest],
+    split,
     timeoutMs: (service.template.spec.timeoutSeconds ?? 300) * 1000,
   };
 }
@@ -66,21 +134,28 @@ export async function createServiceDirectory(store: Store): Promise<ServiceDirec
   const numbers = new Map<string, string>();
   const byResource = new Map<string, RoutedService>();
   const byHost = new Map<string, RoutedService>();
+  /** Every host a service answers on (its URLs and its tags' URLs), to unindex it. */
+  const hostsOf = new Map<string, string[]>();
 
-  const index = (route: RoutedService) => {
+  const index = (service: StoredService, route: RoutedService) => {
     byResource.set(route.resource, route);
-    for (const url of route.urls) byHost.set(new URL(url).hostname, route);
+    const hosts = route.urls.map((url) => new URL(url).hostname);
+    for (const host of hosts) byHost.set(host, route);
+    for (const tag of tagRoutesOf(service, route)) {
+      for (const host of tag.hosts) byHost.set(host, tag.route);
+      hosts.push(...tag.hosts);
+    }
+    hostsOf.set(route.resource, hosts);
   };
   const unindex = (resource: string) => {
-    const old = byResource.get(resource);
-    if (!old) return;
     byResource.delete(resource);
-    for (const url of old.urls) byHost.delete(new URL(url).hostname);
+    for (const host of hostsOf.get(resource) ?? []) byHost.delete(host);
+    hostsOf.delete(resource);
   };
   const upsert = (service: StoredService) => {
     unindex(service.resource);
     const number = numbers.get(service.projectId);
-    if (number) index(routeOf(service, number));
+    if (number) index(service, routeOf(service, number));
   };
 
   for (const project of await store.list<Project>("project")) numbers.set(project.projectId, project.projectNumber);

@@ -44,6 +44,8 @@ export interface Forwarder {
   forward(
     instances: InstanceProvider,
     service: RoutedService,
+    /** The revision the split chose for this request (its resource name). */
+    revision: string | undefined,
     req: IncomingMessage,
     res: ServerResponse,
     headers: FlatHeaders,
@@ -87,8 +89,8 @@ export function createForwarder(): Forwarder {
     return pool;
   };
   return {
-    forward: (instances, service, req, res, headers) =>
-      forwardToInstance(dispatcherFor, deadlines, instances, service, req, res, headers),
+    forward: (instances, service, revision, req, res, headers) =>
+      forwardToInstance(dispatcherFor, deadlines, instances, service, revision, req, res, headers),
     async close() {
       deadlines.close();
       await Promise.all([agent.close(), ...[...socketPools.values()].map((p) => p.close())]);
@@ -101,15 +103,16 @@ async function forwardToInstance(
   deadlines: Deadlines,
   instances: InstanceProvider,
   service: RoutedService,
+  revision: string | undefined,
   req: IncomingMessage,
   res: ServerResponse,
   headers: FlatHeaders,
 ): Promise<ForwardOutcome> {
-  if (!service.revision) return { kind: "instance-failed" };
+  if (!revision) return { kind: "instance-failed" };
   let lease: InstanceLease;
   let deadline: Deadline | undefined;
   try {
-    lease = await instances.acquire(service.revision, service.resource);
+    lease = await instances.acquire(revision, service.resource);
   } catch (error) {
     req.resume();
     return (error as Error).name === "CapacityTimeoutError" ? { kind: "no-capacity" } : { kind: "instance-failed" };

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { PolicyEngine } from "../iam/engine.js";
 import type { TokenService } from "../tokens/types.js";
 import type { Clock } from "../core/clock.js";
-import type { ServiceDirectory, RoutedService } from "./directory.js";
+import { pickRevision, type ServiceDirectory, type RoutedService } from "./directory.js";
 import { decideInvokeNow, type InvokeVerdict } from "./decide-invoke.js";
 import { createCredentialReader } from "./credentials.js";
 import { admitsSource, type TrafficSource } from "./ingress.js";
@@ -102,6 +102,7 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
   const log = (
     req: IncomingMessage,
     service: RoutedService,
+    revision: string | undefined,
     path: string,
     started: number,
     status: number,
@@ -115,7 +116,7 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
       service.projectId,
       service.name,
       service.region,
-      service.revision,
+      revision,
       req.method ?? "GET",
       `${service.urls[0] ?? ""}${path}`,
       status,
@@ -144,7 +145,7 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
         ? sendPage(res, 401, unauthorizedPage(path), UNAUTHORIZED_HEADERS)
         : sendPage(res, verdict.status, forbiddenPage(path));
     const email = verdict.principal && verdict.principal.kind !== "anonymous" ? verdict.principal.email : undefined;
-    log(req, service, path, started, verdict.status, size, email, verdict.logText);
+    log(req, service, service.revision, path, started, verdict.status, size, email, verdict.logText);
   };
 
   const proceed = (
@@ -170,20 +171,22 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
     if (route.trustedHeaders)
       for (const name in route.trustedHeaders) headers.push(name, route.trustedHeaders[name] ?? "");
     const email = verdict.public ? undefined : verdict.principal.email;
-    return options.forwarder.forward(options.instances, service, req, res, headers).then((outcome) => {
+    // The split is applied per request; the log names the revision that answered.
+    const revision = pickRevision(service);
+    return options.forwarder.forward(options.instances, service, revision, req, res, headers).then((outcome) => {
       if (outcome.kind === "client-error") {
         // The body may be half read: the connection cannot carry another request.
         const page = outcome.status === 413 ? payloadTooLargePage() : badRequestPage();
         const size = sendPage(res, outcome.status, page, { connection: "close" });
-        log(req, service, path, started, outcome.status, size, email, undefined);
+        log(req, service, revision, path, started, outcome.status, size, email, undefined);
       } else if (outcome.kind === "instance-failed") {
         const size = sendPage(res, 500, serverErrorPage());
-        log(req, service, path, started, 500, size, email, LOG_TEXT.instanceFailed);
+        log(req, service, revision, path, started, 500, size, email, LOG_TEXT.instanceFailed);
       } else if (outcome.kind === "no-capacity") {
         const size = sendPage(res, 429, tooManyRequestsPage());
-        log(req, service, path, started, 429, size, email, LOG_TEXT.noInstance);
+        log(req, service, revision, path, started, 429, size, email, LOG_TEXT.noInstance);
       } else {
-        log(req, service, path, started, outcome.status, outcome.responseSize, email, undefined);
+        log(req, service, revision, path, started, outcome.status, outcome.responseSize, email, undefined);
       }
     });
   };

@@ -4,6 +4,7 @@ import type { Platform } from "../core/platform.js";
 import type { StoredRevision, StoredService } from "../run/types.js";
 import { findImage } from "../run/images.js";
 import { revisionResource } from "../run/services.js";
+import { servingRevisions } from "../run/traffic.js";
 import { findServiceAccount } from "../accounts/service-accounts.js";
 import { requireProject } from "../accounts/projects.js";
 import { createMetadataServer } from "../metadata/metadata-server.js";
@@ -214,7 +215,7 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
       void ensurePool(revisionResource(service, latest), service.resource).catch(() => undefined);
   }
 
-  // A revision that no longer serves traffic is drained and stopped.
+  // A revision that no longer has a share of traffic or a tag is drained and stopped.
   const unsubscribe = platform.store.onChange((change) => {
     if (change.kind === "secretVersion") {
       const secretResource = change.name.replace(/\/versions\/[^/]+$/, "");
@@ -223,9 +224,9 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
     }
     if (change.kind !== "service") return;
     const service = change.value as StoredService | undefined;
-    const serving = service?.latestReadyRevision ? revisionResource(service, service.latestReadyRevision) : undefined;
+    const serving = new Set(service ? servingRevisions(service).map((name) => revisionResource(service, name)) : []);
     for (const [resource, entry] of pools) {
-      if (entry.serviceResource === change.name && resource !== serving) {
+      if (entry.serviceResource === change.name && !serving.has(resource)) {
         pools.delete(resource);
         void entry.pool.then((p) => p.close()).catch(() => undefined);
       }

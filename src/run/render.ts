@@ -1,9 +1,17 @@
 // Knative JSON as Cloud Run returns it: what gcloud reads for its output (see gcloud-wire.md §3.5).
-import { serviceUrls } from "./urls.js";
+import { serviceUrls, type ServiceUrlParts } from "./urls.js";
+import { trafficOf, trafficStatus } from "./traffic.js";
 import type { StoredRevision, StoredService } from "./types.js";
 
+export const urlPartsOf = (service: StoredService, projectNumber: string): ServiceUrlParts => ({
+  service: service.name,
+  projectNumber,
+  region: service.region,
+  urlHash: service.urlHash,
+});
+
 export function urlsOf(service: StoredService, projectNumber: string): string[] {
-  return serviceUrls({ service: service.name, projectNumber, region: service.region, urlHash: service.urlHash });
+  return serviceUrls(urlPartsOf(service, projectNumber));
 }
 
 export function ingressOf(service: StoredService): string {
@@ -42,15 +50,13 @@ export function renderService(service: StoredService, projectNumber: string) {
         "run.googleapis.com/urls": JSON.stringify(urls),
       },
     },
-    spec: { template: service.template, traffic: service.traffic },
+    spec: { template: service.template, traffic: trafficOf(service) },
     status: {
       observedGeneration: service.generation,
       conditions: [condition("Ready"), condition("ConfigurationsReady"), condition("RoutesReady")],
       latestCreatedRevisionName: service.latestCreatedRevision,
       ...(service.latestReadyRevision ? { latestReadyRevisionName: service.latestReadyRevision } : {}),
-      traffic: service.latestReadyRevision
-        ? [{ revisionName: service.latestReadyRevision, percent: 100, latestRevision: true }]
-        : [],
+      traffic: trafficStatus(service, urlPartsOf(service, projectNumber)),
       url: hashUrl,
       address: { url: hashUrl },
     },

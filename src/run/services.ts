@@ -15,7 +15,9 @@ import { secretReferences } from "../secrets/references.js";
 import { checkSecretAccess } from "../secrets/resolve.js";
 import { resolveVpcAccess } from "../network/vpc-access.js";
 import { fieldViolation, validateServiceAnnotations, validateServiceName, validateTemplate } from "./validate.js";
-import type { RevisionTemplate, StoredRevision, StoredService } from "./types.js";
+import type { TxView } from "../store/store.js";
+import { missingRevision, revisionOf, validateTraffic } from "./traffic.js";
+import type { RevisionTemplate, StoredRevision, StoredService, TrafficTarget } from "./types.js";
 
 export interface RunScope {
   projectId: string;
@@ -103,6 +105,19 @@ function authorizeInvokerCheck(
   if ((annotations[key] ?? "") !== (before?.[key] ?? "")) ctx.authorize("run.services.setIamPolicy", resource);
 }
 
+/** The name a client chose for the new revision (gcloud's --revision-suffix and --tag set one), if any. */
+function requestedRevisionName(template: RevisionTemplate, service: string): string | undefined {
+  const name = template.metadata?.name;
+  if (name === undefined || name === "") return undefined;
+  if (!name.startsWith(`${service}-`) || !/^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) {
+    throw fieldViolation(
+      "spec.template.metadata.name",
+      "Revision name must be prefixed by the name of the enclosing Service or Configuration with a trailing -",
+    );
+  }
+  return name;
+}
+
 function newRevision(
   scope: RunScope,
   service: string,
@@ -111,7 +126,8 @@ function newRevision(
   digest: string,
   now: string,
 ): StoredRevision {
-  const name = `${service}-${String(generation).padStart(5, "0")}-${lowerAlnum(3)}`;
+  const name =
+    requestedRevisionName(template, service) ?? `${service}-${String(generation).padStart(5, "0")}-${lowerAlnum(3)}`;
   return {
     resource: revisionResource(scope, name),
     name,
@@ -127,6 +143,22 @@ function newRevision(
   };
 }
 
+/** Every revision the traffic names must exist and be this service's (the new revision included). */
+async function checkTrafficRevisions(
+  tx: TxView,
+  scope: RunScope,
+  service: string,
+  traffic: readonly TrafficTarget[],
+  latestReady: string,
+): Promise<void> {
+  for (const target of traffic) {
+    const name = revisionOf(target, { latestReadyRevision: latestReady });
+    if (!name || target.latestRevision) continue;
+    const revision = await tx.get<StoredRevision>("revision", revisionResource(scope, name));
+    if (!revision || revision.service !== service) throw missingRevision(name);
+  }
+}
+
 export async function createService(
   platform: Platform,
   ctx: CallContext,
@@ -139,12 +171,17 @@ export async function createService(
   const annotations = userAnnotations(input.metadata?.annotations);
   validateServiceAnnotations(annotations);
   authorizeInvokerCheck(ctx, resource, annotations);
+  const traffic = validateTraffic(input.spec?.traffic, name);
   const { template, digest } = await prepareTemplate(platform, ctx, scope, input.spec?.template);
   const now = toRfc3339(platform.clock.now());
   const who = principalEmail(ctx.principal) ?? "unknown";
   return platform.store.transact(async (tx) => {
     if (await tx.get("service", resource)) throw alreadyExists(`Resource '${name}' already exists.`);
     const revision = newRevision(scope, name, 1, template, digest, now);
+    if (await tx.get("revision", revision.resource))
+      throw alreadyExists(`Revision named '${revision.name}' with different configuration already exists.`);
+    tx.put("revision", revision.resource, revision);
+    await checkTrafficRevisions(tx, scope, name, traffic, revision.name);
     const service: StoredService = {
       resource,
       projectId: scope.projectId,
@@ -160,12 +197,11 @@ export async function createService(
       labels: input.metadata?.labels ?? {},
       annotations,
       template,
-      traffic: [{ latestRevision: true, percent: 100 }],
+      traffic,
       latestCreatedRevision: revision.name,
       latestReadyRevision: revision.name,
       ready: { status: "True", lastTransitionTime: now },
     };
-    tx.put("revision", revision.resource, revision);
     tx.put("service", resource, service);
     return service;
   });
@@ -192,6 +228,7 @@ export async function replaceService(
   const annotations = userAnnotations(input.metadata?.annotations);
   validateServiceAnnotations(annotations);
   authorizeInvokerCheck(ctx, resource, annotations, current.annotations);
+  const traffic = validateTraffic(input.spec?.traffic, name);
   const { template, digest } = await prepareTemplate(platform, ctx, scope, input.spec?.template);
   const now = toRfc3339(platform.clock.now());
   return platform.store.transact(async (tx) => {
@@ -207,7 +244,13 @@ export async function replaceService(
     const generation = latest.generation + 1;
     const changed = !sameTemplate(latest.template, template);
     const revision = changed ? newRevision(scope, name, generation, template, digest, now) : undefined;
-    if (revision) tx.put("revision", revision.resource, revision);
+    if (revision) {
+      if (await tx.get("revision", revision.resource))
+        throw alreadyExists(`Revision named '${revision.name}' with different configuration already exists.`);
+      tx.put("revision", revision.resource, revision);
+    }
+    const latestReady = revision?.name ?? latest.latestReadyRevision ?? latest.latestCreatedRevision;
+    await checkTrafficRevisions(tx, scope, name, traffic, latestReady);
     const next: StoredService = {
       ...latest,
       generation,
@@ -217,7 +260,8 @@ export async function replaceService(
       template,
       lastModifier: principalEmail(ctx.principal) ?? latest.lastModifier,
       latestCreatedRevision: revision?.name ?? latest.latestCreatedRevision,
-      latestReadyRevision: revision?.name ?? latest.latestReadyRevision ?? latest.latestCreatedRevision,
+      latestReadyRevision: latestReady,
+      traffic,
       ready: { status: "True", lastTransitionTime: now },
     };
     tx.put("service", resource, next);

@@ -2,9 +2,10 @@
 // onto the Knative form runguard stores (types.ts): v2 fields become the annotations and template fields that
 // gcloud's v1 calls carry, so both APIs see one service.
 import { invalidArgument, unimplemented } from "../core/errors.js";
-import { ingressOf, urlsOf } from "./render.js";
+import { ingressOf, urlPartsOf, urlsOf } from "./render.js";
+import { trafficOf, trafficStatus } from "./traffic.js";
 import type { ServiceInput } from "./services.js";
-import type { Container, EnvVar, Ingress, StoredService, Volume, VolumeMount } from "./types.js";
+import type { Container, EnvVar, Ingress, StoredService, TrafficTarget, Volume, VolumeMount } from "./types.js";
 
 const INGRESS_TO_V2: Record<Ingress, string> = {
   all: "INGRESS_TRAFFIC_ALL",
@@ -47,6 +48,54 @@ interface V2Volume {
   [source: string]: unknown;
 }
 
+/** google.cloud.run.v2.TrafficTarget; `type` by name or (enum-encoding=int) by number. */
+interface V2TrafficTarget {
+  type?: string | number;
+  revision?: string;
+  percent?: number;
+  tag?: string;
+}
+
+const LATEST = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST";
+const BY_REVISION = "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION";
+const ALLOCATION_TYPES: Record<string, typeof LATEST | typeof BY_REVISION | undefined> = {
+  [LATEST]: LATEST,
+  [BY_REVISION]: BY_REVISION,
+  "1": LATEST,
+  "2": BY_REVISION,
+};
+
+/** v2 traffic as Knative traffic targets; what is not a list is left for validateTraffic to refuse. */
+function trafficFromV2(traffic: unknown): unknown {
+  if (!Array.isArray(traffic)) return traffic;
+  return traffic.map((raw: V2TrafficTarget | null, i) => {
+    if (typeof raw !== "object" || raw === null) return raw;
+    const unspecified =
+      raw.type === undefined || raw.type === 0 || raw.type === "TRAFFIC_TARGET_ALLOCATION_TYPE_UNSPECIFIED";
+    const type = unspecified ? (raw.revision ? BY_REVISION : LATEST) : ALLOCATION_TYPES[String(raw.type)];
+    if (!type) throw invalidArgument(`Invalid value for field 'service.traffic[${i}].type': '${String(raw.type)}'.`);
+    return {
+      // A revision is named by its id or its full name (projects/P/locations/R/services/S/revisions/ID).
+      ...(type === LATEST
+        ? { latestRevision: true }
+        : {
+            revisionName: String(raw.revision ?? "")
+              .split("/")
+              .pop(),
+          }),
+      ...(raw.percent !== undefined ? { percent: raw.percent } : {}),
+      ...(raw.tag !== undefined ? { tag: raw.tag } : {}),
+    };
+  });
+}
+
+const trafficToV2 = (target: TrafficTarget) => ({
+  type: target.latestRevision ? LATEST : BY_REVISION,
+  ...(target.revisionName ? { revision: target.revisionName } : {}),
+  ...(target.percent ? { percent: target.percent } : {}),
+  ...(target.tag ? { tag: target.tag } : {}),
+});
+
 export interface V2Service {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
@@ -55,6 +104,7 @@ export interface V2Service {
   iapEnabled?: boolean;
   customAudiences?: string[];
   etag?: string;
+  traffic?: unknown;
   template?: {
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
@@ -175,6 +225,7 @@ export function knativeInputOf(name: string, service: V2Service): ServiceInput {
           ...(template.serviceAccount ? { serviceAccountName: template.serviceAccount } : {}),
         },
       },
+      ...(service.traffic !== undefined ? { traffic: trafficFromV2(service.traffic) } : {}),
     },
   };
 }
@@ -263,7 +314,13 @@ export function renderV2Service(service: StoredService, projectNumber: string) {
       maxInstanceRequestConcurrency: spec.containerConcurrency ?? 80,
       timeout: `${spec.timeoutSeconds ?? 300}s`,
     },
-    traffic: [{ type: "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", percent: 100 }],
+    traffic: trafficOf(service).map(trafficToV2),
+    trafficStatuses: trafficStatus(service, urlPartsOf(service, projectNumber)).map((status) => ({
+      type: status.latestRevision ? LATEST : BY_REVISION,
+      revision: status.revisionName,
+      ...(status.percent ? { percent: status.percent } : {}),
+      ...(status.tag ? { tag: status.tag, uri: status.url } : {}),
+    })),
     uri: urls[urls.length - 1] ?? "",
     urls,
     latestCreatedRevision: `${service.resource.replace(/\/services\/[^/]+$/, "")}/services/${service.name}/revisions/${service.latestCreatedRevision}`,

@@ -220,6 +220,62 @@ describe("@google-cloud/run (Admin API v2)", () => {
       /does not mount a subPath/,
     ));
 
+  it("splits traffic and tags a revision through v2's traffic and trafficStatuses", async () => {
+    const { TrafficTargetAllocationType } = protos.google.cloud.run.v2;
+    const name = `${PARENT}/services/from-client`;
+    const revisionAt = async (url: string) =>
+      (await invokeUrl(rg.endpoints.frontEnd, url, { path: "/env?name=K_REVISION" })).body;
+    const [current] = await client.getService({ name });
+    const first = current.latestReadyRevision?.split("/").pop() ?? "";
+    const container = { image: ECHO_IMAGE, env: [{ name: "GREETING", value: "second" }] };
+    const [deploy] = await client.updateService({
+      service: { ...current, template: { ...current.template, containers: [container] } },
+    });
+    const [deployed] = await deploy.promise();
+    const second = deployed.latestReadyRevision?.split("/").pop() ?? "";
+    assert.notEqual(second, first);
+    const [move] = await client.updateService({
+      service: {
+        ...deployed,
+        traffic: [
+          { type: TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION, revision: first, percent: 100 },
+          { type: TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST, tag: "next" },
+        ],
+      },
+    });
+    const [moved] = await move.promise();
+    // The tag follows the latest ready revision (re-sending the template as read may itself make a new one).
+    const latest = moved.latestReadyRevision?.split("/").pop() ?? "";
+    assert.match(latest, /^from-client-0000[23]-/);
+    const tagged = moved.trafficStatuses?.find((status) => status.tag === "next");
+    assert.equal(tagged?.revision, latest);
+    assert.match(tagged?.uri ?? "", /^https:\/\/next---from-client-[a-z0-9]{10}-uc\.a\.run\.app$/);
+    assert.equal(moved.trafficStatuses?.find((status) => !status.tag)?.percent, 100);
+    assert.equal(await revisionAt(uri), first, "100% back on the first revision");
+    assert.equal(await revisionAt(tagged?.uri ?? ""), latest, "the tag URL reaches the latest at 0%");
+    // A revision that does not exist is refused, and nothing changes.
+    await assert.rejects(
+      client.updateService({
+        service: {
+          ...moved,
+          traffic: [
+            {
+              type: TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION,
+              revision: "from-client-09999-zzz",
+              percent: 100,
+            },
+          ],
+        },
+      }),
+      (error: { code?: number; message?: string }) => {
+        assert.equal(error.code, 3, "INVALID_ARGUMENT");
+        assert.match(String(error.message), /Revision 'from-client-09999-zzz' does not exist or is deleted/);
+        return true;
+      },
+    );
+    assert.equal(await revisionAt(uri), first);
+  });
+
   it("updates ingress and deletes; errors come back as Google errors", async () => {
     const [current] = await client.getService({ name: `${PARENT}/services/from-client` });
     const [update] = await client.updateService({
