@@ -188,6 +188,8 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
       for (const secrets of running.values()) void secrets.refresh(secretResource);
       return;
     }
+    // Another process changed the store: any version may have changed state.
+    if (change.kind === "*") for (const secrets of running.values()) void secrets.refresh();
     if (change.kind !== "service") return;
     const service = change.value as StoredService | undefined;
     const serving = service?.latestReadyRevision ? revisionResource(service, service.latestReadyRevision) : undefined;
