@@ -7,13 +7,17 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { join } from "node:path";
 import Database from "better-sqlite3";
 
-/** runguard issues no refresh tokens: when the access token expires, gcloud's refresh fails; re-run `runguard env`. */
-const CREDENTIAL = JSON.stringify({
-  type: "authorized_user",
-  client_id: "runguard-env",
-  client_secret: "runguard-env",
-  refresh_token: "runguard-env-has-no-refresh-token",
-});
+/**
+ * An OAuth user credential whose refresh token is the access token itself: runguard's token endpoint answers a
+ * refresh with that token until it expires (control-plane/apis/oauth.ts), then gcloud asks to sign in again.
+ */
+const credentialFor = (accessToken: string) =>
+  JSON.stringify({
+    type: "authorized_user",
+    client_id: "runguard-env",
+    client_secret: "runguard-env",
+    refresh_token: accessToken,
+  });
 
 /** gcloud's TIMESTAMP column: naive UTC, `YYYY-MM-DD HH:MM:SS.fff`. */
 const sqliteTimestamp = (at: Date) => at.toISOString().replace("T", " ").replace("Z", "");
@@ -53,7 +57,7 @@ export function signInGcloud(configDir: string, account: string, accessToken: st
     join(configDir, "credentials.db"),
     'CREATE TABLE IF NOT EXISTS "credentials" (account_id TEXT PRIMARY KEY, value BLOB)',
     "credentials",
-    [account, CREDENTIAL],
+    [account, credentialFor(accessToken)],
   );
   upsert(
     join(configDir, "access_tokens.db"),

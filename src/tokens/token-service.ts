@@ -6,6 +6,7 @@ import type { Store } from "../store/store.js";
 import type { Principal } from "../iam/types.js";
 import { createKeyRing } from "./key-ring.js";
 import { createVerificationCache } from "./verification-cache.js";
+import { createSigningCertificates } from "./signing-certificates.js";
 import type {
   AccessTokenRequest,
   IdTokenClaims,
@@ -57,6 +58,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   const issuer = options.issuer ?? GOOGLE_ISSUER;
   const accessAudience = options.accessTokenAudience ?? "https://runguard.local/api";
   const keys = createKeyRing(store, clock, MAX_LIFETIME_MS);
+  const certificateOf = createSigningCertificates();
   const idCache = createVerificationCache<{ claims: IdTokenClaims; principal: SignedIn }>(10_000);
   const accessCache = createVerificationCache<VerifiedAccessToken>(10_000);
 
@@ -181,8 +183,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
 
     async pemCerts() {
       const out: Record<string, string> = {};
-      for (const key of await keys.published())
-        out[key.kid] = key.publicKey.export({ type: "spki", format: "pem" }).toString();
+      for (const key of await keys.published()) out[key.kid] = await certificateOf(key);
       return out;
     },
 
