@@ -165,7 +165,7 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
     });
     if (route.trustedHeaders)
       for (const name in route.trustedHeaders) headers.push(name, route.trustedHeaders[name] ?? "");
-    const email = verdict.public ? undefined : verdict.principal.email;
+    const email = verdict.public ? verdict.caller : verdict.principal.email;
     return options.forwarder.forward(options.instances, service, req, res, headers).then((outcome) => {
       if (outcome.kind === "instance-failed") {
         const size = sendPage(res, 500, serverErrorPage());
