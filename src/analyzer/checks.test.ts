@@ -258,8 +258,12 @@ describe("analyzer rules", () => {
       found?.fix.includes("gcloud run services update api --region=us-central1 --update-labels=public=true"),
       JSON.stringify(found?.fix),
     );
-    assert.ok(!ids(input([service({ labels: { public: "true" } })], { [SVC]: invokers("allUsers") })).includes("RG-RUN-004"));
-    assert.ok(ids(input([service({ labels: { public: "false" } })], { [SVC]: invokers("allUsers") })).includes("RG-RUN-004"));
+    assert.ok(
+      !ids(input([service({ labels: { public: "true" } })], { [SVC]: invokers("allUsers") })).includes("RG-RUN-004"),
+    );
+    assert.ok(
+      ids(input([service({ labels: { public: "false" } })], { [SVC]: invokers("allUsers") })).includes("RG-RUN-004"),
+    );
     const onlyServices = { callers: new Map([[SVC, new Set([`serviceAccount:caller@${P}.iam.gserviceaccount.com`])]]) };
     assert.deepEqual(
       ids(input([service()], { [SVC]: invokers("allUsers") }, onlyServices)).filter((id) => id.startsWith("RG-RUN-00")),

@@ -25,7 +25,9 @@ const KNOWN_RESOURCES: Array<[RegExp, Kind]> = [
  */
 async function resolveResource(session: LocalSession, text: string): Promise<string> {
   const { projectId, region } = session.endpoints;
-  let resource = text.includes("/") ? text.replace(/\/+$/, "") : `projects/${projectId}/locations/${region}/services/${text}`;
+  let resource = text.includes("/")
+    ? text.replace(/\/+$/, "")
+    : `projects/${projectId}/locations/${region}/services/${text}`;
   const project = /^projects\/(\d+)(\/|$)/.exec(resource)?.[1];
   if (project) {
     const found = (await session.store.list<Project>("project")).find((p) => p.projectNumber === project);

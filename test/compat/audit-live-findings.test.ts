@@ -54,7 +54,11 @@ describe("runguard audit on live state: exposure and unused grants", () => {
     await g(["iam", "service-accounts", "create", "caller-sa"]);
     await deploy("internal-api", [`--image=${ECHO_IMAGE}`, "--allow-unauthenticated"]);
     await deploy("test-svc", [`--image=${ECHO_IMAGE}`, "--allow-unauthenticated"]);
-    await deploy("caller", [`--image=${FETCHER_IMAGE}`, "--no-allow-unauthenticated", `--service-account=${CALLER_SA}`]);
+    await deploy("caller", [
+      `--image=${FETCHER_IMAGE}`,
+      "--no-allow-unauthenticated",
+      `--service-account=${CALLER_SA}`,
+    ]);
   });
   after(async () => rg.stop());
 
@@ -77,7 +81,14 @@ describe("runguard audit on live state: exposure and unused grants", () => {
     assert.equal(forged.status, 200);
     await rg.dataPlane.flushLogs();
     const entries = (await rg.platform.store.readLogs({ limit: 10_000 }))
-      .map((r) => r.entry as { httpRequest?: unknown; labels?: Record<string, string>; resource?: { labels?: Record<string, string> } })
+      .map(
+        (r) =>
+          r.entry as {
+            httpRequest?: unknown;
+            labels?: Record<string, string>;
+            resource?: { labels?: Record<string, string> };
+          },
+      )
       .filter((e) => e.httpRequest);
     const of = (service: string) => entries.filter((e) => e.resource?.labels?.["service_name"] === service);
     assert.deepEqual(
@@ -96,7 +107,10 @@ describe("runguard audit on live state: exposure and unused grants", () => {
     const [internal] = on(findings, "RG-RUN-003", "internal-api");
     assert.ok(internal, JSON.stringify(findings, null, 1));
     assert.equal(internal.severity, "medium");
-    assert.match(internal.evidence, new RegExp(`every caller seen is a service account \\(serviceAccount:${CALLER_SA}\\)`));
+    assert.match(
+      internal.evidence,
+      new RegExp(`every caller seen is a service account \\(serviceAccount:${CALLER_SA}\\)`),
+    );
     assert.ok(
       internal.fix.includes(
         "gcloud run services remove-iam-policy-binding internal-api --region=us-central1 --member=allUsers --role=roles/run.invoker",
@@ -116,10 +130,31 @@ describe("runguard audit on live state: exposure and unused grants", () => {
   });
 
   it("RG-IAM-004 proposes, for a grant on a service, a secret or a service account, a command gcloud runs", async () => {
-    await g(["run", "services", "add-iam-policy-binding", "test-svc", R, `--member=${BOB}`, "--role=roles/run.invoker"]);
+    await g([
+      "run",
+      "services",
+      "add-iam-policy-binding",
+      "test-svc",
+      R,
+      `--member=${BOB}`,
+      "--role=roles/run.invoker",
+    ]);
     await g(["secrets", "create", "api-key", "--data-file=-"], "k");
-    await g(["secrets", "add-iam-policy-binding", "api-key", `--member=${BOB}`, "--role=roles/secretmanager.secretAccessor"]);
-    await g(["iam", "service-accounts", "add-iam-policy-binding", CALLER_SA, `--member=${BOB}`, "--role=roles/iam.serviceAccountUser"]);
+    await g([
+      "secrets",
+      "add-iam-policy-binding",
+      "api-key",
+      `--member=${BOB}`,
+      "--role=roles/secretmanager.secretAccessor",
+    ]);
+    await g([
+      "iam",
+      "service-accounts",
+      "add-iam-policy-binding",
+      CALLER_SA,
+      `--member=${BOB}`,
+      "--role=roles/iam.serviceAccountUser",
+    ]);
     const unused = (await audit()).filter((f) => f.ruleId === "RG-IAM-004" && f.evidence.startsWith(`${BOB} `));
     const commands = unused.map((f) => f.fix.at(-1) ?? "").sort();
     assert.deepEqual(commands, [

@@ -74,7 +74,20 @@ describe("instances' outbound calls", () => {
   it("a refused CONNECT answers 403 with the reason in its body", async () => {
     const { stdout } = await run(
       process.execPath,
-      [bin, "--data-dir", rg.dataDir, "vpc", "exec", "--network", "my-vpc", "--", process.execPath, "-e", RAW_CONNECT, "www.example.com:443"],
+      [
+        bin,
+        "--data-dir",
+        rg.dataDir,
+        "vpc",
+        "exec",
+        "--network",
+        "my-vpc",
+        "--",
+        process.execPath,
+        "-e",
+        RAW_CONNECT,
+        "www.example.com:443",
+      ],
       { timeout: 30_000 },
     );
     assert.match(stdout, /^HTTP\/1\.1 403 Forbidden\r\n/);
@@ -87,9 +100,25 @@ describe("instances' outbound calls", () => {
     assert.equal(Number(length), Buffer.byteLength(body));
     const privateAddress = await run(
       process.execPath,
-      [bin, "--data-dir", rg.dataDir, "vpc", "exec", "--network", "my-vpc", "--", process.execPath, "-e", RAW_CONNECT, "10.8.0.9:5432"],
+      [
+        bin,
+        "--data-dir",
+        rg.dataDir,
+        "vpc",
+        "exec",
+        "--network",
+        "my-vpc",
+        "--",
+        process.execPath,
+        "-e",
+        RAW_CONNECT,
+        "10.8.0.9:5432",
+      ],
       { timeout: 30_000 },
     );
-    assert.match(privateAddress.stdout, /\r\n\r\nrunguard egress: CONNECT 10\.8\.0\.9:5432 refused: nothing answers at 10\.8\.0\.9:5432 in /);
+    assert.match(
+      privateAddress.stdout,
+      /\r\n\r\nrunguard egress: CONNECT 10\.8\.0\.9:5432 refused: nothing answers at 10\.8\.0\.9:5432 in /,
+    );
   });
 });

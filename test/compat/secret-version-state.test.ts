@@ -20,7 +20,8 @@ describe("a mounted secret file follows its version's state", () => {
     assert.equal(result.code, 0, `gcloud ${args.join(" ")}: ${result.stderr}`);
     return result;
   };
-  const read = async (path: string) => (await invokeUrl(rg.endpoints.frontEnd, url, { path: `/file?path=${path}` })).body;
+  const read = async (path: string) =>
+    (await invokeUrl(rg.endpoints.frontEnd, url, { path: `/file?path=${path}` })).body;
   /** The file is brought in line asynchronously after the change: wait (bounded) for the expected content. */
   const expectFile = async (path: string, expected: string) => {
     let seen = "";

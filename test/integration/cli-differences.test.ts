@@ -38,7 +38,20 @@ describe("runguard CLI and gcloud, as the seed's scenarios use them", () => {
     dataDir = mkdtempSync(join(tmpdir(), "rg-cli-diff-"));
     up = spawn(
       process.execPath,
-      [bin, "--data-dir", dataDir, "up", "--port", "0", "--front-end-port", "0", "--lb-port", "0", "--lb-https-port", "0"],
+      [
+        bin,
+        "--data-dir",
+        dataDir,
+        "up",
+        "--port",
+        "0",
+        "--front-end-port",
+        "0",
+        "--lb-port",
+        "0",
+        "--lb-https-port",
+        "0",
+      ],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
     let output = "";
@@ -85,7 +98,9 @@ describe("runguard CLI and gcloud, as the seed's scenarios use them", () => {
   });
 
   it("`groups add-member` takes a group as EMAIL or group:EMAIL and refuses other prefixes", async () => {
-    const added = JSON.parse((await cli("groups", "add-member", "group:readers@example.com", "user:bob@example.com")).stdout) as {
+    const added = JSON.parse(
+      (await cli("groups", "add-member", "group:readers@example.com", "user:bob@example.com")).stdout,
+    ) as {
       email: string;
       members: string[];
     };
@@ -119,7 +134,9 @@ describe("runguard CLI and gcloud, as the seed's scenarios use them", () => {
     ]);
     assert.equal(read.code, 0, read.stderr);
     assert.equal(read.stdout, "cfg");
-    const removed = JSON.parse((await cli("groups", "remove-member", "group:readers@example.com", "user:bob@example.com")).stdout) as {
+    const removed = JSON.parse(
+      (await cli("groups", "remove-member", "group:readers@example.com", "user:bob@example.com")).stdout,
+    ) as {
       members: string[];
     };
     assert.deepEqual(removed.members, []);
@@ -133,7 +150,10 @@ describe("runguard CLI and gcloud, as the seed's scenarios use them", () => {
     );
     const denied = await cliFails("iam", "explain", "user:eve@example.com", "run.routes.invoke", "my-api");
     assert.equal(denied.code, 3, "a known service the principal may not invoke is DENIED");
-    assert.match(denied.stdout, /^DENIED: user:eve@example.com lacks run.routes.invoke on projects\/my-gcp-project\/locations\/us-central1\/services\/my-api/);
+    assert.match(
+      denied.stdout,
+      /^DENIED: user:eve@example.com lacks run.routes.invoke on projects\/my-gcp-project\/locations\/us-central1\/services\/my-api/,
+    );
   });
 
   it("`iam explain` and `iam who-can` report an unknown resource with a non-zero exit, not DENIED", async () => {
@@ -146,13 +166,23 @@ describe("runguard CLI and gcloud, as the seed's scenarios use them", () => {
         /unknown resource 'projects\/my-gcp-project\/locations\/us-central1\/services\/unknown': no such service/,
       );
     }
-    const secret = await cliFails("iam", "who-can", "secretmanager.versions.access", "projects/my-gcp-project/secrets/nope");
+    const secret = await cliFails(
+      "iam",
+      "who-can",
+      "secretmanager.versions.access",
+      "projects/my-gcp-project/secrets/nope",
+    );
     assert.match(secret.stderr, /unknown resource 'projects\/my-gcp-project\/secrets\/nope'/);
   });
 
   it("a reader that closes the pipe early (`services list | head -1`) ends the output, not in a crash", async () => {
-    for (const args of [["services", "list"], ["logs", "--limit", "1000"]]) {
-      const child = spawn(process.execPath, [bin, "--data-dir", dataDir, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    for (const args of [
+      ["services", "list"],
+      ["logs", "--limit", "1000"],
+    ]) {
+      const child = spawn(process.execPath, [bin, "--data-dir", dataDir, ...args], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       // The reader goes away before the command writes anything: every write gets EPIPE.
       child.stdout.destroy();
       let stderr = "";
@@ -161,7 +191,10 @@ describe("runguard CLI and gcloud, as the seed's scenarios use them", () => {
       assert.equal(stderr, "", args.join(" "));
       assert.equal(code, 0, args.join(" "));
     }
-    const { stdout } = await run("bash", ["-c", `set -o pipefail; "${process.execPath}" "${bin}" --data-dir "${dataDir}" services list | head -1`]);
+    const { stdout } = await run("bash", [
+      "-c",
+      `set -o pipefail; "${process.execPath}" "${bin}" --data-dir "${dataDir}" services list | head -1`,
+    ]);
     assert.equal(stdout, "my-api (us-central1)\n");
   });
 });

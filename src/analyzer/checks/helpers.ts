@@ -40,7 +40,8 @@ export function removeBindingCommand(resource: string, member: string, role: str
     return `gcloud secrets remove-iam-policy-binding ${name} ${inProject} ${binding}`;
   if (kind === "serviceAccounts" && parts.length === 4)
     return `gcloud iam service-accounts remove-iam-policy-binding ${name} ${inProject} ${binding}`;
-  if (kind === "iap_web" && parts.length === 3) return `gcloud iap web remove-iam-policy-binding ${inProject} ${binding}`;
+  if (kind === "iap_web" && parts.length === 3)
+    return `gcloud iap web remove-iam-policy-binding ${inProject} ${binding}`;
   const iap = /^projects\/[^/]+\/iap_web\/(compute|cloud_run-([^/]+))\/services\/([^/]+)$/.exec(resource);
   if (iap) {
     const [, type, region, service] = iap;
