@@ -8,8 +8,24 @@ export const groupName = (email: string) => `groups/${email.toLowerCase()}`;
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
-export async function createGroup(platform: Platform, email: string, displayName?: string): Promise<Group> {
+/**
+ * A group named as `x@example.com` or as the member `group:x@example.com` (how IAM bindings name it); any other
+ * prefix names something that is not a group.
+ */
+export function groupEmail(text: string): string {
+  const prefixed = /^([A-Za-z]+):(.*)$/.exec(text.trim());
+  if (prefixed && prefixed[1]?.toLowerCase() !== "group") {
+    throw invalidArgument(
+      `'${text}' is not a group: name a group as EMAIL or group:EMAIL (${prefixed[1] ?? ""}: is not a group prefix).`,
+    );
+  }
+  const email = prefixed ? (prefixed[2] ?? "") : text.trim();
   if (!EMAIL.test(email)) throw invalidArgument(`Invalid group email: '${email}'.`);
+  return email.toLowerCase();
+}
+
+export async function createGroup(platform: Platform, text: string, displayName?: string): Promise<Group> {
+  const email = groupEmail(text);
   return platform.store.transact(async (tx) => {
     const existing = await tx.get<Group>("group", groupName(email));
     if (existing) return existing;
@@ -20,7 +36,8 @@ export async function createGroup(platform: Platform, email: string, displayName
 }
 
 /** Adds `member` (user:, serviceAccount: or group:) to the group, creating the group if needed. */
-export async function addGroupMember(platform: Platform, email: string, member: string): Promise<Group> {
+export async function addGroupMember(platform: Platform, text: string, member: string): Promise<Group> {
+  const email = groupEmail(text);
   const parsed = parseMember(member);
   if (!["user", "serviceAccount", "group"].includes(parsed.kind)) {
     throw invalidArgument(`Groups can hold users, service accounts and groups, not '${member}'.`);
@@ -36,7 +53,8 @@ export async function addGroupMember(platform: Platform, email: string, member: 
   });
 }
 
-export async function removeGroupMember(platform: Platform, email: string, member: string): Promise<Group> {
+export async function removeGroupMember(platform: Platform, text: string, member: string): Promise<Group> {
+  const email = groupEmail(text);
   return platform.store.transact(async (tx) => {
     const group = await tx.get<Group>("group", groupName(email));
     if (!group) throw notFound(`Group ${email} does not exist.`);
@@ -46,7 +64,8 @@ export async function removeGroupMember(platform: Platform, email: string, membe
   });
 }
 
-export async function deleteGroup(platform: Platform, email: string): Promise<void> {
+export async function deleteGroup(platform: Platform, text: string): Promise<void> {
+  const email = groupEmail(text);
   await platform.store.transact(async (tx) => {
     if (!(await tx.get("group", groupName(email)))) throw notFound(`Group ${email} does not exist.`);
     tx.delete("group", groupName(email));

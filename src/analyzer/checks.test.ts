@@ -104,6 +104,12 @@ const cases: Array<[string, string, AnalysisInput, AnalysisInput]> = [
     input([service()], { [SVC]: invokers("allUsers") }, { callers: new Map([[SVC, new Set(["allUsers"])]]) }),
   ],
   [
+    "RG-RUN-004",
+    "public service with no sign it is meant to be public",
+    input([service()], { [SVC]: invokers("allUsers") }, { callers: new Map([[SVC, new Set(["allUsers"])]]) }),
+    input([service({ labels: { public: "website" } })], { [SVC]: invokers("allUsers") }),
+  ],
+  [
     "RG-IAM-001",
     "project-wide admin role on a service account",
     input([], { [`projects/${P}`]: { bindings: [{ role: "roles/run.admin", members: [`serviceAccount:${SA}`] }] } }),
@@ -243,6 +249,49 @@ describe("analyzer rules", () => {
     );
     const narrowed = findings.find((f) => f.ruleId === "RG-IAM-004");
     assert.match(narrowed?.fix[0] ?? "", /replace roles\/run\.developer with roles\/run\.servicesInvoker/);
+  });
+
+  it("RG-RUN-004 says how to silence it, and leaves what RG-RUN-003 and RG-NET-001 report to them", () => {
+    const found = analyze(input([service()], { [SVC]: invokers("allUsers") })).find((f) => f.ruleId === "RG-RUN-004");
+    assert.equal(found?.severity, "low");
+    assert.ok(
+      found?.fix.includes("gcloud run services update api --region=us-central1 --update-labels=public=true"),
+      JSON.stringify(found?.fix),
+    );
+    assert.ok(
+      !ids(input([service({ labels: { public: "true" } })], { [SVC]: invokers("allUsers") })).includes("RG-RUN-004"),
+    );
+    assert.ok(
+      ids(input([service({ labels: { public: "false" } })], { [SVC]: invokers("allUsers") })).includes("RG-RUN-004"),
+    );
+    const onlyServices = { callers: new Map([[SVC, new Set([`serviceAccount:caller@${P}.iam.gserviceaccount.com`])]]) };
+    assert.deepEqual(
+      ids(input([service()], { [SVC]: invokers("allUsers") }, onlyServices)).filter((id) => id.startsWith("RG-RUN-00")),
+      ["RG-RUN-003"],
+    );
+    assert.ok(!ids(input([service({ ingress: "internal" })], { [SVC]: invokers("allUsers") })).includes("RG-RUN-004"));
+  });
+
+  it("RG-IAM-004 proposes the remove command of the resource the grant is on", () => {
+    const member = `serviceAccount:${SA}`;
+    const grants: Record<string, Policy> = {
+      [`projects/${P}`]: { bindings: [{ role: "roles/cloudsql.client", members: [member] }] },
+      [SVC]: { bindings: [{ role: "roles/run.invoker", members: [member] }] },
+      [`projects/${P}/secrets/db`]: { bindings: [{ role: "roles/secretmanager.secretAccessor", members: [member] }] },
+      [`projects/${P}/serviceAccounts/${SA}`]: {
+        bindings: [{ role: "roles/iam.serviceAccountUser", members: ["user:alice@example.com"] }],
+      },
+    };
+    const fixes = analyze(input([], grants, { exercised: [] }))
+      .filter((f) => f.ruleId === "RG-IAM-004")
+      .map((f) => f.fix.at(-1))
+      .sort();
+    assert.deepEqual(fixes, [
+      `gcloud iam service-accounts remove-iam-policy-binding ${SA} --project=${P} --member=user:alice@example.com --role=roles/iam.serviceAccountUser`,
+      `gcloud projects remove-iam-policy-binding ${P} --member=${member} --role=roles/cloudsql.client`,
+      `gcloud run services remove-iam-policy-binding api --region=us-central1 --project=${P} --member=${member} --role=roles/run.invoker`,
+      `gcloud secrets remove-iam-policy-binding db --project=${P} --member=${member} --role=roles/secretmanager.secretAccessor`,
+    ]);
   });
 
   it("never shows a secret's value in a finding", () => {

@@ -1,6 +1,6 @@
 // The environment that points the real gcloud CLI at runguard (shared/reference/gcloud-wire.md §1.5):
 // every API overridden to its real host name over plain http, runguard as the HTTP proxy, so gcloud never looks
-// up a Google host; credentials from an access-token file minted by runguard for the chosen principal.
+// up a Google host; the chosen principal signed in in gcloud's own credential store (gcloud-credentials.ts).
 
 export const GCLOUD_APIS = [
   "run",
@@ -19,7 +19,7 @@ export interface GcloudEnvOptions {
   apiUrl: string;
   projectId: string;
   region: string;
-  tokenFile: string;
+  /** gcloud's configuration directory, where the principal is signed in (signInGcloud). */
   configDir: string;
 }
 
@@ -35,7 +35,6 @@ export function gcloudEnv(options: GcloudEnvOptions): Record<string, string> {
     CLOUDSDK_CORE_DISABLE_USAGE_REPORTING: "true",
     CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: "true",
     CLOUDSDK_CORE_DISABLE_PROMPTS: "1",
-    CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: options.tokenFile,
     CLOUDSDK_AUTH_TOKEN_HOST: "http://oauth2.googleapis.com/token",
     HTTP_PROXY: options.apiUrl,
     http_proxy: options.apiUrl,

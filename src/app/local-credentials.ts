@@ -2,12 +2,12 @@
 // is the root of trust on this machine, like an administrator who can sign in as anyone: the CLI uses that to
 // "sign in" a principal (mint its access token, or a user's ID token). Service-account ID tokens for others go
 // through IAM Credentials so that IAM decides.
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Clock } from "../core/clock.js";
 import type { Store } from "../store/store.js";
 import type { Principal } from "../iam/types.js";
 import type { TokenService } from "../tokens/types.js";
+import { signInGcloud } from "./gcloud-credentials.js";
 
 /** Access tokens for the CLI and gcloud live 12 hours (Google's are 1 hour; a deliberate difference, see README). */
 export const LOCAL_ACCESS_TOKEN_SECONDS = 12 * 3600;
@@ -36,11 +36,19 @@ export async function mintAccessToken(
   return issued.token;
 }
 
-/** Writes the token where gcloud's auth/access_token_file can read it; only the owner of the file may. */
-export function writeTokenFile(dataDir: string, principal: Principal, token: string): string {
-  const dir = join(dataDir, "credentials");
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = join(dir, `${principalSlug(principal)}.token`);
-  writeFileSync(file, token, { mode: 0o600 });
-  return file;
+/**
+ * Signs the real gcloud in as `principal`, in a configuration directory of its own under the data directory
+ * (the CLOUDSDK_CONFIG of `runguard env`), and returns that directory.
+ */
+export async function signInGcloudAs(
+  signer: LocalSigner,
+  dataDir: string,
+  principal: Exclude<Principal, { kind: "anonymous" }>,
+): Promise<string> {
+  // Taken before minting, so gcloud's idea of the expiry is never later than the token's.
+  const expiresAt = new Date(signer.clock.now() + LOCAL_ACCESS_TOKEN_SECONDS * 1000);
+  const token = await mintAccessToken(signer, principal);
+  const configDir = join(dataDir, "gcloud", principalSlug(principal));
+  signInGcloud(configDir, principal.email, token, expiresAt);
+  return configDir;
 }

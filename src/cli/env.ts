@@ -1,9 +1,7 @@
 // `runguard env`: the shell lines that point the real gcloud CLI at this runguard, as any principal.
-import { join } from "node:path";
-import { mkdirSync } from "node:fs";
 import type { Command } from "commander";
 import { gcloudEnv, toShellExports } from "../app/gcloud-env.js";
-import { mintAccessToken, principalSlug, writeTokenFile } from "../app/local-credentials.js";
+import { signInGcloudAs } from "../app/local-credentials.js";
 import { ensureUser } from "../accounts/users.js";
 import { dataDirOf, defaultOwner, openLocal, signedIn } from "./local.js";
 
@@ -18,15 +16,11 @@ export function registerEnv(program: Command): void {
       try {
         const principal = signedIn(options.as ?? defaultOwner(session));
         if (principal.kind === "user") await ensureUser(session, principal.email);
-        const tokenFile = writeTokenFile(session.dataDir, principal, await mintAccessToken(session, principal));
-        const configDir = join(session.dataDir, "gcloud", principalSlug(principal));
-        mkdirSync(configDir, { recursive: true, mode: 0o700 });
         const env = gcloudEnv({
           apiUrl: session.endpoints.api,
           projectId: session.endpoints.projectId,
           region: session.endpoints.region,
-          tokenFile,
-          configDir,
+          configDir: await signInGcloudAs(session, session.dataDir, principal),
         });
         console.log(options.format === "json" ? JSON.stringify(env, null, 2) : toShellExports(env));
       } finally {

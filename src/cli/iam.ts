@@ -4,8 +4,41 @@ import type { Command } from "commander";
 import { createPolicyEngine } from "../iam/engine.js";
 import { loadEngine } from "../app/engine-sync.js";
 import { parsePrincipal } from "../iam/principal-parse.js";
-import { dataDirOf, openLocal } from "./local.js";
+import { dataDirOf, openLocal, type LocalSession } from "./local.js";
 import { formatExplanation, ingressVerdict } from "./format-explanation.js";
+import type { Kind } from "../store/store.js";
+import type { Project } from "../accounts/projects.js";
+
+/** Resource names whose existence the store can tell, with the kind that holds them. */
+const KNOWN_RESOURCES: Array<[RegExp, Kind]> = [
+  [/^projects\/[^/]+$/, "project"],
+  [/^projects\/[^/]+\/locations\/[^/]+\/services\/[^/]+$/, "service"],
+  [/^projects\/[^/]+\/secrets\/[^/]+$/, "secret"],
+  [/^projects\/[^/]+\/secrets\/[^/]+\/versions\/\d+$/, "secretVersion"],
+  [/^projects\/[^/]+\/serviceAccounts\/[^/]+$/, "serviceAccount"],
+];
+
+/**
+ * The full name of what the user named: a bare name is a service in the default project and region (as gcloud
+ * takes `my-api`), a project number becomes its id; a resource that does not exist is refused, so a typo is
+ * never answered DENIED.
+ */
+async function resolveResource(session: LocalSession, text: string): Promise<string> {
+  const { projectId, region } = session.endpoints;
+  let resource = text.includes("/")
+    ? text.replace(/\/+$/, "")
+    : `projects/${projectId}/locations/${region}/services/${text}`;
+  const project = /^projects\/(\d+)(\/|$)/.exec(resource)?.[1];
+  if (project) {
+    const found = (await session.store.list<Project>("project")).find((p) => p.projectNumber === project);
+    if (found) resource = resource.replace(`projects/${project}`, `projects/${found.projectId}`);
+  }
+  const known = KNOWN_RESOURCES.find(([pattern]) => pattern.test(resource));
+  if (known && !(await session.store.get(known[1], resource))) {
+    throw new Error(`unknown resource '${resource}': no such ${known[1]} in runguard.`);
+  }
+  return resource;
+}
 
 export function registerIam(program: Command): void {
   const iam = program.command("iam").description("explain IAM decisions");
@@ -22,8 +55,9 @@ export function registerIam(program: Command): void {
         try {
           const engine = createPolicyEngine({ clock: session.clock });
           await loadEngine(session.store, engine);
-          const explanation = engine.explain(parsePrincipal(principal), permission, resource);
-          const ingress = await ingressVerdict(session.store, resource);
+          const target = await resolveResource(session, resource);
+          const explanation = engine.explain(parsePrincipal(principal), permission, target);
+          const ingress = await ingressVerdict(session.store, target);
           const json = { ...explanation, ...(ingress ? { ingress } : {}) };
           console.log(options.json ? JSON.stringify(json, null, 2) : formatExplanation(explanation, ingress));
           if (!explanation.allowed) process.exitCode = 3;
@@ -43,7 +77,7 @@ export function registerIam(program: Command): void {
       try {
         const engine = createPolicyEngine({ clock: session.clock });
         await loadEngine(session.store, engine);
-        const holders = engine.whoCan(permission, resource);
+        const holders = engine.whoCan(permission, await resolveResource(session, resource));
         if (options.json) console.log(JSON.stringify(holders, null, 2));
         else for (const h of holders) console.log(`${h.member}  via ${h.grant.role} on ${h.grant.resource}`);
       } finally {

@@ -44,7 +44,20 @@ export function buildCli(): Command {
   return program;
 }
 
+/**
+ * A reader that goes away early (`runguard services list | head -1`) ends the output, not the command: the rest
+ * is dropped (Node ignores SIGPIPE, so the write fails with EPIPE instead), and `up` keeps serving.
+ */
+function dropOutputOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED") return;
+    throw error;
+  });
+}
+
 export async function main(argv: string[]): Promise<void> {
+  dropOutputOnClosedPipe(process.stdout);
+  dropOutputOnClosedPipe(process.stderr);
   try {
     await buildCli().parseAsync(argv);
   } catch (error) {

@@ -9,7 +9,12 @@ import type { RoutedService } from "./directory.js";
 import { LOG_TEXT } from "./pages.js";
 
 export type InvokeVerdict =
-  | { allowed: true; public: true }
+  | {
+      allowed: true;
+      public: true;
+      /** Who called, when the request carried a valid ID token: logged only, never required (the service is public). */
+      caller?: string;
+    }
   | {
       allowed: true;
       public: false;
@@ -54,16 +59,48 @@ export function decideInvokeNow(
   rawHeaders: readonly string[],
   connection: object,
 ): InvokeVerdict | Promise<InvokeVerdict> {
-  if (isPublic(deps, service)) return PUBLIC;
+  if (isPublic(deps, service)) return identifyPublicCaller(deps, service, rawHeaders, connection);
   const credential = deps.readCredential(rawHeaders, connection);
   if (credential.kind === "none") return NOT_AUTHENTICATED;
   if (credential.kind === "invalid") return NOT_AUTHORIZED;
-  const accept = (aud: string) => service.audiences.has(aud) || OAUTH_CLIENT_AUDIENCE.test(aud);
+  const accept = acceptedAudience(service);
   const cached = deps.tokens.verifyIdTokenCached?.(credential.token, accept);
   if (cached) return judge(deps, service, credential, cached);
   return deps.tokens
     .verifyIdToken(credential.token, accept)
     .then((verdict) => judge(deps, service, credential, verdict));
+}
+
+const acceptedAudience = (service: RoutedService) => (aud: string) =>
+  service.audiences.has(aud) || OAUTH_CLIENT_AUDIENCE.test(aud);
+
+/** The principal a verified token names, if the token would also be accepted on a private service. */
+function validCaller(deps: InvokeDeps, service: RoutedService, verdict: IdTokenVerification): string | undefined {
+  if (!verdict.ok || deps.subjects.isDisabled(verdict.principal.email)) return undefined;
+  if (!service.audiences.has(verdict.claims.aud) && verdict.principal.kind !== "user") return undefined;
+  return verdict.principal.email;
+}
+
+/**
+ * A public service lets everyone through, but a caller that sends a valid ID token (a service calling another
+ * with its metadata-server token) is recorded in the request log, so an audit can tell a public service whose
+ * callers are all service accounts. Nothing is enforced: an invalid token is simply not recorded.
+ */
+function identifyPublicCaller(
+  deps: InvokeDeps,
+  service: RoutedService,
+  rawHeaders: readonly string[],
+  connection: object,
+): InvokeVerdict | Promise<InvokeVerdict> {
+  const credential = deps.readCredential(rawHeaders, connection);
+  if (credential.kind !== "bearer") return PUBLIC;
+  const withCaller = (verdict: IdTokenVerification): InvokeVerdict => {
+    const caller = validCaller(deps, service, verdict);
+    return caller ? { allowed: true, public: true, caller } : PUBLIC;
+  };
+  const accept = acceptedAudience(service);
+  const cached = deps.tokens.verifyIdTokenCached?.(credential.token, accept);
+  return cached ? withCaller(cached) : deps.tokens.verifyIdToken(credential.token, accept).then(withCaller);
 }
 
 function judge(

@@ -80,9 +80,18 @@ function requestHeadersForInstance(
   }
   if (context.checked) out.push(context.checked.header, context.checked.value);
   out.push("host", context.host);
-  const forwardedFor = incoming["x-forwarded-for"];
-  out.push("x-forwarded-for", forwardedFor ? `${String(forwardedFor)}, ${context.clientIp}` : context.clientIp);
-  out.push("x-forwarded-proto", "https", "forwarded", `for="${context.clientIp}";proto=https`);
+  // A caller with no address of its own (an instance's call through the egress proxy) adds none: no empty
+  // entries in the chain, as Cloud Run never sends them.
+  const forwardedFor = incoming["x-forwarded-for"] ? String(incoming["x-forwarded-for"]) : "";
+  const chain =
+    forwardedFor && context.clientIp ? `${forwardedFor}, ${context.clientIp}` : forwardedFor || context.clientIp;
+  if (chain) out.push("x-forwarded-for", chain);
+  out.push(
+    "x-forwarded-proto",
+    "https",
+    "forwarded",
+    context.clientIp ? `for="${context.clientIp}";proto=https` : "proto=https",
+  );
   if (!incoming["x-cloud-trace-context"]) {
     out.push("x-cloud-trace-context", `${randomHex(16)}/${parseInt(randomHex(6), 16)};o=1`);
   }

@@ -170,7 +170,7 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
     });
     if (route.trustedHeaders)
       for (const name in route.trustedHeaders) headers.push(name, route.trustedHeaders[name] ?? "");
-    const email = verdict.public ? undefined : verdict.principal.email;
+    const email = verdict.public ? verdict.caller : verdict.principal.email;
     // The split is applied per request; the log names the revision that answered.
     const revision = pickRevision(service);
     return options.forwarder.forward(options.instances, service, revision, req, res, headers).then((outcome) => {

@@ -222,6 +222,8 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
       for (const secrets of running.values()) void secrets.refresh(secretResource);
       return;
     }
+    // Another process changed the store: any version may have changed state.
+    if (change.kind === "*") for (const secrets of running.values()) void secrets.refresh();
     if (change.kind !== "service") return;
     const service = change.value as StoredService | undefined;
     const serving = new Set(service ? servingRevisions(service).map((name) => revisionResource(service, name)) : []);

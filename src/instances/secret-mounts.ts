@@ -1,6 +1,7 @@
 // Secrets for one instance: env-var secrets are read once at start; file secrets are written into the
-// instance's private mount directory (0700 directories, 0600 files) and rewritten when a `latest`
-// reference gets a new version. In the process runtime a container path such as /secrets/credentials is
+// instance's private mount directory (0700 directories, 0600 files) and follow their version: rewritten when a
+// `latest` reference gets a new version, removed while the version they show is disabled or destroyed (Cloud
+// Run reads the volume from Secret Manager on each read, so such a read fails), written again when re-enabled. In the process runtime a container path such as /secrets/credentials is
 // mapped to $RUNGUARD_MOUNT_ROOT/secrets/credentials (see the README).
 import { chmodSync, chownSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -14,8 +15,8 @@ export interface InstanceSecrets {
   mountRoot: string;
   /** Each secret volume's directory here and its container path, for sandboxes that can bind-mount it. */
   mounts: Array<{ source: string; target: string }>;
-  /** Rewrites `latest` files of `secretResource` (projects/P/secrets/S). */
-  refresh(secretResource: string): Promise<void>;
+  /** Brings the files of `secretResource` (projects/P/secrets/S; every secret when omitted) in line with their versions. */
+  refresh(secretResource?: string): Promise<void>;
   /** Removes the files: nothing of a secret outlives its instance on disk. */
   remove(): void;
 }
@@ -97,16 +98,24 @@ export async function prepareInstanceSecrets(
       return { source, target };
     },
   );
+  // Refreshes run one after another, so a late read never overwrites what a newer change decided.
+  let refreshed = Promise.resolve();
+  const refreshNow = async (secretResource?: string) => {
+    for (const reference of references) {
+      if (reference.kind !== "file" || (secretResource && ownerOf(reference) !== secretResource)) continue;
+      // A version that cannot be read (disabled, destroyed, access revoked) is no longer served.
+      await writeFile(platform, revision, mountRoot, reference).catch(() =>
+        rmSync(join(mountRoot, reference.target), { force: true }),
+      );
+    }
+  };
   return {
     env,
     mountRoot,
     mounts,
-    async refresh(secretResource) {
-      for (const reference of references) {
-        if (reference.kind === "file" && reference.version === "latest" && ownerOf(reference) === secretResource) {
-          await writeFile(platform, revision, mountRoot, reference).catch(() => undefined);
-        }
-      }
+    refresh(secretResource) {
+      refreshed = refreshed.then(() => refreshNow(secretResource)).catch(() => undefined);
+      return refreshed;
     },
     remove: () => rmSync(mountRoot, { recursive: true, force: true }),
   };

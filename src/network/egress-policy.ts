@@ -42,5 +42,8 @@ export function decideEgress(context: EgressContext, target: EgressTarget): Egre
       return { kind: "refuse", reason: `nothing answers at ${target.host}:${target.port} in ${vpc.network}` };
     return { kind: "forward", host: resource.target.host, port: resource.target.port };
   }
-  return { kind: "refuse", reason: `${target.host} is not reachable from this instance` };
+  return {
+    kind: "refuse",
+    reason: `${target.host} is not reachable from this instance: runguard has no internet; only *.run.app, *.googleapis.com and the private resources of the revision's VPC network are`,
+  };
 }

@@ -111,8 +111,10 @@ export function createEgressProxy(options: {
     const { host, port } = authority;
     const decision = options.decide({ scheme: "https", host, port });
     if (decision.kind === "refuse") {
+      // The reason is the app developer's only clue why the tunnel failed (curl -v and proxy errors show it).
+      const body = `runguard egress: CONNECT ${host}:${port} refused: ${decision.reason}\n`;
       socket.end(
-        `HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
+        `HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
       );
       return;
     }

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { createEnvelope, type Envelope } from "../secrets/envelope.js";
 import { createKeyRing } from "./key-ring.js";
 import { createVerificationCache } from "./verification-cache.js";
+import { createSigningCertificates } from "./signing-certificates.js";
 import type {
   AccessTokenRequest,
   IdTokenClaims,
@@ -62,6 +63,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   const issuer = options.issuer ?? GOOGLE_ISSUER;
   const accessAudience = options.accessTokenAudience ?? "https://runguard.local/api";
   const keys = createKeyRing(store, clock, MAX_LIFETIME_MS, options.envelope ?? createEnvelope(randomBytes(32)));
+  const certificateOf = createSigningCertificates();
   const idCache = createVerificationCache<{ claims: IdTokenClaims; principal: SignedIn }>(10_000);
   const accessCache = createVerificationCache<VerifiedAccessToken>(10_000);
 
@@ -188,8 +190,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
 
     async pemCerts() {
       const out: Record<string, string> = {};
-      for (const key of await keys.published())
-        out[key.kid] = key.publicKey.export({ type: "spki", format: "pem" }).toString();
+      for (const key of await keys.published()) out[key.kid] = await certificateOf(key);
       return out;
     },
 

@@ -82,7 +82,7 @@ export interface TokenService {
   verifyAccessToken(token: string): Promise<VerifiedAccessToken | undefined>;
   /** The public signing keys, current and those still needed to verify unexpired tokens. */
   jwks(): Promise<{ keys: Jwk[] }>;
-  /** Google's v1 certs format: { kid: PEM public key } (www.googleapis.com/oauth2/v1/certs). */
+  /** Google's v1 certs format: { kid: self-signed X.509 certificate, PEM } (www.googleapis.com/oauth2/v1/certs). */
   pemCerts(): Promise<Record<string, string>>;
   /** Creates a new current signing key; old keys stay published until every token they signed has expired. */
   rotate(): Promise<void>;

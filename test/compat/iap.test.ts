@@ -233,7 +233,7 @@ describe("IAP in front of Cloud Run", () => {
       ) as { status: number; body: string };
       assert.equal(reply.status, 200, keysUrl);
       if (expectKid) assert.match(reply.body, /"kid"/, keysUrl);
-      else assert.match(reply.body, /BEGIN PUBLIC KEY/, keysUrl);
+      else assert.match(reply.body, /BEGIN CERTIFICATE/, keysUrl); // X.509, as Google serves v1 certs
     }
   });
 

@@ -6,7 +6,8 @@ import { parseConfig } from "../../src/core/config.js";
 import { startRunguard, type Runguard } from "../../src/app/runguard.js";
 import { createLogger } from "../../src/core/logger.js";
 import { gcloudEnv } from "../../src/app/gcloud-env.js";
-import { mintAccessToken, writeTokenFile, principalSlug } from "../../src/app/local-credentials.js";
+import { mintAccessToken, signInGcloudAs } from "../../src/app/local-credentials.js";
+import { signedIn } from "../../src/cli/local.js";
 import { parsePrincipal } from "../../src/iam/principal-parse.js";
 import { ensureUser } from "../../src/accounts/users.js";
 
@@ -56,14 +57,13 @@ export async function startTestRunguard(overrides: Record<string, unknown> = {})
       });
     },
     async gcloudEnvFor(text = `user:${OWNER}`) {
-      const principal = parsePrincipal(text);
-      const tokenFile = writeTokenFile(dataDir, principal, await accessTokenFor(text));
+      const principal = signedIn(text);
+      if (principal.kind === "user") await ensureUser(platform, principal.email);
       return gcloudEnv({
         apiUrl: runguard.endpoints.api,
         projectId: PROJECT,
         region: "us-central1",
-        tokenFile,
-        configDir: join(dataDir, "gcloud", principalSlug(principal)),
+        configDir: await signInGcloudAs(platform, dataDir, principal),
       });
     },
     async stop() {

@@ -77,6 +77,17 @@ describe("runguard CLI", () => {
       "--role=roles/run.invoker",
     ]);
     assert.equal(bind.code, 0, bind.stderr);
+    // `iam explain` refuses a resource that does not exist: deploy the service it explains first.
+    const deployed = await gcloud(env, [
+      "run",
+      "deploy",
+      "api",
+      "--image=us-docker.pkg.dev/cloudrun/container/hello",
+      "--region=us-central1",
+      "--no-allow-unauthenticated",
+      "--ingress=internal",
+    ]);
+    assert.equal(deployed.code, 0, deployed.stderr);
     await cli("groups", "add-member", "team@example.com", "user:bob@example.com");
     const { stdout } = await cli(
       "iam",
@@ -98,16 +109,6 @@ describe("runguard CLI", () => {
       "projects/my-gcp-project",
     ).catch((e: { code: number; stdout: string }) => e);
     assert.equal((denied as { code: number }).code, 3);
-    const deployed = await gcloud(env, [
-      "run",
-      "deploy",
-      "api",
-      "--image=us-docker.pkg.dev/cloudrun/container/hello",
-      "--region=us-central1",
-      "--no-allow-unauthenticated",
-      "--ingress=internal",
-    ]);
-    assert.equal(deployed.code, 0, deployed.stderr);
     const service = await cli(
       "iam",
       "explain",

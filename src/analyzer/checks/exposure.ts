@@ -1,4 +1,5 @@
-// Exposure: public services with no reason to be public, and internal ingress mistaken for authentication.
+// Exposure: public services with no reason to be public (only other services call them, or nothing says they
+// are meant to be), and internal ingress mistaken for authentication.
 import type { AnalysisInput, AnalyzedService, Check } from "../model.js";
 import { finding, isPublicMember, region } from "./helpers.js";
 
@@ -37,7 +38,14 @@ export const internalIngressWithoutIam: Check = {
   },
 };
 
-export const publicWithoutReason: Check = {
+/** Every caller the request logs show is a service account (a service only other workloads call). */
+function calledOnlyByServices(input: AnalysisInput, service: AnalyzedService): Set<string> | undefined {
+  const callers = input.callers?.get(service.resource);
+  if (!callers || callers.size === 0) return undefined;
+  return [...callers].every((c) => c.startsWith("serviceAccount:")) ? callers : undefined;
+}
+
+export const publicCalledOnlyByServices: Check = {
   id: "RG-RUN-003",
   severity: "medium",
   title: "Public service that is only called by other services",
@@ -45,10 +53,8 @@ export const publicWithoutReason: Check = {
   run(input) {
     return input.services.flatMap((s) => {
       const reason = s.ingress === "all" ? isPublic(input, s) : undefined;
-      const callers = input.callers?.get(s.resource);
-      if (!reason || !callers || callers.size === 0) return [];
-      const onlyServices = [...callers].every((c) => c.startsWith("serviceAccount:"));
-      return onlyServices
+      const callers = reason ? calledOnlyByServices(input, s) : undefined;
+      return reason && callers
         ? [
             finding(
               this,
@@ -58,6 +64,32 @@ export const publicWithoutReason: Check = {
             ),
           ]
         : [];
+    });
+  },
+};
+
+/** The label that says a service is meant to be public: `public=true`, or a reason such as `public=website`. */
+export const PUBLIC_LABEL = "public";
+const markedPublic = (s: AnalyzedService) => (s.labels[PUBLIC_LABEL] ?? "false") !== "false";
+
+export const publicNotMarkedPublic: Check = {
+  id: "RG-RUN-004",
+  severity: "low",
+  title: "Public service with no sign it is meant to be public",
+  why: "Services made public while testing (--allow-unauthenticated) are easily forgotten; unless this is a website, an open API or a webhook, anyone who finds the URL can call it. Label it public=true (or public=REASON) if it is meant to be.",
+  run(input) {
+    return input.services.flatMap((s) => {
+      const reason = s.ingress === "all" ? isPublic(input, s) : undefined;
+      // RG-RUN-003 already says more about a service only other services call.
+      if (!reason || markedPublic(s) || calledOnlyByServices(input, s)) return [];
+      return [
+        finding(this, s.resource, `${reason}; no \`${PUBLIC_LABEL}\` label says it is meant to be public`, [
+          "# if it should not be public:",
+          ...lockDown(s, input),
+          "# if it is meant to be public, say so (this silences the finding):",
+          `gcloud run services update ${s.name} ${region(s)} --update-labels=${PUBLIC_LABEL}=true`,
+        ]),
+      ];
     });
   },
 };

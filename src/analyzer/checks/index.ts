@@ -2,7 +2,7 @@
 import type { Check } from "../model.js";
 import { defaultServiceAccount, privilegedServiceAccount } from "./runtime-identity.js";
 import { plainEnvSecrets } from "./plain-env-secrets.js";
-import { internalIngressWithoutIam, publicWithoutReason } from "./exposure.js";
+import { internalIngressWithoutIam, publicCalledOnlyByServices, publicNotMarkedPublic } from "./exposure.js";
 import { broadProjectRoles, projectWideSecretAccess, userManagedKeys } from "./broad-grants.js";
 import { latestInProduction, staticCredentialsForServiceCalls } from "./secrets-usage.js";
 import { iapAgentCannotInvoke, iapBypassedByRunApp, iapOnBothLayers } from "./iap.js";
@@ -13,7 +13,7 @@ export const ALL_CHECKS: readonly Check[] = [
   privilegedServiceAccount,
   plainEnvSecrets,
   internalIngressWithoutIam,
-  publicWithoutReason,
+  publicCalledOnlyByServices,
   broadProjectRoles,
   projectWideSecretAccess,
   userManagedKeys,
@@ -23,4 +23,6 @@ export const ALL_CHECKS: readonly Check[] = [
   iapAgentCannotInvoke,
   iapOnBothLayers,
   unusedGrants,
+  // Last, so that the SARIF rule indexes of the others stay as they were.
+  publicNotMarkedPublic,
 ];

@@ -2,7 +2,7 @@
 // use, and the narrowest predefined role that covers what was used.
 import { getRole, listRoles } from "../../iam/roles.js";
 import type { Check } from "../model.js";
-import { finding } from "./helpers.js";
+import { finding, removeBindingCommand } from "./helpers.js";
 
 function narrowestRoleCovering(permissions: Set<string>, current: string): string | undefined {
   const currentSize = getRole(current)?.includedPermissions.length ?? Infinity;
@@ -49,7 +49,7 @@ export const unusedGrants: Check = {
                 .map(([, permission]) => permission as string),
             );
             if (exercised.size === rolePermissions.size) return [];
-            const remove = `gcloud projects remove-iam-policy-binding ${resource.split("/")[1]} --member=${member} --role=${binding.role}`;
+            const remove = removeBindingCommand(resource, member, binding.role);
             if (exercised.size === 0)
               return [
                 finding(this, resource, `${member} has ${binding.role}; none of its permissions was used`, [remove]),

@@ -1,6 +1,6 @@
 // The OAuth 2.0 token endpoint: JWT-bearer assertions signed with service-account keys (gcloud
-// activate-service-account, google-auth-library JWT clients) and the authorization codes of runguard's sign-in,
-// plus the public keys and discovery document that verifiers use.
+// activate-service-account, google-auth-library JWT clients), the authorization codes of runguard's sign-in and
+// the refresh of gcloud's signed-in credential, plus the public keys and discovery document that verifiers use.
 import { assertionKeyCandidates } from "../../accounts/service-account-keys.js";
 import { findServiceAccount } from "../../accounts/service-accounts.js";
 import { verifyKeyAssertion } from "../../tokens/assertion.js";
@@ -64,6 +64,20 @@ async function exchangeAssertion(call: ApiCall) {
   return { access_token: issued.token, expires_in: expiresIn, token_type: "Bearer" };
 }
 
+/**
+ * gcloud refreshes the credential `runguard env` signs it in with (app/gcloud-credentials.ts), whose refresh
+ * token is its own access token: the refresh hands that token back while it is valid, so it grants nothing the
+ * token did not already carry, and once it has expired gcloud asks to sign in again (`runguard env`).
+ */
+async function refreshSignedInToken(call: ApiCall) {
+  const token = text(call.body["refresh_token"]);
+  if (!token) return oauthError("invalid_request", "Missing required parameter: refresh_token");
+  const verified = await call.platform.tokens.verifyAccessToken(token);
+  if (!verified) return oauthError("invalid_grant", "Token has been expired or revoked: run `runguard env` again.");
+  const expiresIn = Math.max(0, Math.floor((verified.expiresAtMs - call.platform.clock.now()) / 1000));
+  return { access_token: token, expires_in: expiresIn, token_type: "Bearer", scope: verified.scopes.join(" ") };
+}
+
 export const createOauthRoutes = (codes: AuthorizationCodes): Route[] => [
   ...["/token", "/oauth2/v4/token"].map((p): Route => ({
     api: "oauth2",
@@ -76,6 +90,7 @@ export const createOauthRoutes = (codes: AuthorizationCodes): Route[] => [
       const grantType = call.body["grant_type"];
       if (grantType === JWT_BEARER) return exchangeAssertion(call);
       if (grantType === AUTHORIZATION_CODE) return exchangeCode(call, codes);
+      if (grantType === "refresh_token") return refreshSignedInToken(call);
       return oauthError("unsupported_grant_type", "Invalid grant_type.");
     },
   })),
