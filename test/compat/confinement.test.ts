@@ -117,27 +117,19 @@ for (const isolation of ["netns", "process"] as const) {
       const dataFiles = [
         "runguard.db",
         "keys/secrets.kek",
-        "ca/ca-key.pem",
-        "iap-session.key",
+        "ca/ca-key.sealed",
+        "iap-session.key.sealed",
         "endpoints.json",
-        ...filesUnder(join(rg.dataDir, "credentials")).map((file) => file.slice(rg.dataDir.length + 1)),
       ].map((file) => join(rg.dataDir, file));
-      await rg.gcloudEnvFor(); // writes the owner's token under credentials/
-      const credentials = filesUnder(join(rg.dataDir, "credentials"));
+      await rg.gcloudEnvFor(); // signs gcloud in as the owner: its credential store under gcloud/ holds the token
+      const credentials = filesUnder(join(rg.dataDir, "gcloud")).filter((file) => file.endsWith(".db"));
       assert.ok(credentials.length > 0);
       const forbidden = {
         read: [...new Set([...dataFiles, ...credentials])].concat([
           join(String(selfB["home"]), "private.txt"),
           secretFileOf(b.secret),
         ]),
-        list: [
-          rg.dataDir,
-          join(rg.dataDir, "credentials"),
-          root,
-          join(root, "h"),
-          join(root, "m"),
-          String(selfB["home"]),
-        ],
+        list: [rg.dataDir, join(rg.dataDir, "gcloud"), root, join(root, "h"), join(root, "m"), String(selfB["home"])],
         metadataSockets: filesUnder(join(root, "s")).filter((file) => file.endsWith(".sock")),
         metadataPorts: isolation === "process" ? [String(selfB["metadataHost"])] : [],
         proxyPorts: isolation === "process" ? [Number(new URL(String(selfB["proxy"])).port)] : [],

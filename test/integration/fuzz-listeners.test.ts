@@ -5,7 +5,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFile, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -92,7 +92,10 @@ describe("fuzzing every listener of runguard up", { timeout: 240_000 }, () => {
     api = `http://127.0.0.1:${endpoint("control plane")}`;
     await cli("images", "add", ECHO, "--dir", apps, "--", process.execPath, "echo.mjs");
     const env = JSON.parse((await cli("env", "--format", "json")).stdout) as Record<string, string>;
-    token = readFileSync(env["CLOUDSDK_AUTH_ACCESS_TOKEN_FILE"] ?? "", "utf8").trim();
+    // gcloud is signed in as the owner in the configuration `runguard env` names; its token is the owner's.
+    token = (
+      await run("gcloud", ["auth", "print-access-token"], { env: { ...process.env, ...env }, timeout: 60_000 })
+    ).stdout.trim();
     const service = await call("POST", `/apis/serving.knative.dev/v1/namespaces/${PROJECT}/services`, {
       apiVersion: "serving.knative.dev/v1",
       kind: "Service",
@@ -146,8 +149,10 @@ describe("fuzzing every listener of runguard up", { timeout: 240_000 }, () => {
 
   /** The instance's sidecar sockets (netns), or the loopback ports its environment names (process mode). */
   const sidecar = async (name: "metadata" | "egress"): Promise<FuzzListener["address"]> => {
-    const dirs = readdirSync(join(dataDir, "tmp")).filter((d) => d.startsWith("rg-"));
-    const socket = dirs.map((d) => join(dataDir, "tmp", d, `${name}.sock`)).find((p) => existsSync(p));
+    // The runtime root is TMPDIR/rg-HASH, each instance's sockets in its s/ directory.
+    const socket = readdirSync(join(dataDir, "tmp"), { recursive: true, encoding: "utf8" })
+      .filter((file) => file.endsWith(`${name}.sock`))
+      .map((file) => join(dataDir, "tmp", file))[0];
     if (socket) return { path: socket };
     const variable = name === "metadata" ? "GCE_METADATA_HOST" : "HTTP_PROXY";
     const answer = await fetch(`http://127.0.0.1:${endpoint("front end")}/env?name=${variable}`, {
