@@ -4,15 +4,14 @@
 // that closes the pipe early (`| head -1`) does not crash a command.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { spawn, execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gcloud } from "../helpers/gcloud.js";
+import { bin, spawnUp, whenUp, type UpProcess } from "../helpers/up-process.js";
 
-const bin = fileURLToPath(new URL("../../../bin/runguard.js", import.meta.url));
 const run = promisify(execFile);
 
 interface Failure {
@@ -23,7 +22,7 @@ interface Failure {
 
 describe("runguard CLI and gcloud, as the seed's scenarios use them", () => {
   let dataDir: string;
-  let up: ChildProcess;
+  let up: UpProcess;
   let owner: Record<string, string>;
   const cli = (...args: string[]) => run(process.execPath, [bin, "--data-dir", dataDir, ...args], { timeout: 60_000 });
   const cliFails = (...args: string[]) =>
@@ -36,31 +35,8 @@ describe("runguard CLI and gcloud, as the seed's scenarios use them", () => {
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "rg-cli-diff-"));
-    up = spawn(
-      process.execPath,
-      [
-        bin,
-        "--data-dir",
-        dataDir,
-        "up",
-        "--port",
-        "0",
-        "--front-end-port",
-        "0",
-        "--lb-port",
-        "0",
-        "--lb-https-port",
-        "0",
-      ],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
-    let output = "";
-    await new Promise<void>((resolve) => {
-      up.stdout?.on("data", (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes("front end:")) resolve();
-      });
-    });
+    up = spawnUp(dataDir);
+    await whenUp(up);
     owner = JSON.parse((await cli("env", "--format", "json")).stdout) as Record<string, string>;
     const deployed = await gcloud(owner, [
       "run",
@@ -73,8 +49,7 @@ describe("runguard CLI and gcloud, as the seed's scenarios use them", () => {
     assert.equal(deployed.code, 0, deployed.stderr);
   });
   after(async () => {
-    up.kill("SIGINT");
-    await new Promise((resolve) => up.once("exit", resolve));
+    await up.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -4,15 +4,15 @@
 // the process must stay alive, and no error may have escaped a handler (the process guard would log it).
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { fuzzListener, sendRaw, type FuzzListener, type FuzzReport } from "../helpers/raw-http-fuzz.js";
+import { bin, spawnUp, whenUp, type UpProcess } from "../helpers/up-process.js";
 
-const bin = fileURLToPath(new URL("../../../bin/runguard.js", import.meta.url));
 const apps = fileURLToPath(new URL("../../../test/fixtures/apps/", import.meta.url));
 const run = promisify(execFile);
 const PROJECT = "my-gcp-project";
@@ -23,15 +23,13 @@ const TIME_LIMIT_MS = 8_000;
 
 describe("fuzzing every listener of runguard up", { timeout: 240_000 }, () => {
   let dataDir: string;
-  let up: ChildProcess;
-  let stdout = "";
-  let stderr = "";
+  let up: UpProcess;
   let api: string;
   let token: string;
   let serviceHost: string;
   const reports: FuzzReport[] = [];
   const cli = (...args: string[]) => run(process.execPath, [bin, "--data-dir", dataDir, ...args], { timeout: 60_000 });
-  const alive = () => up.exitCode === null && up.signalCode === null;
+  const alive = () => up.child.exitCode === null && up.child.signalCode === null;
   const call = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${api}${path}`, {
       method,
@@ -43,8 +41,8 @@ describe("fuzzing every listener of runguard up", { timeout: 240_000 }, () => {
     return json;
   };
   const endpoint = (label: string) => {
-    const match = new RegExp(`${label}: +http://127\\.0\\.0\\.1:(\\d+)`).exec(stdout);
-    assert.ok(match, `${label} in ${stdout}`);
+    const match = new RegExp(`${label}: +http://127\\.0\\.0\\.1:(\\d+)`).exec(up.stdout());
+    assert.ok(match, `${label} in ${up.stdout()}`);
     return Number(match[1]);
   };
   const fuzz = async (listener: FuzzListener) => {
@@ -60,35 +58,8 @@ describe("fuzzing every listener of runguard up", { timeout: 240_000 }, () => {
     dataDir = mkdtempSync(join(tmpdir(), "rg-fuzz-"));
     // The instances' sidecar sockets are made under the temporary directory: a private one, to find them.
     mkdirSync(join(dataDir, "tmp"));
-    up = spawn(
-      process.execPath,
-      [
-        bin,
-        "--data-dir",
-        dataDir,
-        "up",
-        "--port",
-        "0",
-        "--front-end-port",
-        "0",
-        "--lb-port",
-        "0",
-        "--lb-https-port",
-        "0",
-      ],
-      {
-        stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, TMPDIR: join(dataDir, "tmp") },
-      },
-    );
-    up.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    await new Promise<void>((resolve, reject) => {
-      up.once("exit", (code) => reject(new Error(`runguard up exited (${code}): ${stderr}`)));
-      up.stdout?.on("data", (chunk: Buffer) => {
-        stdout += chunk.toString();
-        if (stdout.includes("point gcloud:")) resolve();
-      });
-    });
+    up = spawnUp(dataDir, [], { env: { TMPDIR: join(dataDir, "tmp") } });
+    await whenUp(up);
     api = `http://127.0.0.1:${endpoint("control plane")}`;
     await cli("images", "add", ECHO, "--dir", apps, "--", process.execPath, "echo.mjs");
     const env = JSON.parse((await cli("env", "--format", "json")).stdout) as Record<string, string>;
@@ -113,10 +84,8 @@ describe("fuzzing every listener of runguard up", { timeout: 240_000 }, () => {
 
   after(async () => {
     if (alive()) {
-      up.kill("SIGINT");
-      const exited = new Promise((resolve) => up.once("exit", resolve));
-      const stuck = setTimeout(() => up.kill("SIGKILL"), 15_000);
-      await exited;
+      const stuck = setTimeout(() => up.child.kill("SIGKILL"), 15_000);
+      await up.stop();
       clearTimeout(stuck);
     }
     rmSync(dataDir, { recursive: true, force: true });
@@ -234,7 +203,7 @@ describe("fuzzing every listener of runguard up", { timeout: 240_000 }, () => {
   });
 
   it("the load balancer over HTTP", async () => {
-    const port = /load balancer: +http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)?.[1];
+    const port = /load balancer: +http:\/\/127\.0\.0\.1:(\d+)/.exec(up.stdout())?.[1];
     await fuzz({
       name: "load balancer HTTP",
       address: { port: Number(port) },
@@ -245,7 +214,7 @@ describe("fuzzing every listener of runguard up", { timeout: 240_000 }, () => {
   });
 
   it("the load balancer over HTTPS", async () => {
-    const port = /and https:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)?.[1];
+    const port = /and https:\/\/127\.0\.0\.1:(\d+)/.exec(up.stdout())?.[1];
     await fuzz({
       name: "load balancer HTTPS",
       address: { port: Number(port), tls: { servername: "app.example.test" } },
@@ -311,6 +280,6 @@ describe("fuzzing every listener of runguard up", { timeout: 240_000 }, () => {
 
   it("no error escaped a handler during the runs", () => {
     assert.ok(alive());
-    assert.doesNotMatch(stderr, /escaped its handler/);
+    assert.doesNotMatch(up.stderr(), /escaped its handler/);
   });
 });
