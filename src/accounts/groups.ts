@@ -1,8 +1,13 @@
 // Google Groups, as Cloud Identity holds them: members are users, service accounts or other groups (nesting).
 import { invalidArgument, notFound } from "../core/errors.js";
-import type { Platform } from "../core/platform.js";
+import type { Store } from "../store/store.js";
 import type { Group } from "../iam/types.js";
 import { parseMember } from "../iam/members.js";
+
+/** What this module's operations use. */
+export interface GroupsDeps {
+  readonly store: Store;
+}
 
 export const groupName = (email: string) => `groups/${email.toLowerCase()}`;
 
@@ -24,9 +29,9 @@ export function groupEmail(text: string): string {
   return email.toLowerCase();
 }
 
-export async function createGroup(platform: Platform, text: string, displayName?: string): Promise<Group> {
+export async function createGroup(deps: GroupsDeps, text: string, displayName?: string): Promise<Group> {
   const email = groupEmail(text);
-  return platform.store.transact(async (tx) => {
+  return deps.store.transact(async (tx) => {
     const existing = await tx.get<Group>("group", groupName(email));
     if (existing) return existing;
     const group: Group = { email: email.toLowerCase(), members: [], ...(displayName ? { displayName } : {}) };
@@ -36,14 +41,14 @@ export async function createGroup(platform: Platform, text: string, displayName?
 }
 
 /** Adds `member` (user:, serviceAccount: or group:) to the group, creating the group if needed. */
-export async function addGroupMember(platform: Platform, text: string, member: string): Promise<Group> {
+export async function addGroupMember(deps: GroupsDeps, text: string, member: string): Promise<Group> {
   const email = groupEmail(text);
   const parsed = parseMember(member);
   if (!["user", "serviceAccount", "group"].includes(parsed.kind)) {
     throw invalidArgument(`Groups can hold users, service accounts and groups, not '${member}'.`);
   }
-  await createGroup(platform, email);
-  return platform.store.transact(async (tx) => {
+  await createGroup(deps, email);
+  return deps.store.transact(async (tx) => {
     const group = (await tx.get<Group>("group", groupName(email))) as Group;
     const normalized = member.toLowerCase().replace(/^serviceaccount:/, "serviceAccount:");
     if (group.members.includes(normalized)) return group;
@@ -53,9 +58,9 @@ export async function addGroupMember(platform: Platform, text: string, member: s
   });
 }
 
-export async function removeGroupMember(platform: Platform, text: string, member: string): Promise<Group> {
+export async function removeGroupMember(deps: GroupsDeps, text: string, member: string): Promise<Group> {
   const email = groupEmail(text);
-  return platform.store.transact(async (tx) => {
+  return deps.store.transact(async (tx) => {
     const group = await tx.get<Group>("group", groupName(email));
     if (!group) throw notFound(`Group ${email} does not exist.`);
     const next = { ...group, members: group.members.filter((m) => m.toLowerCase() !== member.toLowerCase()) };
@@ -64,14 +69,14 @@ export async function removeGroupMember(platform: Platform, text: string, member
   });
 }
 
-export async function deleteGroup(platform: Platform, text: string): Promise<void> {
+export async function deleteGroup(deps: GroupsDeps, text: string): Promise<void> {
   const email = groupEmail(text);
-  await platform.store.transact(async (tx) => {
+  await deps.store.transact(async (tx) => {
     if (!(await tx.get("group", groupName(email)))) throw notFound(`Group ${email} does not exist.`);
     tx.delete("group", groupName(email));
   });
 }
 
-export async function listGroups(platform: Platform): Promise<Group[]> {
-  return platform.store.list<Group>("group");
+export async function listGroups(deps: GroupsDeps): Promise<Group[]> {
+  return deps.store.list<Group>("group");
 }

@@ -1,9 +1,14 @@
 // IAM Credentials: short-lived tokens for a service account, for callers holding
 // iam.serviceAccounts.getAccessToken / getOpenIdToken on it (roles/iam.serviceAccountTokenCreator).
 import { failedPrecondition, invalidArgument } from "../core/errors.js";
-import type { CallContext } from "../core/call-context.js";
-import type { Platform } from "../core/platform.js";
+import type { CallContext } from "../iam/call-context.js";
+import type { TokenService } from "../tokens/types.js";
 import type { ServiceAccount } from "./service-accounts.js";
+
+/** What this module's operations use. */
+export interface ImpersonationDeps {
+  readonly tokens: TokenService;
+}
 
 const MAX_LIFETIME_SECONDS = 3600;
 
@@ -32,7 +37,7 @@ export function parseLifetime(value: unknown): number {
 }
 
 export async function generateAccessToken(
-  platform: Platform,
+  deps: ImpersonationDeps,
   ctx: CallContext,
   account: ServiceAccount,
   request: { scope?: unknown; lifetime?: unknown; delegates?: unknown },
@@ -44,7 +49,7 @@ export async function generateAccessToken(
   if (!Array.isArray(scopes) || scopes.length === 0 || scopes.some((s) => typeof s !== "string")) {
     throw invalidArgument("Scope required.");
   }
-  const issued = await platform.tokens.issueAccessToken({
+  const issued = await deps.tokens.issueAccessToken({
     principal: { kind: "serviceAccount", email: account.email },
     scopes: scopes as string[],
     lifetimeSeconds: parseLifetime(request.lifetime),
@@ -55,7 +60,7 @@ export async function generateAccessToken(
 }
 
 export async function generateIdToken(
-  platform: Platform,
+  deps: ImpersonationDeps,
   ctx: CallContext,
   account: ServiceAccount,
   request: { audience?: unknown; includeEmail?: unknown; delegates?: unknown },
@@ -66,7 +71,7 @@ export async function generateIdToken(
   if (typeof request.audience !== "string" || request.audience.length === 0) {
     throw invalidArgument("Invalid value for audience: must be a non-empty string.");
   }
-  const token = await platform.tokens.signIdToken({
+  const token = await deps.tokens.signIdToken({
     principal: { kind: "serviceAccount", email: account.email },
     uniqueId: account.uniqueId,
     audience: request.audience,

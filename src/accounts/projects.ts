@@ -3,10 +3,17 @@
 import { randomInt } from "node:crypto";
 import { notFound } from "../core/errors.js";
 import { toRfc3339 } from "../core/clock.js";
-import type { Platform } from "../core/platform.js";
+import type { Clock } from "../core/clock.js";
+import type { Store } from "../store/store.js";
 import type { Policy } from "../iam/types.js";
 import { policyEtag } from "../core/ids.js";
 import { newServiceAccount, serviceAccountName } from "./service-accounts.js";
+
+/** What this module's operations use. */
+export interface ProjectsDeps {
+  readonly clock: Clock;
+  readonly store: Store;
+}
 
 export interface Project {
   projectId: string;
@@ -21,26 +28,26 @@ export const computeServiceAccountEmail = (projectNumber: string) =>
   `${projectNumber}-compute@developer.gserviceaccount.com`;
 
 /** Finds a project by id or number; Google's APIs accept either. */
-export async function findProject(platform: Platform, idOrNumber: string): Promise<Project | undefined> {
-  const byId = await platform.store.get<Project>("project", projectResource(idOrNumber));
+export async function findProject(deps: Pick<ProjectsDeps, "store">, idOrNumber: string): Promise<Project | undefined> {
+  const byId = await deps.store.get<Project>("project", projectResource(idOrNumber));
   if (byId || !/^\d+$/.test(idOrNumber)) return byId;
-  const all = await platform.store.list<Project>("project");
+  const all = await deps.store.list<Project>("project");
   return all.find((p) => p.projectNumber === idOrNumber);
 }
 
-export async function requireProject(platform: Platform, idOrNumber: string): Promise<Project> {
-  const project = await findProject(platform, idOrNumber);
+export async function requireProject(deps: Pick<ProjectsDeps, "store">, idOrNumber: string): Promise<Project> {
+  const project = await findProject(deps, idOrNumber);
   if (!project) throw notFound(`Project '${idOrNumber}' not found.`);
   return project;
 }
 
-export async function listProjects(platform: Platform): Promise<Project[]> {
-  return platform.store.list<Project>("project");
+export async function listProjects(deps: Pick<ProjectsDeps, "store">): Promise<Project[]> {
+  return deps.store.list<Project>("project");
 }
 
 /** Creates the project, its owner binding and its default compute service account, once. */
-export async function ensureProject(platform: Platform, projectId: string, ownerEmail: string): Promise<Project> {
-  return platform.store.transact(async (tx) => {
+export async function ensureProject(deps: ProjectsDeps, projectId: string, ownerEmail: string): Promise<Project> {
+  return deps.store.transact(async (tx) => {
     const existing = await tx.get<Project>("project", projectResource(projectId));
     if (existing) return existing;
     const projectNumber = String(randomInt(100_000_000_000, 999_999_999_999));
@@ -49,7 +56,7 @@ export async function ensureProject(platform: Platform, projectId: string, owner
       projectNumber,
       name: projectId,
       lifecycleState: "ACTIVE",
-      createTime: toRfc3339(platform.clock.now()),
+      createTime: toRfc3339(deps.clock.now()),
     };
     const computeEmail = computeServiceAccountEmail(projectNumber);
     const compute = newServiceAccount(projectId, computeEmail, "Compute Engine default service account");

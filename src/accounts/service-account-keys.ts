@@ -2,11 +2,18 @@
 // never stored); every key is recorded so that the analyzer can flag it.
 import { generateKeyPairSync } from "node:crypto";
 import { invalidArgument, notFound } from "../core/errors.js";
-import type { CallContext } from "../core/call-context.js";
-import type { Platform } from "../core/platform.js";
+import type { CallContext } from "../iam/call-context.js";
+import type { Clock } from "../core/clock.js";
+import type { Store } from "../store/store.js";
 import { hexId } from "../core/ids.js";
 import { toRfc3339 } from "../core/clock.js";
 import type { ServiceAccount } from "./service-accounts.js";
+
+/** What this module's operations use. */
+export interface ServiceAccountKeysDeps {
+  readonly clock: Clock;
+  readonly store: Store;
+}
 
 export interface ServiceAccountKey {
   name: string;
@@ -32,7 +39,7 @@ export interface CreatedKey {
 }
 
 export async function createServiceAccountKey(
-  platform: Platform,
+  deps: ServiceAccountKeysDeps,
   ctx: CallContext,
   account: ServiceAccount,
   request: { privateKeyType?: unknown; keyAlgorithm?: unknown },
@@ -48,7 +55,7 @@ export async function createServiceAccountKey(
   }
   const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const keyId = hexId(20);
-  const now = platform.clock.now();
+  const now = deps.clock.now();
   const key: ServiceAccountKey = {
     name: `${account.name}/keys/${keyId}`,
     keyId,
@@ -60,7 +67,7 @@ export async function createServiceAccountKey(
     keyOrigin: "GOOGLE_PROVIDED",
     keyType: "USER_MANAGED",
   };
-  await platform.store.transact(async (tx) => tx.put("serviceAccountKey", key.name, key));
+  await deps.store.transact(async (tx) => tx.put("serviceAccountKey", key.name, key));
   const credentials = {
     type: "service_account",
     project_id: account.projectId,
@@ -82,34 +89,34 @@ export async function createServiceAccountKey(
 }
 
 export async function listServiceAccountKeys(
-  platform: Platform,
+  deps: ServiceAccountKeysDeps,
   ctx: CallContext,
   account: ServiceAccount,
 ): Promise<ServiceAccountKey[]> {
   ctx.authorize("iam.serviceAccountKeys.list", account.name);
-  return platform.store.list<ServiceAccountKey>("serviceAccountKey", `${account.name}/keys/`);
+  return deps.store.list<ServiceAccountKey>("serviceAccountKey", `${account.name}/keys/`);
 }
 
 export async function requireServiceAccountKey(
-  platform: Platform,
+  deps: ServiceAccountKeysDeps,
   ctx: CallContext,
   account: ServiceAccount,
   keyId: string,
   permission: string,
 ): Promise<ServiceAccountKey> {
   ctx.authorize(permission, account.name);
-  const key = await platform.store.get<ServiceAccountKey>("serviceAccountKey", `${account.name}/keys/${keyId}`);
+  const key = await deps.store.get<ServiceAccountKey>("serviceAccountKey", `${account.name}/keys/${keyId}`);
   if (!key) throw notFound(`Service account key ${keyId} does not exist.`);
   return key;
 }
 
-export async function deleteServiceAccountKey(platform: Platform, key: ServiceAccountKey): Promise<void> {
-  await platform.store.transact(async (tx) => tx.delete("serviceAccountKey", key.name));
+export async function deleteServiceAccountKey(deps: ServiceAccountKeysDeps, key: ServiceAccountKey): Promise<void> {
+  await deps.store.transact(async (tx) => tx.delete("serviceAccountKey", key.name));
 }
 
 /** Finds a key by id across all accounts: the OAuth token endpoint knows only the assertion's kid. */
-export async function findKeyById(platform: Platform, keyId: string): Promise<ServiceAccountKey | undefined> {
-  const keys = await platform.store.list<ServiceAccountKey>("serviceAccountKey");
+export async function findKeyById(deps: ServiceAccountKeysDeps, keyId: string): Promise<ServiceAccountKey | undefined> {
+  const keys = await deps.store.list<ServiceAccountKey>("serviceAccountKey");
   return keys.find((k) => k.keyId === keyId);
 }
 
@@ -118,11 +125,11 @@ export async function findKeyById(platform: Platform, keyId: string): Promise<Se
  * none (google-auth-library sends no kid), every key of the account in its `iss`, as Google tries them.
  */
 export async function assertionKeyCandidates(
-  platform: Platform,
+  deps: ServiceAccountKeysDeps,
   kid: string | undefined,
   issuer: string | undefined,
 ): Promise<ServiceAccountKey[]> {
-  const keys = await platform.store.list<ServiceAccountKey>("serviceAccountKey");
+  const keys = await deps.store.list<ServiceAccountKey>("serviceAccountKey");
   return keys.filter(
     (k) => !k.disabled && (kid ? k.keyId === kid : issuer !== undefined && k.serviceAccountEmail === issuer),
   );

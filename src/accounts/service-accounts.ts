@@ -1,10 +1,15 @@
 // Service accounts (iam.googleapis.com v1): create, list, get, patch, disable/enable, delete.
 import { alreadyExists, invalidArgument, notFound } from "../core/errors.js";
-import type { CallContext } from "../core/call-context.js";
-import type { Platform } from "../core/platform.js";
+import type { CallContext } from "../iam/call-context.js";
+import type { Store } from "../store/store.js";
 import { numericId, policyEtag } from "../core/ids.js";
 import type { StoredPolicy } from "../policies/policy-ops.js";
 import type { TxView } from "../store/store.js";
+
+/** What this module's operations use. */
+export interface ServiceAccountsDeps {
+  readonly store: Store;
+}
 
 export interface ServiceAccount {
   name: string;
@@ -49,7 +54,7 @@ export interface CreateServiceAccountInput {
 }
 
 export async function createServiceAccount(
-  platform: Platform,
+  deps: ServiceAccountsDeps,
   ctx: CallContext,
   projectId: string,
   input: CreateServiceAccountInput,
@@ -64,7 +69,7 @@ export async function createServiceAccount(
   const email = `${accountId}@${projectId}.iam.gserviceaccount.com`;
   const displayName = optionalString(input.serviceAccount?.displayName, "serviceAccount.displayName", 100);
   const description = optionalString(input.serviceAccount?.description, "serviceAccount.description", 256);
-  return platform.store.transact(async (tx) => {
+  return deps.store.transact(async (tx) => {
     const name = serviceAccountName(projectId, email);
     if (await tx.get("serviceAccount", name)) {
       throw alreadyExists(`Service account ${accountId} already exists within project projects/${projectId}.`, [
@@ -89,22 +94,22 @@ function optionalString(value: unknown, field: string, max: number): string | un
 }
 
 export async function listServiceAccounts(
-  platform: Platform,
+  deps: ServiceAccountsDeps,
   ctx: CallContext,
   projectId: string,
 ): Promise<ServiceAccount[]> {
   ctx.authorize("iam.serviceAccounts.list", `projects/${projectId}`);
-  const all = await platform.store.list<ServiceAccount>("serviceAccount", `projects/${projectId}/serviceAccounts/`);
+  const all = await deps.store.list<ServiceAccount>("serviceAccount", `projects/${projectId}/serviceAccounts/`);
   return all.filter((a) => !a.serviceAgent);
 }
 
 /** Finds an account by email or unique id; `projectId` may be "-" as in Google's paths. */
 export async function findServiceAccount(
-  platform: Platform,
+  deps: ServiceAccountsDeps,
   projectId: string,
   emailOrId: string,
 ): Promise<ServiceAccount | undefined> {
-  const all = await platform.store.list<ServiceAccount>(
+  const all = await deps.store.list<ServiceAccount>(
     "serviceAccount",
     projectId === "-" ? "projects/" : `projects/${projectId}/`,
   );
@@ -117,13 +122,13 @@ export async function findServiceAccount(
  * permission learns nothing (403 "or it may not exist"), one with it gets 404 for a missing account.
  */
 export async function requireServiceAccount(
-  platform: Platform,
+  deps: ServiceAccountsDeps,
   ctx: CallContext,
   projectId: string,
   emailOrId: string,
   permission: string,
 ): Promise<ServiceAccount> {
-  const account = await findServiceAccount(platform, projectId, emailOrId);
+  const account = await findServiceAccount(deps, projectId, emailOrId);
   const ownerProject = account?.projectId ?? (projectId === "-" ? projectOfEmail(emailOrId) : projectId);
   const shownAs = `projects/${projectId}/serviceAccounts/${emailOrId}`;
   if (ownerProject === undefined) {
@@ -135,7 +140,7 @@ export async function requireServiceAccount(
 }
 
 export async function patchServiceAccount(
-  platform: Platform,
+  deps: ServiceAccountsDeps,
   ctx: CallContext,
   account: ServiceAccount,
   patch: { displayName?: unknown; description?: unknown },
@@ -143,7 +148,7 @@ export async function patchServiceAccount(
   ctx.authorize("iam.serviceAccounts.update", account.name);
   const displayName = optionalString(patch.displayName, "serviceAccount.displayName", 100);
   const description = optionalString(patch.description, "serviceAccount.description", 256);
-  return updateAccount(platform, account.name, (a) => ({
+  return updateAccount(deps, account.name, (a) => ({
     ...a,
     ...(displayName === undefined ? {} : { displayName }),
     ...(description === undefined ? {} : { description }),
@@ -151,24 +156,24 @@ export async function patchServiceAccount(
 }
 
 export async function setServiceAccountDisabled(
-  platform: Platform,
+  deps: ServiceAccountsDeps,
   ctx: CallContext,
   account: ServiceAccount,
   disabled: boolean,
 ): Promise<void> {
   ctx.authorize(disabled ? "iam.serviceAccounts.disable" : "iam.serviceAccounts.enable", account.name);
-  await updateAccount(platform, account.name, (a) => {
+  await updateAccount(deps, account.name, (a) => {
     const { disabled: _old, ...rest } = a;
     return disabled ? { ...rest, disabled: true } : rest;
   });
 }
 
 async function updateAccount(
-  platform: Platform,
+  deps: ServiceAccountsDeps,
   name: string,
   change: (account: ServiceAccount) => ServiceAccount,
 ): Promise<ServiceAccount> {
-  return platform.store.transact(async (tx) => {
+  return deps.store.transact(async (tx) => {
     const current = await tx.get<ServiceAccount>("serviceAccount", name);
     if (!current) throw notFound(`Service account ${name} does not exist.`);
     const next = { ...change(current), etag: policyEtag() };
@@ -179,12 +184,12 @@ async function updateAccount(
 
 /** Deletes the account and its keys; bindings that named it now show it as deleted:serviceAccount:…?uid=…, as Google does. */
 export async function deleteServiceAccount(
-  platform: Platform,
+  deps: ServiceAccountsDeps,
   ctx: CallContext,
   account: ServiceAccount,
 ): Promise<void> {
   ctx.authorize("iam.serviceAccounts.delete", account.name);
-  await platform.store.transact(async (tx) => {
+  await deps.store.transact(async (tx) => {
     tx.delete("serviceAccount", account.name);
     for (const key of await tx.list<{ name: string }>("serviceAccountKey", `${account.name}/keys/`)) {
       tx.delete("serviceAccountKey", key.name);

@@ -1,8 +1,13 @@
 // Google-managed service agents, e.g. the IAP agent service-PROJECT_NUMBER@gcp-sa-iap.iam.gserviceaccount.com.
 // They are created on demand (serviceusage generateServiceIdentity) and hold no role until someone grants one.
-import type { Platform } from "../core/platform.js";
+import type { Store } from "../store/store.js";
 import type { Project } from "./projects.js";
 import { newServiceAccount, serviceAccountName, type ServiceAccount } from "./service-accounts.js";
+
+/** What this module's operations use. */
+export interface ServiceAgentsDeps {
+  readonly store: Store;
+}
 
 /** `iap.googleapis.com` → `service-123@gcp-sa-iap.iam.gserviceaccount.com` */
 export function serviceAgentEmail(projectNumber: string, service: string): string {
@@ -11,13 +16,13 @@ export function serviceAgentEmail(projectNumber: string, service: string): strin
 }
 
 export async function ensureServiceAgent(
-  platform: Platform,
+  deps: ServiceAgentsDeps,
   project: Project,
   service: string,
 ): Promise<ServiceAccount> {
   const email = serviceAgentEmail(project.projectNumber, service);
   const name = serviceAccountName(project.projectId, email);
-  return platform.store.transact(async (tx) => {
+  return deps.store.transact(async (tx) => {
     const existing = await tx.get<ServiceAccount>("serviceAccount", name);
     if (existing) return existing;
     const agent: ServiceAccount = { ...newServiceAccount(project.projectId, email), serviceAgent: true };

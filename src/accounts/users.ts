@@ -1,7 +1,12 @@
 // Users are Google accounts: they exist outside any project. runguard records one the first time it mints a
 // token for it, so that its numeric id (the `sub` of its tokens) stays stable.
-import type { Platform } from "../core/platform.js";
+import type { Store } from "../store/store.js";
 import { numericId } from "../core/ids.js";
+
+/** What this module's operations use. */
+export interface UsersDeps {
+  readonly store: Store;
+}
 
 export interface User {
   email: string;
@@ -11,8 +16,8 @@ export interface User {
 
 export const userName = (email: string) => `users/${email.toLowerCase()}`;
 
-export async function ensureUser(platform: Pick<Platform, "store">, email: string): Promise<User> {
-  return platform.store.transact(async (tx) => {
+export async function ensureUser(deps: UsersDeps, email: string): Promise<User> {
+  return deps.store.transact(async (tx) => {
     const existing = await tx.get<User>("user", userName(email));
     if (existing) return existing;
     const user: User = { email: email.toLowerCase(), uniqueId: numericId() };
@@ -21,6 +26,6 @@ export async function ensureUser(platform: Pick<Platform, "store">, email: strin
   });
 }
 
-export async function listUsers(platform: Pick<Platform, "store">): Promise<User[]> {
-  return platform.store.list<User>("user");
+export async function listUsers(deps: UsersDeps): Promise<User[]> {
+  return deps.store.list<User>("user");
 }

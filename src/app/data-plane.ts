@@ -9,7 +9,7 @@ import { createFrontEnd, type FrontEnd } from "../gateway/front-end.js";
 import { createForwarder } from "../gateway/forward.js";
 import { createRequestLog } from "../gateway/request-log.js";
 import type { InstanceProvider } from "../gateway/forward.js";
-import type { TrafficSource } from "../gateway/ingress.js";
+import type { TrafficSource } from "../network/traffic-source.js";
 import { startServicePorts, type ServicePorts } from "../gateway/service-ports.js";
 import { createIapGateway } from "../iap/iap-gateway.js";
 import { createDirectIap } from "../iap/direct-iap.js";

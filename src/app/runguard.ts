@@ -31,7 +31,7 @@ import { builtInIdentityProvider, oidcIdentityProvider } from "../iap/identity-p
 import { createSignInFlow } from "../iap/sign-in-flow.js";
 import { createIapCheck } from "../iap/iap-check.js";
 import { directIapClientHosts } from "../iap/direct-iap.js";
-import type { TrafficSource } from "../gateway/ingress.js";
+import type { TrafficSource } from "../network/traffic-source.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 
 export interface Endpoints {

@@ -1,7 +1,7 @@
 // Cloud Audit Logs entries (google.cloud.audit.AuditLog inside a LogEntry), written for every mutating
 // control-plane call and every denied one. Never put request or response bodies here: they may hold secrets.
 import { randomBytes } from "node:crypto";
-import type { AuthorizationInfo } from "../core/call-context.js";
+import type { AuthorizationInfo } from "../iam/call-context.js";
 import { GOOGLE_STATUSES, type GoogleStatus } from "../core/errors.js";
 import { toRfc3339 } from "../core/clock.js";
 import type { Principal } from "../iam/types.js";

@@ -1,6 +1,6 @@
 // A control-plane route: which API and URL it answers, the audit method name, and a handler that turns a
 // parsed call into a JSON body. Handlers are plain functions; HTTP stays in server.ts.
-import type { CallContext } from "../core/call-context.js";
+import type { CallContext } from "../iam/call-context.js";
 import type { Platform } from "../core/platform.js";
 import type { WireBody } from "./wire/proto.js";
 

@@ -3,7 +3,7 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { ApiError, invalidArgument } from "../core/errors.js";
-import { createCallContext, type CallContext } from "../core/call-context.js";
+import { createCallContext, type CallContext } from "../iam/call-context.js";
 import type { Platform } from "../core/platform.js";
 import { ANONYMOUS, type Principal } from "../iam/types.js";
 import { buildAuditEntry } from "../audit/audit-log.js";

@@ -7,7 +7,8 @@ import type { Clock } from "../core/clock.js";
 import { pickRevision, type ServiceDirectory, type RoutedService } from "./directory.js";
 import { decideInvokeNow, type InvokeVerdict } from "./decide-invoke.js";
 import { createCredentialReader } from "./credentials.js";
-import { admitsSource, type TrafficSource } from "./ingress.js";
+import { admitsSource } from "./ingress.js";
+import type { TrafficSource } from "../network/traffic-source.js";
 import {
   badRequestPage,
   forbiddenPage,

@@ -25,9 +25,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { LocalCa } from "../network/local-ca.js";
 import { createEgressProxy } from "../network/egress-proxy.js";
 import { decideEgress, type EgressContext } from "../network/egress-policy.js";
-import { resolveVpcAccess } from "../network/vpc-access.js";
+import { resolveVpcAccess } from "../run/vpc-access.js";
 import type { PrivateResourceIndex } from "../network/private-resources.js";
-import type { TrafficSource } from "../gateway/ingress.js";
+import type { TrafficSource } from "../network/traffic-source.js";
 
 export interface InstanceManagerOptions {
   platform: Platform;

@@ -7,8 +7,8 @@ import { chmodSync, chownSync, mkdirSync, rmSync, statSync, writeFileSync } from
 import { dirname, join } from "node:path";
 import type { Platform } from "../core/platform.js";
 import type { StoredRevision } from "../run/types.js";
-import { secretLocation, secretReferences, type SecretReference } from "../secrets/references.js";
-import { readSecretReference } from "../secrets/resolve.js";
+import { secretLocation, type SecretReference } from "../secrets/references.js";
+import { readSecretReference, secretReferences } from "../run/revision-secrets.js";
 
 export interface InstanceSecrets {
   env: Record<string, string>;

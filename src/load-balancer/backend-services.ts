@@ -1,11 +1,18 @@
 // Serverless NEGs, backend services and domain mappings (domain logic, no HTTP).
 import { invalidArgument, notFound } from "../core/errors.js";
-import type { CallContext } from "../core/call-context.js";
-import type { Platform } from "../core/platform.js";
+import type { CallContext } from "../iam/call-context.js";
+import type { Clock } from "../core/clock.js";
+import type { Store } from "../store/store.js";
 import { numericId } from "../core/ids.js";
 import { toRfc3339 } from "../core/clock.js";
 import type { StoredBackendService, StoredLoadBalancer, StoredNeg } from "./types.js";
 import { fingerprint, insertNew, requireComputeName, resourceOfLink } from "./compute-resources.js";
+
+/** What this module's operations use. */
+export interface BackendServicesDeps {
+  readonly clock: Clock;
+  readonly store: Store;
+}
 
 export const negResource = (projectId: string, region: string, name: string) =>
   `projects/${projectId}/regions/${region}/networkEndpointGroups/${name}`;
@@ -13,7 +20,7 @@ export const backendResource = (projectId: string, name: string) =>
   `projects/${projectId}/global/backendServices/${name}`;
 
 export async function createNeg(
-  platform: Platform,
+  deps: BackendServicesDeps,
   ctx: CallContext,
   projectId: string,
   region: string,
@@ -32,18 +39,18 @@ export async function createNeg(
     id: numericId().slice(0, 19),
     cloudRunService: service,
   };
-  return insertNew(platform, "networkEndpointGroup", neg);
+  return insertNew(deps, "networkEndpointGroup", neg);
 }
 
 export async function createBackendService(
-  platform: Platform,
+  deps: BackendServicesDeps,
   ctx: CallContext,
   projectId: string,
   body: Record<string, unknown>,
 ): Promise<StoredBackendService> {
   ctx.authorize("compute.backendServices.create", `projects/${projectId}`);
   const name = requireComputeName(String(body["name"] ?? ""));
-  const project = await platform.store.get<{ projectNumber: string }>("project", `projects/${projectId}`);
+  const project = await deps.store.get<{ projectNumber: string }>("project", `projects/${projectId}`);
   const backend: StoredBackendService = {
     resource: backendResource(projectId, name),
     projectId,
@@ -56,13 +63,13 @@ export async function createBackendService(
     // The Google-managed OAuth client IAP uses: the audience programmatic callers' ID tokens must carry.
     iap: { enabled: false, oauth2ClientId: `${project?.projectNumber ?? "0"}-${name}-iap.apps.googleusercontent.com` },
     fingerprint: fingerprint(),
-    creationTimestamp: toRfc3339(platform.clock.now()),
+    creationTimestamp: toRfc3339(deps.clock.now()),
   };
-  return insertNew(platform, "backendService", backend);
+  return insertNew(deps, "backendService", backend);
 }
 
 export async function requireBackendService(
-  platform: Platform,
+  deps: BackendServicesDeps,
   ctx: CallContext,
   projectId: string,
   name: string,
@@ -70,14 +77,14 @@ export async function requireBackendService(
 ): Promise<StoredBackendService> {
   const resource = backendResource(projectId, name);
   ctx.authorize(permission, `projects/${projectId}`, resource);
-  const backend = await platform.store.get<StoredBackendService>("backendService", resource);
+  const backend = await deps.store.get<StoredBackendService>("backendService", resource);
   if (!backend) throw notFound(`The resource '${resource}' was not found`);
   return backend;
 }
 
 /** PATCH/PUT of a backend service as gcloud sends it: the whole resource with changes (backends, iap). */
 export async function updateBackendService(
-  platform: Platform,
+  deps: BackendServicesDeps,
   backend: StoredBackendService,
   body: Record<string, unknown>,
 ): Promise<StoredBackendService> {
@@ -89,18 +96,18 @@ export async function updateBackendService(
     ...(iap ? { iap: { ...backend.iap, enabled: iap.enabled === true } } : {}),
     fingerprint: fingerprint(),
   };
-  await platform.store.transact(async (tx) => tx.put("backendService", backend.resource, next));
+  await deps.store.transact(async (tx) => tx.put("backendService", backend.resource, next));
   return next;
 }
 
 export async function mapDomain(
-  platform: Platform,
+  deps: BackendServicesDeps,
   ctx: CallContext,
   projectId: string,
   domain: string,
   backendName: string,
 ): Promise<StoredLoadBalancer> {
-  const backend = await requireBackendService(platform, ctx, projectId, backendName, "compute.backendServices.use");
+  const backend = await requireBackendService(deps, ctx, projectId, backendName, "compute.backendServices.use");
   ctx.authorize("compute.urlMaps.create", `projects/${projectId}`);
   if (!/^[a-z0-9.-]+$/.test(domain)) throw invalidArgument(`Invalid domain '${domain}'.`);
   const lb: StoredLoadBalancer = {
@@ -109,6 +116,6 @@ export async function mapDomain(
     domain,
     backendService: backend.resource,
   };
-  await platform.store.transact(async (tx) => tx.put("loadBalancer", lb.resource, lb));
+  await deps.store.transact(async (tx) => tx.put("loadBalancer", lb.resource, lb));
   return lb;
 }

@@ -1,9 +1,14 @@
 // What every Compute resource of the load balancer shares: its name rule, how gcloud links to it, its
 // fingerprint, and creation that refuses an existing name.
 import { randomBytes } from "node:crypto";
-import type { Platform } from "../core/platform.js";
+import type { Store } from "../store/store.js";
 import type { Kind } from "../store/store.js";
 import { alreadyExists, invalidArgument } from "../core/errors.js";
+
+/** What this module's operations use. */
+export interface ComputeResourcesDeps {
+  readonly store: Store;
+}
 
 const NAME = /^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -18,8 +23,8 @@ export const resourceOfLink = (link: unknown) => String(link ?? "").replace(/^ht
 /** Base64 without "+" and "/", which gcloud re-encodes when it echoes a fingerprint back. */
 export const fingerprint = () => randomBytes(8).toString("base64").replace(/\+/g, "A").replace(/\//g, "B");
 
-export async function insertNew<T extends { resource: string }>(platform: Platform, kind: Kind, value: T): Promise<T> {
-  await platform.store.transact(async (tx) => {
+export async function insertNew<T extends { resource: string }>(deps: ComputeResourcesDeps, kind: Kind, value: T): Promise<T> {
+  await deps.store.transact(async (tx) => {
     if (await tx.get(kind, value.resource)) throw alreadyExists(`The resource '${value.resource}' already exists`);
     tx.put(kind, value.resource, value);
   });

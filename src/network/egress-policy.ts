@@ -4,10 +4,10 @@
 // - private ranges: only with VPC access, and only to private resources registered in that network;
 // - anything else: unreachable (there is no internet here, and all-traffic has no Cloud NAT).
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { TrafficSource } from "../gateway/ingress.js";
+import type { TrafficSource } from "../network/traffic-source.js";
 import { isPrivateAddress } from "./cidr.js";
 import type { EgressDecision, EgressTarget } from "./egress-proxy.js";
-import type { VpcAccess } from "./vpc-access.js";
+import type { VpcAccess } from "./vpc-types.js";
 import type { PrivateResource } from "./vpc-types.js";
 
 export interface EgressContext {

@@ -1,7 +1,7 @@
 // Acting from inside a VPC network, as a VM there would: an egress proxy whose every request counts as
 // internal traffic of that network (`runguard vpc exec`).
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { TrafficSource } from "../gateway/ingress.js";
+import type { TrafficSource } from "../network/traffic-source.js";
 import type { LocalCa } from "./local-ca.js";
 import { createEgressProxy } from "./egress-proxy.js";
 import { decideEgress } from "./egress-policy.js";

@@ -45,3 +45,10 @@ export interface PrivateResource {
   target: { host: string; port: number };
   description?: string;
 }
+
+/** What a revision can reach: a Serverless VPC Access connector or Direct VPC egress gives it a network. */
+export interface VpcAccess {
+  /** projects/P/global/networks/N */
+  network: string;
+  egress: "private-ranges-only" | "all-traffic";
+}

@@ -1,12 +1,19 @@
 // VPC networks, subnets and Serverless VPC Access connectors (domain). Subnet ranges in one network must not
 // overlap; a connector needs a /28 of its own, in the service's region.
 import { alreadyExists, invalidArgument, notFound } from "../core/errors.js";
-import type { CallContext } from "../core/call-context.js";
-import type { Platform } from "../core/platform.js";
+import type { CallContext } from "../iam/call-context.js";
+import type { Clock } from "../core/clock.js";
+import type { Store } from "../store/store.js";
 import { numericId } from "../core/ids.js";
 import { toRfc3339 } from "../core/clock.js";
 import { overlaps, parseCidr } from "./cidr.js";
 import type { StoredConnector, StoredNetwork, StoredSubnetwork } from "./vpc-types.js";
+
+/** What this module's operations use. */
+export interface VpcDeps {
+  readonly clock: Clock;
+  readonly store: Store;
+}
 
 const NAME = /^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 export const networkResource = (projectId: string, name: string) => `projects/${projectId}/global/networks/${name}`;
@@ -27,7 +34,7 @@ function checkName(name: unknown, what: string): string {
 export const lastSegment = (value: string) => value.split("/").pop() ?? value;
 
 export async function createNetwork(
-  platform: Platform,
+  deps: VpcDeps,
   ctx: CallContext,
   projectId: string,
   body: Record<string, unknown>,
@@ -35,7 +42,7 @@ export async function createNetwork(
   ctx.authorize("compute.networks.create", `projects/${projectId}`);
   const name = checkName(body["name"], "network");
   const resource = networkResource(projectId, name);
-  return platform.store.transact(async (tx) => {
+  return deps.store.transact(async (tx) => {
     if (await tx.get("network", resource)) throw alreadyExists(`The resource '${resource}' already exists`);
     const network: StoredNetwork = {
       resource,
@@ -44,7 +51,7 @@ export async function createNetwork(
       id: numericId().slice(0, 19),
       autoCreateSubnetworks: body["autoCreateSubnetworks"] === true,
       routingMode: (body["routingConfig"] as { routingMode?: string } | undefined)?.routingMode ?? "REGIONAL",
-      creationTimestamp: toRfc3339(platform.clock.now()),
+      creationTimestamp: toRfc3339(deps.clock.now()),
     };
     tx.put("network", resource, network);
     return network;
@@ -52,7 +59,7 @@ export async function createNetwork(
 }
 
 export async function requireNetwork(
-  platform: Platform,
+  deps: VpcDeps,
   ctx: CallContext,
   projectId: string,
   name: string,
@@ -60,13 +67,13 @@ export async function requireNetwork(
 ): Promise<StoredNetwork> {
   const resource = networkResource(projectId, name);
   ctx.authorize(permission, `projects/${projectId}`, resource);
-  const network = await platform.store.get<StoredNetwork>("network", resource);
+  const network = await deps.store.get<StoredNetwork>("network", resource);
   if (!network) throw notFound(`The resource '${resource}' was not found`);
   return network;
 }
 
 export async function createSubnetwork(
-  platform: Platform,
+  deps: VpcDeps,
   ctx: CallContext,
   projectId: string,
   region: string,
@@ -74,13 +81,13 @@ export async function createSubnetwork(
 ): Promise<StoredSubnetwork> {
   ctx.authorize("compute.subnetworks.create", `projects/${projectId}`);
   const name = checkName(body["name"], "subnetwork");
-  const network = await requireNetwork(platform, ctx, projectId, lastSegment(String(body["network"] ?? "")));
+  const network = await requireNetwork(deps, ctx, projectId, lastSegment(String(body["network"] ?? "")));
   const range = String(body["ipCidrRange"] ?? "");
   const cidr = parseCidr(range);
   if (!cidr)
     throw invalidArgument(`Invalid value for field 'resource.ipCidrRange': '${range}'. Invalid IPCidrRange: ${range}.`);
   const resource = subnetResource(projectId, region, name);
-  return platform.store.transact(async (tx) => {
+  return deps.store.transact(async (tx) => {
     if (await tx.get("subnetwork", resource)) throw alreadyExists(`The resource '${resource}' already exists`);
     for (const other of await tx.list<StoredSubnetwork>("subnetwork", `projects/${projectId}/`)) {
       const otherCidr = parseCidr(other.ipCidrRange);
@@ -99,7 +106,7 @@ export async function createSubnetwork(
       network: network.resource,
       ipCidrRange: range,
       privateIpGoogleAccess: body["privateIpGoogleAccess"] === true,
-      creationTimestamp: toRfc3339(platform.clock.now()),
+      creationTimestamp: toRfc3339(deps.clock.now()),
     };
     tx.put("subnetwork", resource, subnet);
     return subnet;
@@ -107,7 +114,7 @@ export async function createSubnetwork(
 }
 
 export async function createConnector(
-  platform: Platform,
+  deps: VpcDeps,
   ctx: CallContext,
   projectId: string,
   region: string,
@@ -125,7 +132,7 @@ export async function createConnector(
   let subnet: string | undefined;
   let ipCidrRange: string | undefined;
   if (subnetSpec?.name) {
-    const found = await platform.store.get<StoredSubnetwork>(
+    const found = await deps.store.get<StoredSubnetwork>(
       "subnetwork",
       subnetResource(subnetSpec.projectId ?? projectId, region, subnetSpec.name),
     );
@@ -141,11 +148,11 @@ export async function createConnector(
     ipCidrRange = String(body["ipCidrRange"] ?? "");
     if (!parseCidr(ipCidrRange) || !ipCidrRange.endsWith("/28"))
       throw invalidArgument(`Invalid IP CIDR range '${ipCidrRange}': a connector needs an unused /28.`);
-    network = (await requireNetwork(platform, ctx, projectId, lastSegment(String(body["network"] ?? "default"))))
+    network = (await requireNetwork(deps, ctx, projectId, lastSegment(String(body["network"] ?? "default"))))
       .resource;
   }
   const resource = connectorResource(projectId, region, connectorId);
-  return platform.store.transact(async (tx) => {
+  return deps.store.transact(async (tx) => {
     if (await tx.get("connector", resource)) throw alreadyExists(`Connector ${resource} already exists.`);
     const connector: StoredConnector = {
       resource,

@@ -1,11 +1,18 @@
 // get/set/testIamPermissions shared by every resource that carries an IAM policy (projects, service accounts,
 // Cloud Run services, secrets, backend services). Callers first make sure the resource exists.
 import { aborted, invalidArgument } from "../core/errors.js";
-import type { CallContext } from "../core/call-context.js";
-import type { Platform } from "../core/platform.js";
+import type { CallContext } from "../iam/call-context.js";
+import type { Store } from "../store/store.js";
+import type { PolicyEngine } from "../iam/engine.js";
 import { etagBytes, policyEtag } from "../core/ids.js";
 import type { Policy } from "../iam/types.js";
 import { policyForResponse, validatePolicy } from "../iam/policy.js";
+
+/** What this module's operations use. */
+export interface PolicyOpsDeps {
+  readonly store: Store;
+  readonly engine: PolicyEngine;
+}
 
 export interface StoredPolicy {
   resource: string;
@@ -15,8 +22,8 @@ export interface StoredPolicy {
 /** The etag Google returns for a resource whose policy was never set. */
 export const NEVER_SET_ETAG = "ACAB";
 
-export async function readPolicy(platform: Platform, resource: string): Promise<Policy> {
-  const stored = await platform.store.get<StoredPolicy>("policy", resource);
+export async function readPolicy(deps: PolicyOpsDeps, resource: string): Promise<Policy> {
+  const stored = await deps.store.get<StoredPolicy>("policy", resource);
   return stored?.policy ?? { etag: NEVER_SET_ETAG };
 }
 
@@ -28,14 +35,14 @@ export interface PolicyAccess {
 }
 
 export async function getIamPolicy(
-  platform: Platform,
+  deps: PolicyOpsDeps,
   ctx: CallContext,
   resource: string,
   access: PolicyAccess,
   requestedVersion: unknown,
 ): Promise<Policy> {
   ctx.authorize(access.permission, resource, access.shownAs);
-  return policyForResponse(await readPolicy(platform, resource), parseRequestedVersion(requestedVersion));
+  return policyForResponse(await readPolicy(deps, resource), parseRequestedVersion(requestedVersion));
 }
 
 function parseRequestedVersion(value: unknown): number {
@@ -48,7 +55,7 @@ function parseRequestedVersion(value: unknown): number {
 }
 
 export async function setIamPolicy(
-  platform: Platform,
+  deps: PolicyOpsDeps,
   ctx: CallContext,
   resource: string,
   request: unknown,
@@ -57,7 +64,7 @@ export async function setIamPolicy(
   ctx.authorize(access.permission, resource, access.shownAs);
   const { policy, updateMask } = parseSetRequest(request);
   const validated = validatePolicy(policy);
-  const saved = await platform.store.transact(async (tx) => {
+  const saved = await deps.store.transact(async (tx) => {
     const current = (await tx.get<StoredPolicy>("policy", resource))?.policy ?? { etag: NEVER_SET_ETAG };
     const currentEtag = current.etag ?? NEVER_SET_ETAG;
     if (policy.etag !== undefined && etagBytes(policy.etag) !== etagBytes(currentEtag)) {
@@ -104,7 +111,7 @@ function escapeEtag(etag: string): string {
 }
 
 export function testIamPermissions(
-  platform: Platform,
+  deps: PolicyOpsDeps,
   ctx: CallContext,
   resource: string,
   request: unknown,
@@ -117,6 +124,6 @@ export function testIamPermissions(
   if (wildcards.length > 0) {
     throw invalidArgument(`Permissions (${wildcards.map((p: string) => `'${p}'`).join(", ")}) are not allowed.`);
   }
-  const held = (permissions as string[]).filter((p) => platform.engine.decide(ctx.principal, p, resource).allowed);
+  const held = (permissions as string[]).filter((p) => deps.engine.decide(ctx.principal, p, resource).allowed);
   return held.length > 0 ? { permissions: held } : {};
 }

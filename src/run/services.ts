@@ -3,21 +3,29 @@
 // service account, run.services.setIamPolicy to disable the invoker check.
 import { randomUUID } from "node:crypto";
 import { ApiError, alreadyExists, notFound, permissionDenied } from "../core/errors.js";
-import type { CallContext } from "../core/call-context.js";
-import type { Platform } from "../core/platform.js";
+import type { CallContext } from "../iam/call-context.js";
+import type { Clock } from "../core/clock.js";
+import type { Store } from "../store/store.js";
+import type { PolicyEngine } from "../iam/engine.js";
 import { lowerAlnum } from "../core/ids.js";
 import { toRfc3339 } from "../core/clock.js";
 import { computeServiceAccountEmail } from "../accounts/projects.js";
 import { findServiceAccount } from "../accounts/service-accounts.js";
 import { principalEmail } from "../iam/types.js";
 import { findImage, imageDigest } from "./images.js";
-import { secretReferences } from "../secrets/references.js";
-import { checkSecretAccess } from "../secrets/resolve.js";
-import { resolveVpcAccess } from "../network/vpc-access.js";
+import { checkSecretAccess, secretReferences } from "./revision-secrets.js";
+import { resolveVpcAccess } from "./vpc-access.js";
 import { fieldViolation, validateServiceAnnotations, validateServiceName, validateTemplate } from "./validate.js";
 import type { TxView } from "../store/store.js";
 import { missingRevision, revisionOf, validateTraffic } from "./traffic.js";
 import type { RevisionTemplate, StoredRevision, StoredService, TrafficTarget } from "./types.js";
+
+/** What this module's operations use. */
+export interface ServicesDeps {
+  readonly clock: Clock;
+  readonly store: Store;
+  readonly engine: PolicyEngine;
+}
 
 export interface RunScope {
   projectId: string;
@@ -59,8 +67,8 @@ function userAnnotations(annotations: Record<string, string> | undefined): Recor
 }
 
 /** Deploying as a service account needs actAs on it: Google's check against privilege escalation. */
-async function authorizeActAs(platform: Platform, ctx: CallContext, email: string): Promise<void> {
-  const account = await findServiceAccount(platform, "-", email);
+async function authorizeActAs(deps: ServicesDeps, ctx: CallContext, email: string): Promise<void> {
+  const account = await findServiceAccount(deps, "-", email);
   const resource = account ? account.name : `projects/-/serviceAccounts/${email}`;
   if (!account || !ctx.holds("iam.serviceAccounts.actAs", resource)) {
     throw new ApiError(
@@ -78,16 +86,16 @@ async function authorizeActAs(platform: Platform, ctx: CallContext, email: strin
   }
 }
 
-async function prepareTemplate(platform: Platform, ctx: CallContext, scope: RunScope, template: unknown) {
+async function prepareTemplate(deps: ServicesDeps, ctx: CallContext, scope: RunScope, template: unknown) {
   const validated = validateTemplate(template, computeServiceAccountEmail(scope.projectNumber));
   const image = validated.spec.containers[0]?.image ?? "";
-  const entry = await findImage(platform.store, image);
+  const entry = await findImage(deps.store, image);
   if (!entry) throw fieldViolation("spec.template.spec.containers[0].image", `Image '${image}' not found.`);
-  await authorizeActAs(platform, ctx, validated.spec.serviceAccountName ?? "");
-  await resolveVpcAccess(platform.store, validated, scope.projectId, scope.region);
+  await authorizeActAs(deps, ctx, validated.spec.serviceAccountName ?? "");
+  await resolveVpcAccess(deps.store, validated, scope.projectId, scope.region);
   // Cloud Run checks at deploy that the runtime service account may read every secret the revision uses.
   await checkSecretAccess(
-    platform,
+    deps,
     secretReferences(validated),
     scope.projectId,
     validated.spec.serviceAccountName ?? "",
@@ -160,7 +168,7 @@ async function checkTrafficRevisions(
 }
 
 export async function createService(
-  platform: Platform,
+  deps: ServicesDeps,
   ctx: CallContext,
   scope: RunScope,
   input: ServiceInput,
@@ -172,10 +180,10 @@ export async function createService(
   validateServiceAnnotations(annotations);
   authorizeInvokerCheck(ctx, resource, annotations);
   const traffic = validateTraffic(input.spec?.traffic, name);
-  const { template, digest } = await prepareTemplate(platform, ctx, scope, input.spec?.template);
-  const now = toRfc3339(platform.clock.now());
+  const { template, digest } = await prepareTemplate(deps, ctx, scope, input.spec?.template);
+  const now = toRfc3339(deps.clock.now());
   const who = principalEmail(ctx.principal) ?? "unknown";
-  return platform.store.transact(async (tx) => {
+  return deps.store.transact(async (tx) => {
     if (await tx.get("service", resource)) throw alreadyExists(`Resource '${name}' already exists.`);
     const revision = newRevision(scope, name, 1, template, digest, now);
     if (await tx.get("revision", revision.resource))
@@ -212,7 +220,7 @@ function sameTemplate(a: RevisionTemplate, b: RevisionTemplate): boolean {
 }
 
 export async function replaceService(
-  platform: Platform,
+  deps: ServicesDeps,
   ctx: CallContext,
   scope: RunScope,
   name: string,
@@ -220,7 +228,7 @@ export async function replaceService(
 ): Promise<StoredService> {
   const resource = serviceResource(scope, name);
   ctx.authorize("run.services.update", resource, `namespaces/${scope.projectId}/services/${name}`);
-  const current = await platform.store.get<StoredService>("service", resource);
+  const current = await deps.store.get<StoredService>("service", resource);
   if (!current) throw notFoundService(scope, name);
   if (input.metadata?.name !== undefined && input.metadata.name !== name) {
     throw fieldViolation("metadata.name", "The name in the body must match the name in the URL.");
@@ -229,9 +237,9 @@ export async function replaceService(
   validateServiceAnnotations(annotations);
   authorizeInvokerCheck(ctx, resource, annotations, current.annotations);
   const traffic = validateTraffic(input.spec?.traffic, name);
-  const { template, digest } = await prepareTemplate(platform, ctx, scope, input.spec?.template);
-  const now = toRfc3339(platform.clock.now());
-  return platform.store.transact(async (tx) => {
+  const { template, digest } = await prepareTemplate(deps, ctx, scope, input.spec?.template);
+  const now = toRfc3339(deps.clock.now());
+  return deps.store.transact(async (tx) => {
     const latest = await tx.get<StoredService>("service", resource);
     if (!latest) throw notFoundService(scope, name);
     const sent = input.metadata?.resourceVersion;
@@ -270,7 +278,7 @@ export async function replaceService(
 }
 
 export async function getService(
-  platform: Platform,
+  deps: ServicesDeps,
   ctx: CallContext,
   scope: RunScope,
   name: string,
@@ -278,14 +286,14 @@ export async function getService(
 ): Promise<StoredService> {
   const resource = serviceResource(scope, name);
   ctx.authorize(permission, resource, `namespaces/${scope.projectId}/services/${name}`);
-  const service = await platform.store.get<StoredService>("service", resource);
+  const service = await deps.store.get<StoredService>("service", resource);
   if (!service) throw notFoundService(scope, name);
   return service;
 }
 
 /** Lists the services the caller may list; region "-" means every region. */
 export async function listServices(
-  platform: Platform,
+  deps: ServicesDeps,
   ctx: CallContext,
   projectId: string,
   region: string,
@@ -295,17 +303,17 @@ export async function listServices(
     throw permissionDenied("run.services.list", scopeResource, ctx.serviceName);
   }
   const prefix = region === "-" ? `projects/${projectId}/locations/` : `${scopeResource}/services/`;
-  return platform.store.list<StoredService>("service", prefix);
+  return deps.store.list<StoredService>("service", prefix);
 }
 
 export async function deleteService(
-  platform: Platform,
+  deps: ServicesDeps,
   ctx: CallContext,
   scope: RunScope,
   name: string,
 ): Promise<StoredService> {
-  const service = await getService(platform, ctx, scope, name, "run.services.delete");
-  await platform.store.transact(async (tx) => {
+  const service = await getService(deps, ctx, scope, name, "run.services.delete");
+  await deps.store.transact(async (tx) => {
     tx.delete("service", service.resource);
     tx.delete("policy", service.resource);
     for (const revision of await tx.list<StoredRevision>(
@@ -318,23 +326,23 @@ export async function deleteService(
   return service;
 }
 
-export async function listRevisions(platform: Platform, ctx: CallContext, scope: RunScope): Promise<StoredRevision[]> {
+export async function listRevisions(deps: ServicesDeps, ctx: CallContext, scope: RunScope): Promise<StoredRevision[]> {
   ctx.authorize("run.revisions.list", `projects/${scope.projectId}`);
-  return platform.store.list<StoredRevision>(
+  return deps.store.list<StoredRevision>(
     "revision",
     `projects/${scope.projectId}/locations/${scope.region}/revisions/`,
   );
 }
 
 export async function getRevision(
-  platform: Platform,
+  deps: ServicesDeps,
   ctx: CallContext,
   scope: RunScope,
   name: string,
 ): Promise<StoredRevision> {
   const resource = revisionResource(scope, name);
   ctx.authorize("run.revisions.get", resource, `namespaces/${scope.projectId}/revisions/${name}`);
-  const revision = await platform.store.get<StoredRevision>("revision", resource);
+  const revision = await deps.store.get<StoredRevision>("revision", resource);
   if (!revision)
     throw notFound(
       `Resource '${name}' of kind 'REVISION' in region '${scope.region}' in project '${scope.projectId}' does not exist.`,

@@ -2,11 +2,20 @@
 // IAM is on the secret; versions use their secret's policy. Payloads exist only sealed (see envelope.ts).
 import crc32c from "crc-32/crc32c.js";
 import { ApiError, alreadyExists, failedPrecondition, invalidArgument, notFound } from "../core/errors.js";
-import type { CallContext } from "../core/call-context.js";
-import type { Platform } from "../core/platform.js";
+import type { CallContext } from "../iam/call-context.js";
+import type { Clock } from "../core/clock.js";
+import type { Store } from "../store/store.js";
+import type { Envelope } from "./envelope.js";
 import { toRfc3339 } from "../core/clock.js";
 import { lowerAlnum } from "../core/ids.js";
 import type { StoredSecret, StoredVersion, VersionState } from "./types.js";
+
+/** What this module's operations use. */
+export interface SecretManagerDeps {
+  readonly clock: Clock;
+  readonly store: Store;
+  readonly envelope: Envelope;
+}
 
 const SECRET_ID = /^[A-Za-z0-9_-]{1,255}$/;
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
@@ -26,7 +35,7 @@ export function crc32cOf(data: Buffer): string {
 }
 
 export async function createSecret(
-  platform: Platform,
+  deps: SecretManagerDeps,
   ctx: CallContext,
   scope: SecretScope,
   secretId: unknown,
@@ -47,14 +56,14 @@ export async function createSecret(
     throw invalidArgument("Secret.replication is required: set replication.automatic or replication.userManaged.");
   }
   const resource = secretResource(scope, secretId);
-  return platform.store.transact(async (tx) => {
+  return deps.store.transact(async (tx) => {
     if (await tx.get("secret", resource))
       throw alreadyExists(`Secret [${publicSecretName(scope, secretId)}] already exists.`);
     const secret: StoredSecret = {
       resource,
       projectId: scope.projectId,
       secretId,
-      createTime: toRfc3339(platform.clock.now()),
+      createTime: toRfc3339(deps.clock.now()),
       replication: replication as Record<string, unknown>,
       ...(body["labels"] ? { labels: body["labels"] as Record<string, string> } : {}),
       ...(body["annotations"] ? { annotations: body["annotations"] as Record<string, string> } : {}),
@@ -68,7 +77,7 @@ export async function createSecret(
 
 /** Checks `permission` on the secret before saying whether it exists, as Google does. */
 export async function requireSecret(
-  platform: Platform,
+  deps: SecretManagerDeps,
   ctx: CallContext,
   scope: SecretScope,
   id: string,
@@ -76,18 +85,18 @@ export async function requireSecret(
 ): Promise<StoredSecret> {
   const resource = secretResource(scope, id);
   ctx.authorize(permission, resource, publicSecretName(scope, id));
-  const secret = await platform.store.get<StoredSecret>("secret", resource);
+  const secret = await deps.store.get<StoredSecret>("secret", resource);
   if (!secret) throw notFound(`Secret [${publicSecretName(scope, id)}] not found.`);
   return secret;
 }
 
-export async function listSecrets(platform: Platform, ctx: CallContext, scope: SecretScope): Promise<StoredSecret[]> {
+export async function listSecrets(deps: SecretManagerDeps, ctx: CallContext, scope: SecretScope): Promise<StoredSecret[]> {
   ctx.authorize("secretmanager.secrets.list", `projects/${scope.projectId}`);
-  return platform.store.list<StoredSecret>("secret", `projects/${scope.projectId}/secrets/`);
+  return deps.store.list<StoredSecret>("secret", `projects/${scope.projectId}/secrets/`);
 }
 
 export async function updateSecret(
-  platform: Platform,
+  deps: SecretManagerDeps,
   secret: StoredSecret,
   body: Record<string, unknown>,
   updateMask: string | null,
@@ -99,7 +108,7 @@ export async function updateSecret(
   if (fields.length === 0) throw invalidArgument("update_mask is required.");
   const unknown = fields.filter((f) => !["labels", "annotations"].includes(f));
   if (unknown.length > 0) throw invalidArgument(`Unsupported update_mask paths: ${unknown.join(", ")}.`);
-  return platform.store.transact(async (tx) => {
+  return deps.store.transact(async (tx) => {
     const current = (await tx.get<StoredSecret>("secret", secret.resource)) ?? secret;
     const next: StoredSecret = { ...current, etag: newEtag() };
     for (const field of fields) next[field as "labels" | "annotations"] = (body[field] as Record<string, string>) ?? {};
@@ -108,8 +117,8 @@ export async function updateSecret(
   });
 }
 
-export async function deleteSecret(platform: Platform, secret: StoredSecret, etag: string | null): Promise<void> {
-  await platform.store.transact(async (tx) => {
+export async function deleteSecret(deps: SecretManagerDeps, secret: StoredSecret, etag: string | null): Promise<void> {
+  await deps.store.transact(async (tx) => {
     const current = await tx.get<StoredSecret>("secret", secret.resource);
     if (!current) throw notFound(`Secret [${secret.secretId}] not found.`);
     if (etag && etag !== current.etag)
@@ -138,9 +147,9 @@ function decodePayload(payload: unknown): { data: Buffer; crc?: string } {
   return crc === undefined ? { data } : { data, crc };
 }
 
-export async function addVersion(platform: Platform, secret: StoredSecret, payload: unknown): Promise<StoredVersion> {
+export async function addVersion(deps: SecretManagerDeps, secret: StoredSecret, payload: unknown): Promise<StoredVersion> {
   const { data, crc } = decodePayload(payload);
-  return platform.store.transact(async (tx) => {
+  return deps.store.transact(async (tx) => {
     const current = await tx.get<StoredSecret>("secret", secret.resource);
     if (!current) throw notFound(`Secret [${secret.secretId}] not found.`);
     const number = current.lastVersion + 1;
@@ -150,11 +159,11 @@ export async function addVersion(platform: Platform, secret: StoredSecret, paylo
       secret: secret.resource,
       version: number,
       state: "ENABLED",
-      createTime: toRfc3339(platform.clock.now()),
+      createTime: toRfc3339(deps.clock.now()),
       etag: newEtag(),
       clientSpecifiedPayloadChecksum: crc !== undefined,
       crc32c: crc32cOf(data),
-      sealed: platform.envelope.seal(data, resource),
+      sealed: deps.envelope.seal(data, resource),
     };
     tx.put("secretVersion", resource, version);
     tx.put("secret", secret.resource, { ...current, lastVersion: number });
@@ -164,20 +173,20 @@ export async function addVersion(platform: Platform, secret: StoredSecret, paylo
 
 /** Resolves `latest` to the newest version whatever its state, as Google does (no fallback to an older one). */
 export async function findVersion(
-  platform: Platform,
+  deps: Pick<SecretManagerDeps, "store">,
   secret: StoredSecret,
   versionId: string,
   publicName: string,
 ): Promise<StoredVersion> {
   if (versionId === "latest") {
-    const versions = await platform.store.list<StoredVersion>("secretVersion", `${secret.resource}/versions/`);
+    const versions = await deps.store.list<StoredVersion>("secretVersion", `${secret.resource}/versions/`);
     const newest = versions.sort((a, b) => b.version - a.version)[0];
     if (!newest) throw notFound(`Secret [${publicName}] not found or has no versions.`);
     return newest;
   }
   if (!/^\d+$/.test(versionId))
     throw invalidArgument(`Invalid secret version [${versionId}]: use a number or "latest".`);
-  const version = await platform.store.get<StoredVersion>(
+  const version = await deps.store.get<StoredVersion>(
     "secretVersion",
     versionResource(secret.resource, Number(versionId)),
   );
@@ -185,26 +194,26 @@ export async function findVersion(
   return version;
 }
 
-export function openPayload(platform: Platform, version: StoredVersion, publicVersionName: string): Buffer {
+export function openPayload(deps: Pick<SecretManagerDeps, "envelope">, version: StoredVersion, publicVersionName: string): Buffer {
   if (version.state !== "ENABLED" || !version.sealed) {
     throw failedPrecondition(`Secret Version [${publicVersionName}] is in ${version.state} state.`);
   }
-  return platform.envelope.open(version.sealed, version.resource);
+  return deps.envelope.open(version.sealed, version.resource);
 }
 
-export async function listVersions(platform: Platform, secret: StoredSecret): Promise<StoredVersion[]> {
-  const versions = await platform.store.list<StoredVersion>("secretVersion", `${secret.resource}/versions/`);
+export async function listVersions(deps: SecretManagerDeps, secret: StoredSecret): Promise<StoredVersion[]> {
+  const versions = await deps.store.list<StoredVersion>("secretVersion", `${secret.resource}/versions/`);
   return versions.sort((a, b) => b.version - a.version);
 }
 
 export async function setVersionState(
-  platform: Platform,
+  deps: SecretManagerDeps,
   version: StoredVersion,
   state: VersionState,
   etag: string | null,
   publicName: string,
 ): Promise<StoredVersion> {
-  return platform.store.transact(async (tx) => {
+  return deps.store.transact(async (tx) => {
     const current = await tx.get<StoredVersion>("secretVersion", version.resource);
     if (!current) throw notFound(`Secret Version [${publicName}] not found.`);
     if (etag && etag !== current.etag)
@@ -214,7 +223,7 @@ export async function setVersionState(
     const { sealed, ...rest } = current;
     const next: StoredVersion =
       state === "DESTROYED"
-        ? { ...rest, state, destroyTime: toRfc3339(platform.clock.now()), etag: newEtag() }
+        ? { ...rest, state, destroyTime: toRfc3339(deps.clock.now()), etag: newEtag() }
         : { ...rest, ...(sealed ? { sealed } : {}), state, etag: newEtag() };
     tx.put("secretVersion", version.resource, next);
     return next;

@@ -9,7 +9,7 @@ import { deploy, registerTestImages, setInvokers } from "../helpers/deploy.js";
 import { invokeUrl } from "../helpers/invoke.js";
 import { addImage } from "../../src/run/images.js";
 import { createServiceAccount } from "../../src/accounts/service-accounts.js";
-import { createCallContext } from "../../src/core/call-context.js";
+import { createCallContext } from "../../src/iam/call-context.js";
 
 const examples = (dir: string) => fileURLToPath(new URL(`../../../examples/${dir}/`, import.meta.url));
 const SDK_PYTHON = "/usr/lib/google-cloud-sdk/platform/bundledpythonunix/bin/python3";

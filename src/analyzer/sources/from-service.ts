@@ -1,7 +1,7 @@
 // A Knative Service (runguard's stored form or a `gcloud run services describe --format=export` file) as the
 // analyzer sees it.
 import type { Ingress, RevisionTemplate } from "../../run/types.js";
-import { secretReferences } from "../../secrets/references.js";
+import { secretReferences } from "../../run/revision-secrets.js";
 import type { AnalyzedService } from "../model.js";
 
 export interface ServiceShape {

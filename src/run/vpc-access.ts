@@ -2,15 +2,10 @@
 // it a network; the egress setting says whether only private ranges or all traffic go through it.
 import { invalidArgument } from "../core/errors.js";
 import type { Store } from "../store/store.js";
-import type { RevisionTemplate } from "../run/types.js";
-import { connectorResource, lastSegment, networkResource } from "./vpc.js";
-import type { StoredConnector, StoredNetwork } from "./vpc-types.js";
+import type { RevisionTemplate } from "./types.js";
+import { connectorResource, lastSegment, networkResource } from "../network/vpc.js";
+import type { StoredConnector, StoredNetwork, VpcAccess } from "../network/vpc-types.js";
 
-export interface VpcAccess {
-  /** projects/P/global/networks/N */
-  network: string;
-  egress: "private-ranges-only" | "all-traffic";
-}
 
 function connectorName(value: string, projectId: string, region: string): string {
   const full = /^projects\/([^/]+)\/locations\/([^/]+)\/connectors\/([^/]+)$/.exec(value);

@@ -1,7 +1,7 @@
 // What a domain operation knows about the call it serves: who is calling, and a way to ask IAM.
 // Every permission check is recorded so the audit entry can list authorizationInfo exactly as Cloud Audit Logs do.
-import { permissionDenied } from "./errors.js";
-import type { Decision, Principal } from "../iam/types.js";
+import { permissionDenied } from "../core/errors.js";
+import type { Decision, Principal } from "./types.js";
 
 export interface AuthorizationInfo {
   resource: string;
