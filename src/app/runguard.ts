@@ -17,7 +17,7 @@ import { detectIsolation, type IsolationMode } from "../runtime/isolation.js";
 import { detectConfinement, type ConfinementReport } from "../runtime/confinement.js";
 import { openInstanceDirs } from "../instances/instance-dirs.js";
 import { createPrivateResourceIndex } from "../network/private-resources.js";
-import { createVpcGateway } from "../network/vpc-gateway.js";
+import { createVpcGateway } from "../egress/vpc-gateway.js";
 import { createNetworkAdminRoutes } from "../control-plane/apis/network-admin.js";
 import { createIapRoutes } from "../control-plane/apis/iap-admin.js";
 import { createIapSigner, type IapSigner } from "../iap/iap-jwt.js";

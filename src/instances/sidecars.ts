@@ -6,7 +6,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { connect, createServer } from "node:net";
 import type { MetadataServer } from "../metadata/metadata-server.js";
-import type { EgressProxy } from "../network/egress-proxy.js";
+import type { EgressProxy } from "../egress/egress-proxy.js";
 import type { IsolationMode } from "../runtime/isolation.js";
 import type { InstanceNetworkEnv } from "./container-env.js";
 import { listenForUid } from "../runtime/peer-credentials.js";

@@ -4,7 +4,7 @@ import { requireProject } from "../../accounts/projects.js";
 import { requireNetwork } from "../../network/vpc.js";
 import { parsePrivateResource } from "../../network/private-resources.js";
 import type { PrivateResource } from "../../network/vpc-types.js";
-import type { VpcGateway } from "../../network/vpc-gateway.js";
+import type { VpcGateway } from "../../egress/vpc-gateway.js";
 import type { LocalCa } from "../../network/local-ca.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
 import { closeEgressRequest, openEgressRequest, privateResourceRequest } from "../wire/runguard.js";

@@ -2,10 +2,10 @@
 // internal traffic of that network (`runguard vpc exec`).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TrafficSource } from "../network/traffic-source.js";
-import type { LocalCa } from "./local-ca.js";
+import type { LocalCa } from "../network/local-ca.js";
 import { createEgressProxy } from "./egress-proxy.js";
 import { decideEgress } from "./egress-policy.js";
-import type { PrivateResourceIndex } from "./private-resources.js";
+import type { PrivateResourceIndex } from "../network/private-resources.js";
 
 export interface VpcGateway {
   open(projectId: string, network: string): Promise<{ proxyUrl: string; close(): Promise<void> }>;

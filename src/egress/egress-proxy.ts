@@ -6,7 +6,7 @@ import { createServer, request, type IncomingMessage, type ServerResponse } from
 import { TLSSocket } from "node:tls";
 import type { Duplex } from "node:stream";
 import { connect, type AddressInfo, type Socket } from "node:net";
-import type { LocalCa } from "./local-ca.js";
+import type { LocalCa } from "../network/local-ca.js";
 import { answerClientErrors, parseRequestUrl } from "../core/http-input.js";
 
 export interface EgressTarget {

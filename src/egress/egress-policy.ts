@@ -5,10 +5,9 @@
 // - anything else: unreachable (there is no internet here, and all-traffic has no Cloud NAT).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TrafficSource } from "../network/traffic-source.js";
-import { isPrivateAddress } from "./cidr.js";
+import { isPrivateAddress } from "../network/cidr.js";
 import type { EgressDecision, EgressTarget } from "./egress-proxy.js";
-import type { VpcAccess } from "./vpc-types.js";
-import type { PrivateResource } from "./vpc-types.js";
+import type { PrivateResource, VpcAccess } from "../network/vpc-types.js";
 
 export interface EgressContext {
   projectId: string;
