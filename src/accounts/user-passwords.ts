@@ -41,11 +41,7 @@ export async function setUserPassword(deps: UserPasswordsDeps, email: string, pa
 }
 
 /** True when the user has a password and it matches; the comparison takes the same time either way. */
-export async function checkUserPassword(
-  deps: UserPasswordsDeps,
-  email: string,
-  password: string,
-): Promise<boolean> {
+export async function checkUserPassword(deps: UserPasswordsDeps, email: string, password: string): Promise<boolean> {
   const record = await deps.store.get<StoredPassword>(KIND, userName(email));
   const salt = record ? Buffer.from(record.salt, "base64") : randomBytes(16);
   const derived = await derive(password, salt, record?.params ?? PARAMS);

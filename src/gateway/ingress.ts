@@ -2,7 +2,6 @@
 import type { Ingress } from "../run/types.js";
 import type { TrafficSource } from "../network/traffic-source.js";
 
-
 /** Only a VPC network in the service's own project counts as internal (no Shared VPC in runguard). */
 export function admitsSource(ingress: Ingress, source: TrafficSource, serviceProject: string): boolean {
   if (source.kind !== "external" && source.projectId !== serviceProject) source = { kind: "external" };

@@ -23,7 +23,11 @@ export const resourceOfLink = (link: unknown) => String(link ?? "").replace(/^ht
 /** Base64 without "+" and "/", which gcloud re-encodes when it echoes a fingerprint back. */
 export const fingerprint = () => randomBytes(8).toString("base64").replace(/\+/g, "A").replace(/\//g, "B");
 
-export async function insertNew<T extends { resource: string }>(deps: ComputeResourcesDeps, kind: Kind, value: T): Promise<T> {
+export async function insertNew<T extends { resource: string }>(
+  deps: ComputeResourcesDeps,
+  kind: Kind,
+  value: T,
+): Promise<T> {
   await deps.store.transact(async (tx) => {
     if (await tx.get(kind, value.resource)) throw alreadyExists(`The resource '${value.resource}' already exists`);
     tx.put(kind, value.resource, value);

@@ -148,8 +148,7 @@ export async function createConnector(
     ipCidrRange = String(body["ipCidrRange"] ?? "");
     if (!parseCidr(ipCidrRange) || !ipCidrRange.endsWith("/28"))
       throw invalidArgument(`Invalid IP CIDR range '${ipCidrRange}': a connector needs an unused /28.`);
-    network = (await requireNetwork(deps, ctx, projectId, lastSegment(String(body["network"] ?? "default"))))
-      .resource;
+    network = (await requireNetwork(deps, ctx, projectId, lastSegment(String(body["network"] ?? "default")))).resource;
   }
   const resource = connectorResource(projectId, region, connectorId);
   return deps.store.transact(async (tx) => {

@@ -100,11 +100,8 @@ export async function readSecretReference(
 ): Promise<Buffer> {
   const { resource, publicName } = await locate(deps, reference, projectId);
   if (
-    !deps.engine.decide(
-      { kind: "serviceAccount", email: serviceAccount },
-      "secretmanager.versions.access",
-      resource,
-    ).allowed
+    !deps.engine.decide({ kind: "serviceAccount", email: serviceAccount }, "secretmanager.versions.access", resource)
+      .allowed
   ) {
     throw new ApiError(
       "PERMISSION_DENIED",

@@ -94,12 +94,7 @@ async function prepareTemplate(deps: ServicesDeps, ctx: CallContext, scope: RunS
   await authorizeActAs(deps, ctx, validated.spec.serviceAccountName ?? "");
   await resolveVpcAccess(deps.store, validated, scope.projectId, scope.region);
   // Cloud Run checks at deploy that the runtime service account may read every secret the revision uses.
-  await checkSecretAccess(
-    deps,
-    secretReferences(validated),
-    scope.projectId,
-    validated.spec.serviceAccountName ?? "",
-  );
+  await checkSecretAccess(deps, secretReferences(validated), scope.projectId, validated.spec.serviceAccountName ?? "");
   return { template: validated, digest: imageDigest(entry) };
 }
 

@@ -6,7 +6,6 @@ import type { RevisionTemplate } from "./types.js";
 import { connectorResource, lastSegment, networkResource } from "../network/vpc.js";
 import type { StoredConnector, StoredNetwork, VpcAccess } from "../network/vpc-types.js";
 
-
 function connectorName(value: string, projectId: string, region: string): string {
   const full = /^projects\/([^/]+)\/locations\/([^/]+)\/connectors\/([^/]+)$/.exec(value);
   return full ? value : connectorResource(projectId, region, value);

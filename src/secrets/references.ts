@@ -12,7 +12,6 @@ export interface SecretReference {
   field: string;
 }
 
-
 /** `name` or `projects/P/secrets/name` → the owning project (default: the service's) and the secret id. */
 export function secretLocation(
   reference: SecretReference,

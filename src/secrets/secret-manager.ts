@@ -90,7 +90,11 @@ export async function requireSecret(
   return secret;
 }
 
-export async function listSecrets(deps: SecretManagerDeps, ctx: CallContext, scope: SecretScope): Promise<StoredSecret[]> {
+export async function listSecrets(
+  deps: SecretManagerDeps,
+  ctx: CallContext,
+  scope: SecretScope,
+): Promise<StoredSecret[]> {
   ctx.authorize("secretmanager.secrets.list", `projects/${scope.projectId}`);
   return deps.store.list<StoredSecret>("secret", `projects/${scope.projectId}/secrets/`);
 }
@@ -147,7 +151,11 @@ function decodePayload(payload: unknown): { data: Buffer; crc?: string } {
   return crc === undefined ? { data } : { data, crc };
 }
 
-export async function addVersion(deps: SecretManagerDeps, secret: StoredSecret, payload: unknown): Promise<StoredVersion> {
+export async function addVersion(
+  deps: SecretManagerDeps,
+  secret: StoredSecret,
+  payload: unknown,
+): Promise<StoredVersion> {
   const { data, crc } = decodePayload(payload);
   return deps.store.transact(async (tx) => {
     const current = await tx.get<StoredSecret>("secret", secret.resource);
@@ -194,7 +202,11 @@ export async function findVersion(
   return version;
 }
 
-export function openPayload(deps: Pick<SecretManagerDeps, "envelope">, version: StoredVersion, publicVersionName: string): Buffer {
+export function openPayload(
+  deps: Pick<SecretManagerDeps, "envelope">,
+  version: StoredVersion,
+  publicVersionName: string,
+): Buffer {
   if (version.state !== "ENABLED" || !version.sealed) {
     throw failedPrecondition(`Secret Version [${publicVersionName}] is in ${version.state} state.`);
   }
