@@ -4,8 +4,8 @@ import { parseConfig } from "../core/config.js";
 import { startRunguard } from "../app/runguard.js";
 import { dataDirOf } from "./local.js";
 import { runDemo } from "./demo.js";
-import { createLogger } from "../core/logger.js";
-import { installProcessGuard } from "../core/process-guard.js";
+import { createLogger } from "../app/logger.js";
+import { installProcessGuard } from "../app/process-guard.js";
 
 interface UpOptions {
   project?: string;

@@ -14,7 +14,8 @@ import { errorBody, sendError, sendJson, sendReply, toApiError } from "./respond
 import { isReply, type ApiCall, type Route } from "./route.js";
 import { decodeBody } from "./wire/proto.js";
 import { parseTarget, type RequestTarget } from "./target.js";
-import { answerClientErrors, decodeComponent } from "../core/http-input.js";
+import { decodeComponent } from "../core/http-input.js";
+import { answerClientErrors } from "../http/client-errors.js";
 
 export interface ControlPlaneOptions {
   platform: Platform;

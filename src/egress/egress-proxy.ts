@@ -7,7 +7,8 @@ import { TLSSocket } from "node:tls";
 import type { Duplex } from "node:stream";
 import { connect, type AddressInfo, type Socket } from "node:net";
 import type { LocalCa } from "../network/local-ca.js";
-import { answerClientErrors, parseRequestUrl } from "../core/http-input.js";
+import { parseRequestUrl } from "../core/http-input.js";
+import { answerClientErrors } from "../http/client-errors.js";
 
 export interface EgressTarget {
   scheme: "http" | "https";

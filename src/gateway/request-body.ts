@@ -3,7 +3,7 @@
 // refused is never sent.
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { Transform, type TransformCallback } from "node:stream";
-import { answerClientErrors } from "../core/http-input.js";
+import { answerClientErrors } from "../http/client-errors.js";
 import { malformedRequestAnswer } from "./pages.js";
 
 /** Cloud Run's maximum HTTP/1 request size. */

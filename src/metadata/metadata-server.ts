@@ -3,7 +3,8 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createMetadataRouter, type MetadataDeps } from "./metadata-routes.js";
-import { answerClientErrors, parseRequestUrl } from "../core/http-input.js";
+import { parseRequestUrl } from "../core/http-input.js";
+import { answerClientErrors } from "../http/client-errors.js";
 
 export type { InstanceIdentity } from "./metadata-routes.js";
 

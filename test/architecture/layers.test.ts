@@ -140,6 +140,14 @@ test("docs/architecture.md shows the layer table as it is", () => {
   assert.deepEqual(Object.fromEntries(rows), Object.fromEntries(expected));
 });
 
+test("core/ has no I/O: besides its own files it imports only zod and node:crypto's random numbers", () => {
+  const outside = edges
+    .filter((edge) => edge.from === "core" && !edge.specifier.startsWith("./"))
+    .filter((edge) => edge.specifier !== "zod" && edge.specifier !== "node:crypto")
+    .map(where);
+  assert.deepEqual(outside, []);
+});
+
 test("the cycle finder finds a cycle, and none where there is none", () => {
   const graph = (pairs: [string, string][]) => {
     const g = new Map<string, Set<string>>();

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../../src/core/config.js";
 import { startRunguard, type Runguard } from "../../src/app/runguard.js";
-import { createLogger } from "../../src/core/logger.js";
+import { createLogger } from "../../src/app/logger.js";
 import { gcloudEnv } from "../../src/app/gcloud-env.js";
 import { mintAccessToken, signInGcloudAs } from "../../src/app/local-credentials.js";
 import { signedIn } from "../../src/cli/local.js";

@@ -19,7 +19,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../../src/core/config.js";
-import { createLogger } from "../../src/core/logger.js";
+import { createLogger } from "../../src/app/logger.js";
 import { StartupError } from "../../src/core/errors.js";
 import { startRunguard, type Runguard } from "../../src/app/runguard.js";
 import { ensureUser } from "../../src/accounts/users.js";

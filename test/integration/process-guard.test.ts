@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { withoutSecrets } from "../../src/core/process-guard.js";
+import { withoutSecrets } from "../../src/app/process-guard.js";
 
 const script = fileURLToPath(
   new URL("../../../test/fixtures/process-guard/up-with-throwing-handler.mjs", import.meta.url),

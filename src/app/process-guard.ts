@@ -1,7 +1,7 @@
 // The last line of defence: an error no request handler caught is logged and runguard keeps serving, because
 // one bad request must never take the control plane, the front end and every instance's sidecars down with it.
 // Installed once, where the runguard process starts (`runguard up`).
-import type { Logger } from "./logger.js";
+import type { Logger } from "../core/logger.js";
 
 /** Token-, key- and password-shaped text an error message might carry (a header value, a request body). */
 const SECRET_SHAPES: readonly RegExp[] = [
