@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from "node:https";
 import { createSecureContext } from "node:tls";
 import { LISTENERS, closeServer, listenAs } from "./listen.js";
-import type { Platform } from "../core/platform.js";
+import type { Platform } from "./platform.js";
 import { createServiceDirectory, type ServiceDirectory } from "../gateway/directory.js";
 import { createFrontEnd, type FrontEnd } from "../gateway/front-end.js";
 import { createForwarder } from "../gateway/forward.js";
