@@ -47,7 +47,7 @@ async function writeFile(
 }
 
 /**
- * With a uid per instance, the mount root belongs to the instance's group (instances/instance-dirs.ts): each
+ * With a uid per instance, the mount root belongs to the instance's group (runtime/instance-dirs.ts): each
  * file becomes its uid's (an instance's gid equals its uid) and each directory root's, readable by its group
  * but never writable, so the instance cannot swap a path that runguard writes to for a link.
  */
