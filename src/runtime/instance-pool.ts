@@ -3,25 +3,12 @@
 // idle instances are stopped, crashed ones replaced. After a failed start, requests fail fast for a second so
 // that a flood of requests does not fork-bomb a broken revision.
 import { systemClock, type Clock } from "../core/clock.js";
-import type { Socket } from "node:net";
+import { CapacityTimeoutError } from "./instance-errors.js";
+import type { InstanceLease } from "./instance-lease.js";
 import type { RunningInstance } from "./process-instance.js";
 
-export interface Lease {
-  host: string;
-  port: number;
-  socketPath?: string;
-  /** A new connection to the instance, when it can hand them over directly (netns launcher). */
-  connect?: () => Promise<Socket>;
+export interface Lease extends InstanceLease {
   instanceId: string;
-  release(): void;
-  markBroken(): void;
-}
-
-export class CapacityTimeoutError extends Error {
-  override readonly name = "CapacityTimeoutError";
-  constructor() {
-    super("Rejected by the server because no available instance.");
-  }
 }
 
 export interface InstancePoolOptions {
