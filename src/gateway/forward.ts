@@ -6,22 +6,10 @@ import type { RoutedService } from "./directory.js";
 import { responseHeadersForClient, type FlatHeaders } from "./forward-headers.js";
 import { createDeadlines, type Deadline, type Deadlines } from "./deadlines.js";
 import { BodyTooLargeError, limitBody, sendContinue } from "./request-body.js";
+import type { InstanceLease, InstanceProvider } from "../runtime/instance-lease.js";
+import { CapacityTimeoutError } from "../runtime/instance-errors.js";
 
-export interface InstanceLease {
-  host: string;
-  port: number;
-  /** Instances in their own network namespace are reached through a unix socket. */
-  socketPath?: string;
-  /** Or through sockets their launcher connects inside the namespace and hands over (no relay hop). */
-  connect?: () => Promise<Socket>;
-  release(): void;
-  markBroken(): void;
-}
-
-export interface InstanceProvider {
-  /** Rejects with an error named InstanceStartError (→ 500) or CapacityTimeoutError (→ 429). */
-  acquire(revision: string, service: string): Promise<InstanceLease>;
-}
+export type { InstanceLease, InstanceProvider };
 
 export type ForwardOutcome =
   | { kind: "proxied"; status: number; responseSize?: number }
@@ -115,7 +103,9 @@ async function forwardToInstance(
     lease = await instances.acquire(revision, service.resource);
   } catch (error) {
     req.resume();
-    return (error as Error).name === "CapacityTimeoutError" ? { kind: "no-capacity" } : { kind: "instance-failed" };
+    // Every instance busy: 429. An instance that failed to start (InstanceStartError), or any other failure on
+    // the way to one: 500.
+    return error instanceof CapacityTimeoutError ? { kind: "no-capacity" } : { kind: "instance-failed" };
   }
   try {
     const method = req.method ?? "GET";

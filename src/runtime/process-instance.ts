@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { Socket as SocketClass, connect, createServer, type Socket } from "node:net";
 import { createInterface } from "node:readline";
+import { InstanceStartError } from "./instance-errors.js";
 
 export interface InstanceSpec {
   id: string;
@@ -40,17 +41,6 @@ export interface RunningInstance {
   connect?: () => Promise<Socket>;
   stop(graceMs?: number): Promise<void>;
   exited: Promise<{ code: number | null; signal: string | null }>;
-}
-
-export class InstanceStartError extends Error {
-  override readonly name = "InstanceStartError";
-  constructor(
-    readonly reason: "exited" | "timeout" | "spawn",
-    message: string,
-    readonly stderrTail: string[] = [],
-  ) {
-    super(message);
-  }
 }
 
 const MAX_LINE = 64 * 1024;

@@ -14,7 +14,7 @@ import { OWNER, PROJECT, startTestRunguard, type TestRunguard } from "../helpers
 import { deploy } from "../helpers/deploy.js";
 import { invokeUrl } from "../helpers/invoke.js";
 import { addImage } from "../../src/run/images.js";
-import { runtimeRootOf, processStartTime } from "../../src/instances/instance-dirs.js";
+import { runtimeRootOf, processStartTime } from "../../src/runtime/instance-dirs.js";
 import { INSTANCE_UIDS } from "../../src/runtime/instance-uids.js";
 
 const PROBE_IMAGE = "gcr.io/runguard-tests/confinement-probe";

@@ -4,7 +4,8 @@ import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { createInstancePool, type InstancePool, type Lease } from "../../src/runtime/instance-pool.js";
-import { findFreePort, startProcessInstance, InstanceStartError } from "../../src/runtime/process-instance.js";
+import { findFreePort, startProcessInstance } from "../../src/runtime/process-instance.js";
+import { InstanceStartError } from "../../src/runtime/instance-errors.js";
 
 const apps = fileURLToPath(new URL("../../../test/fixtures/apps/", import.meta.url));
 

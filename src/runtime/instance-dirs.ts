@@ -27,8 +27,8 @@ import {
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { hexId } from "../core/ids.js";
-import type { InstanceIdentity } from "../runtime/confinement.js";
-import { killLeftoversOf } from "../runtime/instance-uids.js";
+import type { InstanceIdentity } from "./confinement.js";
+import { killLeftoversOf } from "./instance-uids.js";
 
 export interface InstanceDirs {
   root: string;

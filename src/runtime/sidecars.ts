@@ -7,9 +7,9 @@ import { join } from "node:path";
 import { connect, createServer } from "node:net";
 import type { MetadataServer } from "../metadata/metadata-server.js";
 import type { EgressProxy } from "../egress/egress-proxy.js";
-import type { IsolationMode } from "../runtime/isolation.js";
+import type { IsolationMode } from "./isolation.js";
 import type { InstanceNetworkEnv } from "./container-env.js";
-import { listenForUid } from "../runtime/peer-credentials.js";
+import { listenForUid } from "./peer-credentials.js";
 
 /** Fixed loopback ports inside an instance's own network namespace. */
 export const INSIDE = { metadata: 8901, egress: 8902, api: 8903 } as const;

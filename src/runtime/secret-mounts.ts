@@ -5,10 +5,13 @@
 // mapped to $RUNGUARD_MOUNT_ROOT/secrets/credentials (see the README).
 import { chmodSync, chownSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { Platform } from "../core/platform.js";
 import type { StoredRevision } from "../run/types.js";
 import { secretLocation, type SecretReference } from "../secrets/references.js";
 import { readSecretReference, secretReferences } from "../run/revision-secrets.js";
+import { InstanceStartError } from "./instance-errors.js";
+
+/** What reading a secret for an instance takes: whatever run/revision-secrets.ts needs. */
+export type SecretMountDeps = Parameters<typeof readSecretReference>[0];
 
 export interface InstanceSecrets {
   env: Record<string, string>;
@@ -28,12 +31,8 @@ function volumePathOf(revision: StoredRevision, reference: SecretReference): str
   return (mount?.mountPath ?? dirname(reference.target)).replace(/\/$/, "");
 }
 
-export class SecretResolutionError extends Error {
-  override readonly name = "InstanceStartError";
-}
-
 async function writeFile(
-  platform: Platform,
+  platform: SecretMountDeps,
   revision: StoredRevision,
   root: string,
   reference: SecretReference,
@@ -47,7 +46,7 @@ async function writeFile(
 }
 
 /**
- * With a uid per instance, the mount root belongs to the instance's group (instances/instance-dirs.ts): each
+ * With a uid per instance, the mount root belongs to the instance's group (runtime/instance-dirs.ts): each
  * file becomes its uid's (an instance's gid equals its uid) and each directory root's, readable by its group
  * but never writable, so the instance cannot swap a path that runguard writes to for a link.
  */
@@ -62,7 +61,7 @@ function handOver(root: string, file: string): void {
 }
 
 export async function prepareInstanceSecrets(
-  platform: Platform,
+  platform: SecretMountDeps,
   revision: StoredRevision,
   home: string,
 ): Promise<InstanceSecrets> {
@@ -83,7 +82,8 @@ export async function prepareInstanceSecrets(
   } catch (error) {
     rmSync(mountRoot, { recursive: true, force: true });
     // The reason names the secret, never its value.
-    throw new SecretResolutionError(
+    throw new InstanceStartError(
+      "secret-unreadable",
       `The instance could not start: a secret could not be read (${(error as Error).message}).`,
     );
   }

@@ -6,9 +6,9 @@
 import { readlinkSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { StoredRevision } from "../run/types.js";
-import { unshareArgs } from "../runtime/isolation.js";
+import { unshareArgs } from "./isolation.js";
 
-const launcher = fileURLToPath(new URL("../runtime/netns-launcher.js", import.meta.url));
+const launcher = fileURLToPath(new URL("./netns-launcher.js", import.meta.url));
 
 export function containerPortOf(revision: StoredRevision): number {
   return revision.template.spec.containers[0]?.ports?.[0]?.containerPort ?? 8080;

@@ -1,0 +1,250 @@
+// Starting one instance of a revision, step by step: find its image; give it its own metadata server (its
+// service account's identity) and egress proxy; hold a uid and make its directories; start its sidecars; read
+// its secrets; launch its process and wait until it listens. Whatever a step took is given back, in reverse
+// order, when a later step fails or the instance ends.
+import type { Clock } from "../core/clock.js";
+import type { Store } from "../store/store.js";
+import type { TokenService } from "../tokens/types.js";
+import type { Container, StoredRevision } from "../run/types.js";
+import { findImage, type ImageEntry } from "../run/images.js";
+import { requireProject } from "../accounts/projects.js";
+import { findServiceAccount } from "../accounts/service-accounts.js";
+import { createMetadataServer, type MetadataServer } from "../metadata/metadata-server.js";
+import type { LocalCa } from "../network/local-ca.js";
+import { createEgressProxy, type EgressProxy } from "../egress/egress-proxy.js";
+import { decideEgress, type EgressContext } from "../egress/egress-policy.js";
+import { resolveVpcAccess } from "../run/vpc-access.js";
+import type { PrivateResourceIndex } from "../network/private-resources.js";
+import { buildArgv, buildContainerEnv } from "./container-env.js";
+import { dropPrivilegesArgs, type Confinement, type InstanceIdentity } from "./confinement.js";
+import { processStartTime, type InstanceDirs } from "./instance-dirs.js";
+import { InstanceStartError } from "./instance-errors.js";
+import type { InstanceLogWriter } from "./instance-logs.js";
+import { acquireInstanceUid, type HeldUid } from "./instance-uids.js";
+import type { IsolationMode } from "./isolation.js";
+import { containerPortOf, netnsLaunch, processLaunch, type InstanceLaunch } from "./netns-launch.js";
+import { findFreePort, startProcessInstance, type RunningInstance } from "./process-instance.js";
+import { prepareInstanceSecrets, type InstanceSecrets, type SecretMountDeps } from "./secret-mounts.js";
+import { startSidecars, type Sidecars } from "./sidecars.js";
+
+/** What starting instances needs of runguard's state: the store, tokens and clock, and what the look-ups take. */
+export type InstanceStartDeps = { store: Store; tokens: TokenService; clock: Clock } & Parameters<
+  typeof requireProject
+>[0] &
+  Parameters<typeof findServiceAccount>[0] &
+  SecretMountDeps;
+
+export interface InstanceStartOptions {
+  platform: InstanceStartDeps;
+  ca: LocalCa;
+  /** Answers a request an instance makes to a *.run.app URL (the front end, in-process). */
+  serveRunApp: EgressContext["serveRunApp"];
+  /** Answers a request an instance makes to a Google API (*.googleapis.com): runguard's control plane. */
+  serveGoogleApis: EgressContext["serveGoogleApis"];
+  privateResources: PrivateResourceIndex;
+  /** Own network namespace per instance, or the host's network (see isolation.ts). */
+  isolation: IsolationMode;
+  /** host:port of the control plane, for client libraries that need an endpoint override. */
+  apiEndpoint?: () => string;
+  /** Where instances get a private HOME, secret files and sockets (removed when the instance ends). */
+  dirs: InstanceDirs;
+  /** What confines instances on this machine (confinement.ts). */
+  confinement: Confinement;
+  startupTimeoutMs?: number;
+}
+
+/** What the instance manager keeps of the instances it starts. */
+export interface InstanceStartContext {
+  logs: InstanceLogWriter;
+  /** Secrets of running instances, so that `latest` file mounts follow new versions. */
+  running: Map<string, InstanceSecrets>;
+}
+
+export async function startInstance(
+  options: InstanceStartOptions,
+  context: InstanceStartContext,
+  revision: StoredRevision,
+  instanceId: string,
+): Promise<RunningInstance> {
+  const container = revision.template.spec.containers[0];
+  const image = await requireImage(options.platform.store, container);
+  const metadata = await createIdentityServer(options.platform, revision, instanceId);
+  const egress = await createInstanceEgress(options, revision);
+  const held = options.confinement.uidPerInstance ? await acquireInstanceUid() : undefined;
+  const teardown = createTeardown();
+  try {
+    const place = prepareDirectories(options.dirs, instanceId, held, teardown);
+    const sidecars = await startSidecars(
+      options.isolation,
+      metadata,
+      egress,
+      options.dirs.ca,
+      options.apiEndpoint?.(),
+      {
+        socketDir: place.socketDir,
+        ...(place.owner ? { instanceUid: place.owner.uid } : {}),
+      },
+    );
+    teardown.add(() => sidecars.stop());
+    const secrets = await prepareInstanceSecrets(options.platform, revision, place.secretsDir);
+    context.running.set(instanceId, secrets);
+    teardown.add(() => {
+      context.running.delete(instanceId);
+      secrets.remove();
+    });
+    const launch = await planLaunch(options.confinement, revision, image, container, place, sidecars, secrets);
+    const instance = await startProcessInstance(
+      { id: instanceId, ...launch, cwd: image.dir, startupTimeoutMs: options.startupTimeoutMs ?? 30_000 },
+      {
+        onLog: (stream, line) => context.logs.write(revision, instanceId, stream, line),
+        onExit: () => void teardown.run(),
+      },
+    );
+    recordProcess(options.dirs, instanceId, place.owner, instance, teardown);
+    return instance;
+  } catch (error) {
+    await teardown.run();
+    throw error;
+  }
+}
+
+async function requireImage(store: Store, container: Container | undefined): Promise<ImageEntry> {
+  const image = await findImage(store, container?.image ?? "");
+  if (!image) throw new InstanceStartError("image-not-found", `Image '${container?.image}' not found.`);
+  return image;
+}
+
+/** The instance's own metadata server: the identity of its service account, in its project and region. */
+async function createIdentityServer(
+  platform: InstanceStartDeps,
+  revision: StoredRevision,
+  instanceId: string,
+): Promise<MetadataServer> {
+  const project = await requireProject(platform, revision.projectId);
+  const account = await findServiceAccount(platform, "-", revision.serviceAccountEmail);
+  return createMetadataServer({
+    identity: {
+      serviceAccountEmail: revision.serviceAccountEmail,
+      serviceAccountUniqueId: account?.uniqueId ?? "0",
+      projectId: project.projectId,
+      projectNumber: project.projectNumber,
+      region: revision.region,
+      instanceId,
+    },
+    tokens: platform.tokens,
+    clock: platform.clock,
+  });
+}
+
+/** The instance's egress proxy: what it may reach follows its project, its VPC access and the private resources. */
+async function createInstanceEgress(options: InstanceStartOptions, revision: StoredRevision): Promise<EgressProxy> {
+  const vpc = await resolveVpcAccess(
+    options.platform.store,
+    revision.template,
+    revision.projectId,
+    revision.region,
+  ).catch(() => undefined);
+  const context: EgressContext = {
+    projectId: revision.projectId,
+    ...(vpc ? { vpc } : {}),
+    privateResources: options.privateResources.list,
+    serveRunApp: options.serveRunApp,
+    serveGoogleApis: options.serveGoogleApis,
+  };
+  return createEgressProxy({ ca: options.ca, decide: (target) => decideEgress(context, target) });
+}
+
+/** Where the instance lives on disk, and the uid that owns it when instances have uids of their own. */
+interface InstancePlace {
+  owner?: InstanceIdentity;
+  socketDir: string;
+  home: string;
+  secretsDir: string;
+}
+
+/**
+ * Makes the instance's socket directory, HOME and secrets directory. Everything of the instance on disk goes
+ * when it ends, and its uid is freed then (nothing is left running as it).
+ */
+function prepareDirectories(
+  dirs: InstanceDirs,
+  instanceId: string,
+  held: HeldUid | undefined,
+  teardown: Teardown,
+): InstancePlace {
+  const owner = held ? { uid: held.uid, gid: held.gid } : undefined;
+  const made: string[] = [];
+  teardown.add(async () => {
+    dirs.forget(instanceId, made);
+    await held?.release();
+  });
+  if (owner) dirs.record(instanceId, { uid: owner.uid });
+  let socketDir: string, home: string, secretsDir: string;
+  made.push((socketDir = dirs.createSocketDir()));
+  made.push((home = dirs.createHome(instanceId, owner)));
+  made.push((secretsDir = dirs.createSecretsDir(instanceId, owner)));
+  return { ...(owner ? { owner } : {}), socketDir, home, secretsDir };
+}
+
+/** The command, environment and port the instance starts with: through the netns launcher or as a plain process. */
+async function planLaunch(
+  confinement: Confinement,
+  revision: StoredRevision,
+  image: ImageEntry,
+  container: Container | undefined,
+  place: InstancePlace,
+  sidecars: Sidecars,
+  secrets: InstanceSecrets,
+): Promise<InstanceLaunch> {
+  const port = sidecars.sockets
+    ? (image.fixedPort ?? containerPortOf(revision))
+    : (image.fixedPort ?? (await findFreePort()));
+  const env = buildContainerEnv(revision, port, sidecars.network, secrets.env, place.home);
+  // In a mount namespace secret files are at their container paths; otherwise under RUNGUARD_MOUNT_ROOT.
+  env["RUNGUARD_MOUNT_ROOT"] = sidecars.sockets ? "" : secrets.mountRoot;
+  if (sidecars.apiEndpoint) env["RUNGUARD_API_ENDPOINT"] = sidecars.apiEndpoint;
+  const argv = buildArgv(image.command, container?.command, container?.args);
+  const confine = {
+    dropPrivileges: dropPrivilegesArgs(confinement, place.owner),
+    pidNamespace: confinement.pidNamespace,
+  };
+  return sidecars.sockets
+    ? netnsLaunch(argv, image.dir, env, port, sidecars.sockets, secrets.mounts, confine)
+    : processLaunch(argv, image.dir, env, port, confine);
+}
+
+/** Records the running process, so that the next start on this data directory can stop it if runguard dies. */
+function recordProcess(
+  dirs: InstanceDirs,
+  instanceId: string,
+  owner: InstanceIdentity | undefined,
+  instance: RunningInstance,
+  teardown: Teardown,
+): void {
+  const startTime = processStartTime(instance.pid);
+  // An instance that already ended has had its record removed.
+  if (startTime && !teardown.started)
+    dirs.record(instanceId, { ...(owner ? { uid: owner.uid } : {}), pid: instance.pid, startTime });
+}
+
+/** What an instance took, given back in reverse order, once. */
+interface Teardown {
+  add(step: () => void | Promise<void>): void;
+  run(): Promise<void>;
+  readonly started: boolean;
+}
+
+function createTeardown(): Teardown {
+  const steps: Array<() => void | Promise<void>> = [];
+  let done: Promise<void> | undefined;
+  return {
+    add: (step) => void steps.push(step),
+    run: () =>
+      (done ??= (async () => {
+        for (const step of [...steps].reverse()) await step();
+      })()),
+    get started() {
+      return done !== undefined;
+    },
+  };
+}
