@@ -1,21 +1,29 @@
-// The data plane: the front end in front of every service, fed by the store's cached state.
+// The data plane: the front end in front of every service, fed by the store's cached state, and the load
+// balancer (IAP) in front of it. Built on ports bound beforehand; it answers on them once serve() is called.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { createSecureContext } from "node:tls";
-import { LISTENERS, closeServer, listenAs } from "./listen.js";
+import type { BoundPort } from "./listen.js";
 import type { Platform } from "./platform.js";
-import { createServiceDirectory, type ServiceDirectory } from "../gateway/directory.js";
+import type { ServiceDirectory } from "../gateway/directory.js";
 import { createFrontEnd, type FrontEnd } from "../gateway/front-end.js";
 import { createForwarder } from "../gateway/forward.js";
 import { createRequestLog } from "../gateway/request-log.js";
 import type { InstanceProvider } from "../gateway/forward.js";
 import type { TrafficSource } from "../network/traffic-source.js";
-import { startServicePorts, type ServicePorts } from "../gateway/service-ports.js";
+import { servicePortHandler } from "../gateway/service-ports.js";
+import { createServicePorts, type ServicePorts } from "./service-ports.js";
 import { createIapGateway } from "../iap/iap-gateway.js";
 import { createDirectIap } from "../iap/direct-iap.js";
 import type { IapCheck } from "../iap/iap-check.js";
 import type { LocalCa } from "../network/local-ca.js";
 import { guardListener } from "../gateway/request-body.js";
+
+export interface DataPlanePorts {
+  frontEnd: BoundPort;
+  loadBalancer: BoundPort;
+  loadBalancerHttps: BoundPort;
+}
 
 export interface DataPlane {
   frontEndUrl: string;
@@ -24,27 +32,29 @@ export interface DataPlane {
   loadBalancerHttpsUrl: string;
   /** The front end itself, for in-process callers (the egress proxy answering *.run.app). */
   frontEnd: FrontEnd;
+  /** The routing the front end reads (owned by the caller, which closes it). */
   directory: ServiceDirectory;
   /** A loopback port per service, for clients that cannot set Host. */
   servicePorts: ServicePorts;
+  /** Starts answering: on the bound ports, and on a port per service. */
+  serve(): Promise<void>;
   /** Writes pending request logs now (tests and shutdown). */
   flushLogs(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startDataPlane(
+export function createDataPlane(
   platform: Platform,
-  instances: InstanceProvider,
   options: {
     host: string;
-    port: number;
-    lbPort: number;
-    lbHttpsPort: number;
+    ports: DataPlanePorts;
+    directory: ServiceDirectory;
+    instances: InstanceProvider;
     ca: LocalCa;
     iap: IapCheck;
   },
-): Promise<DataPlane> {
-  const directory = await createServiceDirectory(platform.store);
+): DataPlane {
+  const { directory, ports, host } = options;
   const forwarder = createForwarder();
   const requestLog = createRequestLog(platform.store);
   const external: TrafficSource = { kind: "external" };
@@ -53,7 +63,7 @@ export async function startDataPlane(
     engine: platform.engine,
     tokens: platform.tokens,
     subjects: platform.subjects,
-    instances,
+    instances: options.instances,
     forwarder,
     requestLog,
     clock: platform.clock,
@@ -88,37 +98,32 @@ export async function startDataPlane(
     serveLoadBalancer,
   );
   guardListener(lbHttps, serveLoadBalancer);
-  const servicePorts = await startServicePorts({ store: platform.store, directory, frontEnd, host: options.host });
-  const close = async () => {
-    for (const listener of [server, lb, lbHttps]) await closeServer(listener);
-    await servicePorts.close();
-    await requestLog.close();
-    await forwarder.close();
-    directory.close();
+  const servicePorts = createServicePorts({
+    store: platform.store,
+    host,
+    handlerFor: (resource) => servicePortHandler(directory, frontEnd, resource),
+  });
+  return {
+    frontEndUrl: `http://${host}:${ports.frontEnd.port}`,
+    loadBalancerUrl: `http://${host}:${ports.loadBalancer.port}`,
+    loadBalancerHttpsUrl: `https://${host}:${ports.loadBalancerHttps.port}`,
+    frontEnd,
+    directory,
+    servicePorts,
+    async serve() {
+      await ports.frontEnd.serve(server);
+      await ports.loadBalancer.serve(lb);
+      await ports.loadBalancerHttps.serve(lbHttps);
+      await servicePorts.open();
+    },
+    flushLogs: () => requestLog.flush(),
+    async close() {
+      for (const port of [ports.frontEnd, ports.loadBalancer, ports.loadBalancerHttps]) await port.close();
+      await servicePorts.close();
+      await requestLog.close();
+      await forwarder.close();
+    },
   };
-  try {
-    return await bind();
-  } catch (error) {
-    // Whatever was already bound is released, so a failed start leaves nothing listening.
-    await close();
-    throw error;
-  }
-
-  async function bind(): Promise<DataPlane> {
-    const port = await listenAs(server, options.port, options.host, LISTENERS.frontEnd);
-    const lbPort = await listenAs(lb, options.lbPort, options.host, LISTENERS.loadBalancer);
-    const lbHttpsPort = await listenAs(lbHttps, options.lbHttpsPort, options.host, LISTENERS.loadBalancerHttps);
-    return {
-      frontEndUrl: `http://${options.host}:${port}`,
-      loadBalancerUrl: `http://${options.host}:${lbPort}`,
-      loadBalancerHttpsUrl: `https://${options.host}:${lbHttpsPort}`,
-      frontEnd,
-      servicePorts,
-      directory,
-      flushLogs: () => requestLog.flush(),
-      close,
-    };
-  }
 }
 
 export type { Server };

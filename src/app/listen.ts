@@ -1,7 +1,8 @@
 // Binding runguard's listeners: a port that cannot be had stops the start at once with the port, what it is
 // for and the option that changes it, instead of an EADDRINUSE stack with the other listeners left serving.
-import type { Server } from "node:net";
-import type { AddressInfo } from "node:net";
+// Ports are bound first (bindPort), so that every URL is known before the components that hand it out are
+// built; each port is served once everything behind it exists.
+import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { StartupError } from "../core/errors.js";
 
 /** What a listener is, for the message: e.g. { name: "front end", option: "--front-end-port" }. */
@@ -37,4 +38,46 @@ export function closeServer(server: Server & { closeAllConnections?(): void }): 
     server.close(() => resolve());
     server.closeAllConnections?.();
   });
+}
+
+/** A port bound before what answers on it exists. */
+export interface BoundPort {
+  readonly port: number;
+  /** Serves the port with `server`, which takes over the bound socket; connections that waited go to it too. */
+  serve(server: Server): Promise<void>;
+  /** Stops listening and ends the connections, whether or not the port was served. */
+  close(): Promise<void>;
+}
+
+export async function bindPort(port: number, host: string, role: ListenerRole): Promise<BoundPort> {
+  // Sockets accepted before serve() are held unread, then handed to the server as if it had accepted them.
+  const holder = createNetServer({ pauseOnConnect: true });
+  const waiting = new Set<Socket>();
+  const hold = (socket: Socket) => {
+    waiting.add(socket);
+    socket.once("close", () => waiting.delete(socket));
+  };
+  holder.on("connection", hold);
+  const bound = await listenAs(holder, port, host, role);
+  let served: Server | undefined;
+  return {
+    port: bound,
+    async serve(server) {
+      holder.off("connection", hold);
+      served = server;
+      // listen(handle): documented for a socket that is already bound. Once it is listening (and so counts
+      // its connections, for closeAllConnections), it gets the sockets that waited.
+      await new Promise<void>((resolve) => server.listen(holder, resolve));
+      for (const socket of waiting) {
+        server.emit("connection", socket);
+        socket.resume();
+      }
+      waiting.clear();
+    },
+    async close() {
+      if (served) return closeServer(served);
+      for (const socket of waiting) socket.destroy();
+      await closeServer(holder);
+    },
+  };
 }

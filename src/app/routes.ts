@@ -1,4 +1,5 @@
-// The control-plane routes that need nothing but the platform, in matching order (runguard.ts adds the rest).
+// Every control-plane route, in matching order: the one list the control plane serves. Routes that need
+// more than the platform take what they use here.
 import type { Route } from "../control-plane/route.js";
 import { iamRoutes } from "../control-plane/apis/iam.js";
 import { iamCredentialsRoutes } from "../control-plane/apis/iamcredentials.js";
@@ -14,21 +15,47 @@ import { computeFrontendRoutes } from "../control-plane/apis/compute-frontends.j
 import { vpcAccessRoutes } from "../control-plane/apis/vpcaccess.js";
 import { iapRoutes } from "../control-plane/apis/iap.js";
 import { notEmulatedRoutes } from "../control-plane/apis/not-emulated.js";
+import { createOauthRoutes } from "../control-plane/apis/oauth.js";
+import { createSignInRoutes } from "../control-plane/apis/signin.js";
+import { createNetworkAdminRoutes } from "../control-plane/apis/network-admin.js";
+import { createIapRoutes } from "../control-plane/apis/iap-admin.js";
+import type { AuthorizationCodes } from "../signin/authorization-codes.js";
+import type { ClientDirectory } from "../signin/clients.js";
+import type { SignInThrottle } from "../signin/sign-in-throttle.js";
+import type { VpcGateway } from "../egress/vpc-gateway.js";
+import type { LocalCa } from "../network/local-ca.js";
+import type { IapSigner } from "../iap/iap-jwt.js";
 
-export const allRoutes: readonly Route[] = [
-  ...runRoutes,
-  ...runV2Routes,
-  ...secretManagerRoutes,
-  ...computeRoutes,
-  ...computeLoadBalancerRoutes,
-  ...computeFrontendRoutes,
-  ...vpcAccessRoutes,
-  ...iapRoutes,
-  ...iamCredentialsRoutes,
-  ...iamRoutes,
-  ...resourceManagerRoutes,
-  ...serviceUsageRoutes,
-  ...adminRoutes,
-  // Last: what no emulated route answers.
-  ...notEmulatedRoutes,
-];
+export interface RouteDeps {
+  /** The authorization codes runguard's sign-in issues and the token endpoint redeems. */
+  codes: AuthorizationCodes;
+  clients: ClientDirectory;
+  signInThrottle: SignInThrottle;
+  gateway: VpcGateway;
+  ca: LocalCa;
+  iapSigner: IapSigner;
+}
+
+export function controlPlaneRoutes(deps: RouteDeps): Route[] {
+  return [
+    ...runRoutes,
+    ...runV2Routes,
+    ...secretManagerRoutes,
+    ...computeRoutes,
+    ...computeLoadBalancerRoutes,
+    ...computeFrontendRoutes,
+    ...vpcAccessRoutes,
+    ...iapRoutes,
+    ...iamCredentialsRoutes,
+    ...iamRoutes,
+    ...resourceManagerRoutes,
+    ...serviceUsageRoutes,
+    ...adminRoutes,
+    ...createOauthRoutes(deps.codes),
+    ...createSignInRoutes(deps.codes, deps.clients, deps.signInThrottle),
+    ...createNetworkAdminRoutes(deps.gateway, deps.ca),
+    ...createIapRoutes(deps.iapSigner),
+    // Last: what no emulated route answers.
+    ...notEmulatedRoutes,
+  ];
+}

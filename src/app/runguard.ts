@@ -2,7 +2,7 @@
 import { createServer } from "node:http";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { LISTENERS, closeServer, listenAs } from "./listen.js";
+import { LISTENERS, bindPort, type BoundPort, type ListenerRole } from "./listen.js";
 import { lockDataDir } from "./data-dir-lock.js";
 import type { Config } from "../core/config.js";
 import type { Clock } from "../core/clock.js";
@@ -10,8 +10,8 @@ import { answerMalformedApiRequests, createControlPlaneHandler, refuseConnect } 
 import type { Logger } from "../core/logger.js";
 import { createLogger } from "./logger.js";
 import { openPlatform, type OpenedPlatform } from "./platform.js";
-import { allRoutes } from "./routes.js";
-import { startDataPlane, type DataPlane } from "./data-plane.js";
+import { controlPlaneRoutes } from "./routes.js";
+import { createDataPlane, type DataPlane, type DataPlanePorts } from "./data-plane.js";
 import { createInstanceManager, type InstanceManager } from "../runtime/instance-manager.js";
 import { openLocalCa } from "../network/local-ca.js";
 import { detectIsolation, type IsolationMode } from "../runtime/isolation.js";
@@ -19,11 +19,7 @@ import { detectConfinement, type ConfinementReport } from "../runtime/confinemen
 import { openInstanceDirs } from "../runtime/instance-dirs.js";
 import { createPrivateResourceIndex } from "../network/private-resources.js";
 import { createVpcGateway } from "../egress/vpc-gateway.js";
-import { createNetworkAdminRoutes } from "../control-plane/apis/network-admin.js";
-import { createIapRoutes } from "../control-plane/apis/iap-admin.js";
 import { createIapSigner, type IapSigner } from "../iap/iap-jwt.js";
-import { createOauthRoutes } from "../control-plane/apis/oauth.js";
-import { createSignInRoutes } from "../control-plane/apis/signin.js";
 import { createAuthorizationCodes } from "../signin/authorization-codes.js";
 import { createSignInThrottle } from "../signin/sign-in-throttle.js";
 import { createClientDirectory } from "../signin/clients.js";
@@ -32,6 +28,7 @@ import { builtInIdentityProvider, oidcIdentityProvider } from "../iap/identity-p
 import { createSignInFlow } from "../iap/sign-in-flow.js";
 import { createIapCheck } from "../iap/iap-check.js";
 import { directIapClientHosts } from "../iap/direct-iap.js";
+import { createServiceDirectory } from "../gateway/directory.js";
 import type { TrafficSource } from "../network/traffic-source.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 
@@ -90,19 +87,18 @@ async function start(
 ): Promise<Runguard> {
   const platform = await openPlatform(config, clock);
   undo.push(() => platform.close());
-  let apiUrl = "";
+  // Every port first: one that is taken stops the start before anything is built, and every URL is final
+  // before the components that hand it out exist. Nothing answers on them until serve().
+  const ports = await bindPorts(config, undo);
+  const apiUrl = `http://${config.host}:${ports.controlPlane.port}`;
   const ca = await openLocalCa(join(config.dataDir, "ca"), platform.envelope);
   const signer = createIapSigner(platform.clock);
   const privateResources = await createPrivateResourceIndex(platform.store);
   undo.push(() => privateResources.close());
-  let frontEnd: DataPlane["frontEnd"] | undefined;
-  const serveRunApp = (req: IncomingMessage, res: ServerResponse, source: TrafficSource) =>
-    frontEnd?.(req, res, { source });
-  const serveGoogleApis = (req: IncomingMessage, res: ServerResponse) => apiHandler(req, res);
-  const gateway = createVpcGateway({ ca, privateResources, serveRunApp, serveGoogleApis });
+  const directory = await createServiceDirectory(platform.store);
+  undo.push(() => directory.close());
   const codes = createAuthorizationCodes(platform.clock);
-  let directIapClients = async () => new Map<string, string[]>();
-  const clients = createClientDirectory(platform.store, () => directIapClients());
+  const clients = createClientDirectory(platform.store, async () => directIapClientHosts(directory));
   const signIn = createSignInFlow(
     createIapSessions(await openIapSessionKey(config.dataDir, platform.envelope), platform.clock, {
       maxCount: config.pendingSignInMaxCount,
@@ -111,29 +107,46 @@ async function start(
     config.oidc ? oidcIdentityProvider(config.oidc) : builtInIdentityProvider(() => apiUrl, codes),
   );
   const iap = createIapCheck({ platform, signer, signIn });
-  const apiHandler = createControlPlaneHandler({
-    platform,
-    routes: [
-      ...allRoutes,
-      ...createOauthRoutes(codes),
-      ...createSignInRoutes(codes, clients, createSignInThrottle(platform.clock)),
-      ...createNetworkAdminRoutes(gateway, ca),
-      ...createIapRoutes(signer),
-    ],
-    baseUrl: () => apiUrl,
-    onUnexpectedError: (requestId, error) => logger.error({ requestId, err: error }, "unexpected control-plane error"),
-  });
-  const api = createServer({ keepAliveTimeout: 65_000 }, apiHandler);
-  api.on("connect", refuseConnect);
-  answerMalformedApiRequests(api);
-  undo.push(() => closeServer(api));
-  const port = await listenAs(api, config.apiPort, config.host, LISTENERS.controlPlane);
-  apiUrl = `http://${config.host}:${port}`;
   const isolation = detectIsolation(config.isolation);
   const confinement = detectConfinement();
   // Kills the instances a killed runguard left running on this data directory and removes their directories.
   const dirs = await openInstanceDirs(config.dataDir, ca);
+  undo.push(() => dirs.close());
   if (dirs.reaped > 0) logger.warn({ killed: dirs.reaped }, "stopped instances left running by a previous run");
+  // Three pairs call each other: the front end forwards to instances, whose calls to *.run.app come back to the
+  // front end; the control plane opens egress proxies (the gateway), whose calls to Google APIs come back to
+  // the control plane. The component built first reaches the other through a constant declared below; neither
+  // can be called before both exist, since nothing is served and no instance runs until they do.
+  const dataPlane = createDataPlane(platform, {
+    host: config.host,
+    ports,
+    directory,
+    instances: { acquire: (revision, service) => instances.acquire(revision, service) },
+    ca,
+    iap,
+  });
+  undo.push(() => dataPlane.close());
+  const serveRunApp = (req: IncomingMessage, res: ServerResponse, source: TrafficSource) =>
+    dataPlane.frontEnd(req, res, { source });
+  const serveGoogleApis = (req: IncomingMessage, res: ServerResponse) => controlPlane(req, res);
+  const gateway = createVpcGateway({ ca, privateResources, serveRunApp, serveGoogleApis });
+  const controlPlane = createControlPlaneHandler({
+    platform,
+    routes: controlPlaneRoutes({
+      codes,
+      clients,
+      signInThrottle: createSignInThrottle(platform.clock),
+      gateway,
+      ca,
+      iapSigner: signer,
+    }),
+    baseUrl: apiUrl,
+    onUnexpectedError: (requestId, error) => logger.error({ requestId, err: error }, "unexpected control-plane error"),
+  });
+  const api = createServer({ keepAliveTimeout: 65_000 }, controlPlane);
+  api.on("connect", refuseConnect);
+  answerMalformedApiRequests(api);
+  // Min instances start warming here, with everything they can call in place.
   const instances = createInstanceManager({
     platform,
     isolation,
@@ -147,16 +160,8 @@ async function start(
     idleTimeoutMs: config.idleTimeoutMs,
   });
   undo.push(() => instances.close());
-  const dataPlane = await startDataPlane(platform, instances, {
-    host: config.host,
-    port: config.frontEndPort,
-    lbPort: config.lbPort,
-    lbHttpsPort: config.lbHttpsPort,
-    ca,
-    iap,
-  });
-  frontEnd = dataPlane.frontEnd;
-  directIapClients = async () => directIapClientHosts(dataPlane.directory);
+  await ports.controlPlane.serve(api);
+  await dataPlane.serve();
   const project = await platform.store.get<{ projectNumber: string }>("project", `projects/${config.projectId}`);
   const endpoints: Endpoints = {
     api: apiUrl,
@@ -179,8 +184,9 @@ async function start(
     endpoints,
     iapSigner: signer,
     async close() {
-      await closeServer(api);
+      await ports.controlPlane.close();
       await dataPlane.close();
+      directory.close();
       await instances.close();
       dirs.close();
       privateResources.close();
@@ -188,4 +194,21 @@ async function start(
       lock.release();
     },
   };
+}
+
+/** Binds runguard's four ports, in the order their options are documented; each is released on a failed start. */
+async function bindPorts(
+  config: Config,
+  undo: (() => Promise<void> | void)[],
+): Promise<DataPlanePorts & { controlPlane: BoundPort }> {
+  const bind = async (port: number, role: ListenerRole) => {
+    const bound = await bindPort(port, config.host, role);
+    undo.push(() => bound.close());
+    return bound;
+  };
+  const controlPlane = await bind(config.apiPort, LISTENERS.controlPlane);
+  const frontEnd = await bind(config.frontEndPort, LISTENERS.frontEnd);
+  const loadBalancer = await bind(config.lbPort, LISTENERS.loadBalancer);
+  const loadBalancerHttps = await bind(config.lbHttpsPort, LISTENERS.loadBalancerHttps);
+  return { controlPlane, frontEnd, loadBalancer, loadBalancerHttps };
 }

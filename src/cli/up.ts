@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { parseConfig } from "../core/config.js";
 import { startRunguard } from "../app/runguard.js";
 import { dataDirOf } from "./local.js";
-import { runDemo } from "./demo.js";
+import { runDemo } from "../../examples/demo/demo.js";
 import { createLogger } from "../app/logger.js";
 import { installProcessGuard } from "../app/process-guard.js";
 

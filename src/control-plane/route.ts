@@ -1,7 +1,8 @@
 // A control-plane route: which API and URL it answers, the audit method name, and a handler that turns a
-// parsed call into a JSON body. Handlers are plain functions; HTTP stays in server.ts.
+// parsed call into a JSON body (with its audit target: audit-target.ts). Handlers are plain functions; HTTP
+// stays in server.ts.
 import type { CallContext } from "../iam/call-context.js";
-import type { Platform } from "../core/platform.js";
+import type { ApiDeps } from "./api-deps.js";
 import type { WireBody } from "./wire/proto.js";
 
 export type ApiName =
@@ -19,7 +20,7 @@ export type ApiName =
   | "runguard";
 
 export interface ApiCall {
-  platform: Platform;
+  platform: ApiDeps;
   ctx: CallContext;
   params: Record<string, string>;
   query: URLSearchParams;
@@ -30,8 +31,6 @@ export interface ApiCall {
   clientAddress?: string;
   /** The externally visible base URL of the control plane, e.g. http://127.0.0.1:8089. */
   baseUrl: string;
-  /** Set by handlers so the audit entry names the resource and its project. */
-  audit: { resourceName?: string; projectId?: string; resource?: { type: string; labels: Record<string, string> } };
 }
 
 const REPLY = Symbol("reply");
@@ -58,7 +57,8 @@ export interface Route {
   body?: WireBody;
   /** Routes that do their own authentication (OAuth token endpoint, public keys). */
   anonymous?: boolean;
-  handle(call: ApiCall): Promise<unknown | Reply>;
+  /** The body, a Reply, or either wrapped by auditAs with the resource the audit entry names. */
+  handle(call: ApiCall): Promise<unknown>;
 }
 
 export const reply = (status: number, body: unknown, headers?: Record<string, string>): Reply => ({

@@ -4,7 +4,8 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { ApiError, invalidArgument } from "../core/errors.js";
 import { createCallContext, type CallContext } from "../iam/call-context.js";
-import type { Platform } from "../core/platform.js";
+import type { ApiDeps } from "./api-deps.js";
+import { failureOf, resultOf, type AuditTarget } from "./audit-target.js";
 import { ANONYMOUS, type Principal } from "../iam/types.js";
 import { buildAuditEntry } from "../audit/audit-log.js";
 import { authenticateCaller } from "./authenticate.js";
@@ -18,10 +19,10 @@ import { decodeComponent } from "../core/http-input.js";
 import { answerClientErrors } from "../http/client-errors.js";
 
 export interface ControlPlaneOptions {
-  platform: Platform;
+  platform: ApiDeps;
   routes: readonly Route[];
   /** e.g. http://127.0.0.1:8089 */
-  baseUrl: () => string;
+  baseUrl: string;
   onUnexpectedError?: (requestId: string, error: unknown) => void;
 }
 
@@ -89,7 +90,8 @@ async function handle(options: ControlPlaneOptions, req: IncomingMessage, res: S
   const { route, params } = found;
   let principal: Principal = ANONYMOUS;
   let ctx: CallContext | undefined;
-  const call: Partial<ApiCall> & { audit: ApiCall["audit"] } = { audit: {} };
+  // What the audit entry names once the handler has answered (a failure carries its own).
+  let answered: AuditTarget = {};
   try {
     if (!route.anonymous) {
       const caller = await authenticateCaller(req.headers, platform.tokens, (email) =>
@@ -106,25 +108,27 @@ async function handle(options: ControlPlaneOptions, req: IncomingMessage, res: S
       serviceName: serviceNameOf(route),
       decide: (p, permission, resource) => platform.engine.decide(p, permission, resource),
     });
-    Object.assign(call, {
+    const call: ApiCall = {
       platform,
       ctx,
       params,
       query: target.query,
       body,
-      baseUrl: options.baseUrl(),
+      baseUrl: options.baseUrl,
       ...(req.socket.remoteAddress ? { clientAddress: req.socket.remoteAddress } : {}),
       ...(target.region ? { region: target.region } : {}),
-    });
-    const result = await route.handle(call as ApiCall);
-    await auditCall(options, route, call, ctx, req);
+    };
+    const { result, target: audited } = resultOf(await route.handle(call));
+    answered = audited;
+    await auditCall(options, route, params, audited, ctx, req);
     if (isReply(result)) sendReply(res, result.status, result.body, result.headers);
     else sendJson(res, 200, result ?? {});
   } catch (thrown) {
-    const { error, unexpected, requestId } = toApiError(thrown);
-    if (unexpected && requestId) options.onUnexpectedError?.(requestId, thrown);
+    const { failure, target: audited = answered } = failureOf(thrown);
+    const { error, unexpected, requestId } = toApiError(failure);
+    if (unexpected && requestId) options.onUnexpectedError?.(requestId, failure);
     if (ctx && (route.mutates || route.dataAccess || error.status === "PERMISSION_DENIED")) {
-      await auditCall(options, route, call, ctx, req, error).catch(() => undefined);
+      await auditCall(options, route, params, audited, ctx, req, error).catch(() => undefined);
     }
     if (!res.headersSent) sendError(res, error);
   }
@@ -137,14 +141,15 @@ function serviceNameOf(route: Route): string {
 async function auditCall(
   options: ControlPlaneOptions,
   route: Route,
-  call: Partial<ApiCall> & { audit: ApiCall["audit"] },
+  params: Record<string, string>,
+  audited: AuditTarget,
   ctx: CallContext,
   req: IncomingMessage,
   error?: ApiError,
 ): Promise<void> {
   if (!route.mutates && !route.dataAccess && !error) return;
   const { platform } = options;
-  const projectId = call.audit.projectId ?? call.params?.["project"] ?? platform.config.projectId;
+  const projectId = audited.projectId ?? params["project"] ?? platform.config.projectId;
   const userAgent = req.headers["user-agent"];
   const entry = buildAuditEntry(
     {
@@ -152,13 +157,13 @@ async function auditCall(
       logType: route.dataAccess ? "data_access" : "activity",
       serviceName: serviceNameOf(route),
       methodName: route.methodName,
-      resourceName: call.audit.resourceName ?? ctx.authorizationInfo[0]?.resource ?? "",
+      resourceName: audited.resourceName ?? ctx.authorizationInfo[0]?.resource ?? "",
       principal: ctx.principal,
       authorizationInfo: ctx.authorizationInfo,
       ...(error ? { error: { status: error.status, message: error.message } } : {}),
       ...(req.socket.remoteAddress ? { callerIp: req.socket.remoteAddress } : {}),
       ...(userAgent ? { userAgent } : {}),
-      ...(call.audit.resource ? { resource: call.audit.resource } : {}),
+      ...(audited.resource ? { resource: audited.resource } : {}),
     },
     platform.clock.now(),
   );

@@ -12,7 +12,7 @@ import { IAP_APP_IMAGE, assertIapRefusesAlice } from "../helpers/iap-setup.js";
 import { addImage } from "../../src/run/images.js";
 import { setUserPassword } from "../../src/accounts/user-passwords.js";
 import { serviceIapClientId } from "../../src/iap/direct-iap.js";
-import { signInThroughIap } from "../../src/cli/demo-browser.js";
+import { signInThroughIap } from "../../examples/demo/demo-browser.js";
 
 const R = "--region=us-central1";
 const examples = (dir: string) => fileURLToPath(new URL(`../../../examples/${dir}/`, import.meta.url));

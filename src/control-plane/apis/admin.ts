@@ -7,12 +7,16 @@ import { parsePrincipal } from "../../iam/principal-parse.js";
 import { hasPassword, removeUserPassword, setUserPassword } from "../../accounts/user-passwords.js";
 import { listUsers } from "../../accounts/users.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
+import { auditAs } from "../audit-target.js";
 import { explainRequest, groupMemberRequest, setPasswordRequest } from "../wire/runguard.js";
 
-function requireOnProject(call: ApiCall, permission: string): void {
+/** Runs `work` once `permission` on the default project is granted; audited against the project. */
+function onDefaultProject(call: ApiCall, permission: string, work: () => unknown) {
   const resource = `projects/${call.platform.config.projectId}`;
-  call.audit.resourceName = resource;
-  call.ctx.authorize(permission, resource);
+  return auditAs({ resourceName: resource }, () => {
+    call.ctx.authorize(permission, resource);
+    return work();
+  });
 }
 
 function stringField(body: Record<string, unknown>, field: string): string {
@@ -28,10 +32,10 @@ export const adminRoutes: Route[] = [
     path: path("/runguard/v1/groups"),
     methodName: "runguard.admin.ListGroups",
     mutates: false,
-    async handle(call) {
-      requireOnProject(call, "resourcemanager.projects.getIamPolicy");
-      return { groups: await listGroups(call.platform) };
-    },
+    handle: (call) =>
+      onDefaultProject(call, "resourcemanager.projects.getIamPolicy", async () => ({
+        groups: await listGroups(call.platform),
+      })),
   },
   ...(["addMember", "removeMember"] as const).map((verb): Route => ({
     api: "runguard",
@@ -40,15 +44,16 @@ export const adminRoutes: Route[] = [
     methodName: `runguard.admin.${verb === "addMember" ? "AddGroupMember" : "RemoveGroupMember"}`,
     body: groupMemberRequest,
     mutates: true,
-    async handle(call) {
-      requireOnProject(call, "resourcemanager.projects.setIamPolicy");
-      const group = call.params["group"] ?? "";
-      const member = stringField(call.body, "member");
-      call.audit.resourceName = `groups/${group}`;
-      return verb === "addMember"
-        ? addGroupMember(call.platform, group, member)
-        : removeGroupMember(call.platform, group, member);
-    },
+    handle: (call) =>
+      onDefaultProject(call, "resourcemanager.projects.setIamPolicy", () => {
+        const group = call.params["group"] ?? "";
+        const member = stringField(call.body, "member");
+        return auditAs({ resourceName: `groups/${group}` }, () =>
+          verb === "addMember"
+            ? addGroupMember(call.platform, group, member)
+            : removeGroupMember(call.platform, group, member),
+        );
+      }),
   })),
   {
     api: "runguard",
@@ -56,15 +61,15 @@ export const adminRoutes: Route[] = [
     path: path("/runguard/v1/users"),
     methodName: "runguard.admin.ListUsers",
     mutates: false,
-    async handle(call) {
-      requireOnProject(call, "resourcemanager.projects.getIamPolicy");
-      const users = await listUsers(call.platform);
-      return {
-        users: await Promise.all(
-          users.map(async (u) => ({ ...u, canSignIn: await hasPassword(call.platform, u.email) })),
-        ),
-      };
-    },
+    handle: (call) =>
+      onDefaultProject(call, "resourcemanager.projects.getIamPolicy", async () => {
+        const users = await listUsers(call.platform);
+        return {
+          users: await Promise.all(
+            users.map(async (u) => ({ ...u, canSignIn: await hasPassword(call.platform, u.email) })),
+          ),
+        };
+      }),
   },
   {
     api: "runguard",
@@ -73,14 +78,15 @@ export const adminRoutes: Route[] = [
     methodName: "runguard.admin.SetUserPassword",
     body: setPasswordRequest,
     mutates: true,
-    async handle(call) {
-      requireOnProject(call, "resourcemanager.projects.setIamPolicy");
-      const email = (call.params["user"] ?? "").toLowerCase();
-      if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) throw invalidArgument(`'${email}' is not an email address.`);
-      call.audit.resourceName = `users/${email}`;
-      const user = await setUserPassword(call.platform, email, stringField(call.body, "password"));
-      return { ...user, canSignIn: true };
-    },
+    handle: (call) =>
+      onDefaultProject(call, "resourcemanager.projects.setIamPolicy", () => {
+        const email = (call.params["user"] ?? "").toLowerCase();
+        if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) throw invalidArgument(`'${email}' is not an email address.`);
+        return auditAs({ resourceName: `users/${email}` }, async () => {
+          const user = await setUserPassword(call.platform, email, stringField(call.body, "password"));
+          return { ...user, canSignIn: true };
+        });
+      }),
   },
   {
     api: "runguard",
@@ -88,13 +94,14 @@ export const adminRoutes: Route[] = [
     path: path(`/runguard/v1/users/${seg("user")}:removePassword`),
     methodName: "runguard.admin.RemoveUserPassword",
     mutates: true,
-    async handle(call) {
-      requireOnProject(call, "resourcemanager.projects.setIamPolicy");
-      const email = (call.params["user"] ?? "").toLowerCase();
-      call.audit.resourceName = `users/${email}`;
-      await removeUserPassword(call.platform, email);
-      return {};
-    },
+    handle: (call) =>
+      onDefaultProject(call, "resourcemanager.projects.setIamPolicy", () => {
+        const email = (call.params["user"] ?? "").toLowerCase();
+        return auditAs({ resourceName: `users/${email}` }, async () => {
+          await removeUserPassword(call.platform, email);
+          return {};
+        });
+      }),
   },
   {
     api: "runguard",
@@ -103,14 +110,14 @@ export const adminRoutes: Route[] = [
     methodName: "runguard.admin.ExplainAccess",
     body: explainRequest,
     mutates: false,
-    async handle(call) {
-      requireOnProject(call, "resourcemanager.projects.getIamPolicy");
-      const principal = parsePrincipal(stringField(call.body, "principal"));
-      return call.platform.engine.explain(
-        principal,
-        stringField(call.body, "permission"),
-        stringField(call.body, "resource"),
-      );
-    },
+    handle: (call) =>
+      onDefaultProject(call, "resourcemanager.projects.getIamPolicy", () => {
+        const principal = parsePrincipal(stringField(call.body, "principal"));
+        return call.platform.engine.explain(
+          principal,
+          stringField(call.body, "permission"),
+          stringField(call.body, "resource"),
+        );
+      }),
   },
 ];

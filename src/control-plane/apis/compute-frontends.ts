@@ -21,7 +21,9 @@ import type {
   StoredTargetProxy,
   StoredUrlMap,
 } from "../../load-balancer/types.js";
-import { BASE, M, P, operation, projectOf } from "./compute.js";
+import { BASE, M, P, operation } from "./compute.js";
+import { auditAs } from "../audit-target.js";
+import { inProject } from "../call-project.js";
 import { path, seg, type Route } from "../route.js";
 import { address, forwardingRule, sslCertificate, targetProxy, urlMap } from "../wire/compute.js";
 import type { WireBody } from "../wire/proto.js";
@@ -122,11 +124,11 @@ function routesFor(of: FrontendKind): Route[] {
       body: wireTypeOf(of),
       methodName: method("insert"),
       mutates: true,
-      async handle(call) {
-        const created = await createFrontend(call.platform, call.ctx, await projectOf(call), of, call.body);
-        call.audit.resourceName = created.resource;
-        return operation(created.resource, "insert");
-      },
+      handle: (call) =>
+        inProject(call, async ({ projectId }) => {
+          const created = await createFrontend(call.platform, call.ctx, projectId, of, call.body);
+          return auditAs({ resourceName: created.resource }, () => operation(created.resource, "insert"));
+        }),
     },
     {
       api: "compute",
@@ -134,16 +136,16 @@ function routesFor(of: FrontendKind): Route[] {
       path: path(collection),
       methodName: method("list"),
       mutates: false,
-      async handle(call) {
-        const projectId = await projectOf(call);
-        const all = await listFrontends<StoredUrlMap>(call.platform, call.ctx, projectId, of);
-        // Both proxy kinds share one store kind; each collection lists its own.
-        return {
-          kind: `compute#${of.collection.replace(/s$/, "")}List`,
-          items: all.map((v) => render(of, v)),
-          selfLink: link(`projects/${projectId}/global/${of.collection}`),
-        };
-      },
+      handle: (call) =>
+        inProject(call, async ({ projectId }) => {
+          const all = await listFrontends<StoredUrlMap>(call.platform, call.ctx, projectId, of);
+          // Both proxy kinds share one store kind; each collection lists its own.
+          return {
+            kind: `compute#${of.collection.replace(/s$/, "")}List`,
+            items: all.map((v) => render(of, v)),
+            selfLink: link(`projects/${projectId}/global/${of.collection}`),
+          };
+        }),
     },
     {
       api: "compute",
@@ -151,16 +153,13 @@ function routesFor(of: FrontendKind): Route[] {
       path: path(item),
       methodName: method("get"),
       mutates: false,
-      async handle(call) {
-        const found = await getFrontend<StoredUrlMap>(
-          call.platform,
-          call.ctx,
-          await projectOf(call),
-          of,
-          call.params["name"] ?? "",
-        );
-        return render(of, found);
-      },
+      handle: (call) =>
+        inProject(call, async ({ projectId }) =>
+          render(
+            of,
+            await getFrontend<StoredUrlMap>(call.platform, call.ctx, projectId, of, call.params["name"] ?? ""),
+          ),
+        ),
     },
     {
       api: "compute",
@@ -168,17 +167,11 @@ function routesFor(of: FrontendKind): Route[] {
       path: path(item),
       methodName: method("delete"),
       mutates: true,
-      async handle(call) {
-        const resource = await deleteFrontend(
-          call.platform,
-          call.ctx,
-          await projectOf(call),
-          of,
-          call.params["name"] ?? "",
-        );
-        call.audit.resourceName = resource;
-        return operation(resource, "delete");
-      },
+      handle: (call) =>
+        inProject(call, async ({ projectId }) => {
+          const resource = await deleteFrontend(call.platform, call.ctx, projectId, of, call.params["name"] ?? "");
+          return auditAs({ resourceName: resource }, () => operation(resource, "delete"));
+        }),
     },
     {
       api: "compute",
@@ -186,15 +179,15 @@ function routesFor(of: FrontendKind): Route[] {
       path: path(`${P}/aggregated/${of.collection}`),
       methodName: method("aggregatedList"),
       mutates: false,
-      async handle(call) {
-        const projectId = await projectOf(call);
-        const all = await listFrontends<StoredUrlMap>(call.platform, call.ctx, projectId, of);
-        return {
-          kind: `compute#${of.collection}AggregatedList`,
-          items: { global: { [of.collection]: all.map((v) => render(of, v)) } },
-          selfLink: link(`projects/${projectId}/aggregated/${of.collection}`),
-        };
-      },
+      handle: (call) =>
+        inProject(call, async ({ projectId }) => {
+          const all = await listFrontends<StoredUrlMap>(call.platform, call.ctx, projectId, of);
+          return {
+            kind: `compute#${of.collection}AggregatedList`,
+            items: { global: { [of.collection]: all.map((v) => render(of, v)) } },
+            selfLink: link(`projects/${projectId}/aggregated/${of.collection}`),
+          };
+        }),
     },
   ];
   if (of !== URL_MAPS) return routes;
@@ -205,21 +198,22 @@ function routesFor(of: FrontendKind): Route[] {
     body: urlMap,
     methodName: method(verb === "PUT" ? "update" : "patch"),
     mutates: true,
-    async handle(call) {
-      const projectId = await projectOf(call);
-      const current = await getFrontend<StoredUrlMap>(
-        call.platform,
-        call.ctx,
-        projectId,
-        of,
-        call.params["name"] ?? "",
-        "compute.urlMaps.update",
-      );
-      const body = verb === "PATCH" ? { ...render(of, current), ...call.body } : call.body;
-      await replaceUrlMap(call.platform, current, body);
-      call.audit.resourceName = current.resource;
-      return operation(current.resource, verb === "PUT" ? "update" : "patch");
-    },
+    handle: (call) =>
+      inProject(call, async ({ projectId }) => {
+        const current = await getFrontend<StoredUrlMap>(
+          call.platform,
+          call.ctx,
+          projectId,
+          of,
+          call.params["name"] ?? "",
+          "compute.urlMaps.update",
+        );
+        const body = verb === "PATCH" ? { ...render(of, current), ...call.body } : call.body;
+        await replaceUrlMap(call.platform, current, body);
+        return auditAs({ resourceName: current.resource }, () =>
+          operation(current.resource, verb === "PUT" ? "update" : "patch"),
+        );
+      }),
   });
   return [...routes, update("PUT"), update("PATCH")];
 }

@@ -7,8 +7,10 @@ import {
 } from "../../load-balancer/backend-services.js";
 import type { StoredBackendService, StoredNeg } from "../../load-balancer/types.js";
 import { notFound } from "../../core/errors.js";
-import { BASE, M, P, operation, projectOf } from "./compute.js";
+import { BASE, M, P, operation } from "./compute.js";
 import { path, seg, type Route } from "../route.js";
+import { auditAs } from "../audit-target.js";
+import { inProject } from "../call-project.js";
 import { backendService, networkEndpointGroup } from "../wire/compute.js";
 
 function renderNeg(neg: StoredNeg) {
@@ -52,21 +54,22 @@ const backendRoute = (method: "GET" | "PATCH" | "PUT"): Route => ({
   methodName: `${M}backendServices.${method === "GET" ? "get" : method === "PATCH" ? "patch" : "update"}`,
   body: backendService,
   mutates: method !== "GET",
-  async handle(call) {
-    const projectId = await projectOf(call);
-    const permission = method === "GET" ? "compute.backendServices.get" : "compute.backendServices.update";
-    const backend = await requireBackendService(
-      call.platform,
-      call.ctx,
-      projectId,
-      call.params["backend"] ?? "",
-      permission,
-    );
-    call.audit.resourceName = backend.resource;
-    if (method === "GET") return renderBackend(backend);
-    await updateBackendService(call.platform, backend, call.body);
-    return operation(backend.resource, method === "PATCH" ? "patch" : "update");
-  },
+  handle: (call) =>
+    inProject(call, async ({ projectId }) => {
+      const permission = method === "GET" ? "compute.backendServices.get" : "compute.backendServices.update";
+      const backend = await requireBackendService(
+        call.platform,
+        call.ctx,
+        projectId,
+        call.params["backend"] ?? "",
+        permission,
+      );
+      return auditAs({ resourceName: backend.resource }, async () => {
+        if (method === "GET") return renderBackend(backend);
+        await updateBackendService(call.platform, backend, call.body);
+        return operation(backend.resource, method === "PATCH" ? "patch" : "update");
+      });
+    }),
 });
 
 export const computeLoadBalancerRoutes: Route[] = [
@@ -77,17 +80,11 @@ export const computeLoadBalancerRoutes: Route[] = [
     methodName: `${M}regionNetworkEndpointGroups.insert`,
     body: networkEndpointGroup,
     mutates: true,
-    async handle(call) {
-      const neg = await createNeg(
-        call.platform,
-        call.ctx,
-        await projectOf(call),
-        call.params["region"] ?? "",
-        call.body,
-      );
-      call.audit.resourceName = neg.resource;
-      return operation(neg.resource, "insert", neg.region);
-    },
+    handle: (call) =>
+      inProject(call, async ({ projectId }) => {
+        const neg = await createNeg(call.platform, call.ctx, projectId, call.params["region"] ?? "", call.body);
+        return auditAs({ resourceName: neg.resource }, () => operation(neg.resource, "insert", neg.region));
+      }),
   },
   {
     api: "compute",
@@ -95,14 +92,14 @@ export const computeLoadBalancerRoutes: Route[] = [
     path: path(`${P}/regions/${seg("region")}/networkEndpointGroups/${seg("neg")}`),
     methodName: `${M}regionNetworkEndpointGroups.get`,
     mutates: false,
-    async handle(call) {
-      const projectId = await projectOf(call);
-      const resource = `projects/${projectId}/regions/${call.params["region"]}/networkEndpointGroups/${call.params["neg"]}`;
-      call.ctx.authorize("compute.regionNetworkEndpointGroups.get", `projects/${projectId}`, resource);
-      const neg = await call.platform.store.get<StoredNeg>("networkEndpointGroup", resource);
-      if (!neg) throw notFound(`The resource '${resource}' was not found`);
-      return renderNeg(neg);
-    },
+    handle: (call) =>
+      inProject(call, async ({ projectId }) => {
+        const resource = `projects/${projectId}/regions/${call.params["region"]}/networkEndpointGroups/${call.params["neg"]}`;
+        call.ctx.authorize("compute.regionNetworkEndpointGroups.get", `projects/${projectId}`, resource);
+        const neg = await call.platform.store.get<StoredNeg>("networkEndpointGroup", resource);
+        if (!neg) throw notFound(`The resource '${resource}' was not found`);
+        return renderNeg(neg);
+      }),
   },
   {
     api: "compute",
@@ -111,11 +108,11 @@ export const computeLoadBalancerRoutes: Route[] = [
     methodName: `${M}backendServices.insert`,
     body: backendService,
     mutates: true,
-    async handle(call) {
-      const backend = await createBackendService(call.platform, call.ctx, await projectOf(call), call.body);
-      call.audit.resourceName = backend.resource;
-      return operation(backend.resource, "insert");
-    },
+    handle: (call) =>
+      inProject(call, async ({ projectId }) => {
+        const backend = await createBackendService(call.platform, call.ctx, projectId, call.body);
+        return auditAs({ resourceName: backend.resource }, () => operation(backend.resource, "insert"));
+      }),
   },
   backendRoute("GET"),
   backendRoute("PATCH"),

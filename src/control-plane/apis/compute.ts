@@ -1,22 +1,17 @@
 // Compute Engine v1, the parts of it the network model needs: global networks and regional subnetworks.
 // Operations finish at once; gcloud then fetches the resource through targetLink.
 import { randomBytes } from "node:crypto";
-import { requireProject } from "../../accounts/projects.js";
 import { createNetwork, createSubnetwork, lastSegment, requireNetwork, subnetResource } from "../../network/vpc.js";
 import type { StoredNetwork, StoredSubnetwork } from "../../network/vpc-types.js";
 import { notFound } from "../../core/errors.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
+import { auditAs } from "../audit-target.js";
+import { inProject } from "../call-project.js";
 import { network, subnetwork } from "../wire/compute.js";
 
 export const BASE = "https://compute.googleapis.com/compute/v1/";
 export const P = `/compute/v1/projects/${seg("project")}`;
 export const M = "v1.compute.";
-
-export async function projectOf(call: ApiCall): Promise<string> {
-  const project = await requireProject(call.platform, call.params["project"] ?? "");
-  call.audit.projectId = project.projectId;
-  return project.projectId;
-}
 
 export function operation(target: string, type: string, region?: string) {
   const name = `operation-${Date.now()}-${randomBytes(6).toString("hex")}`;
@@ -80,11 +75,11 @@ export const computeRoutes: Route[] = [
     methodName: `${M}networks.insert`,
     body: network,
     mutates: true,
-    async handle(call) {
-      const network = await createNetwork(call.platform, call.ctx, await projectOf(call), call.body);
-      call.audit.resourceName = network.resource;
-      return operation(network.resource, "insert");
-    },
+    handle: (call) =>
+      inProject(call, async ({ projectId }) => {
+        const network = await createNetwork(call.platform, call.ctx, projectId, call.body);
+        return auditAs({ resourceName: network.resource }, () => operation(network.resource, "insert"));
+      }),
   },
   {
     api: "compute",
@@ -92,15 +87,15 @@ export const computeRoutes: Route[] = [
     path: path(`${P}/global/networks`),
     methodName: `${M}networks.list`,
     mutates: false,
-    async handle(call) {
-      const projectId = await projectOf(call);
-      call.ctx.authorize("compute.networks.list", `projects/${projectId}`);
-      const networks = await call.platform.store.list<StoredNetwork>(
-        "network",
-        `projects/${projectId}/global/networks/`,
-      );
-      return { kind: "compute#networkList", items: await Promise.all(networks.map((n) => renderNetwork(call, n))) };
-    },
+    handle: (call) =>
+      inProject(call, async ({ projectId }) => {
+        call.ctx.authorize("compute.networks.list", `projects/${projectId}`);
+        const networks = await call.platform.store.list<StoredNetwork>(
+          "network",
+          `projects/${projectId}/global/networks/`,
+        );
+        return { kind: "compute#networkList", items: await Promise.all(networks.map((n) => renderNetwork(call, n))) };
+      }),
   },
   {
     api: "compute",
@@ -108,12 +103,10 @@ export const computeRoutes: Route[] = [
     path: path(`${P}/global/networks/${seg("network")}`),
     methodName: `${M}networks.get`,
     mutates: false,
-    async handle(call) {
-      return renderNetwork(
-        call,
-        await requireNetwork(call.platform, call.ctx, await projectOf(call), call.params["network"] ?? ""),
-      );
-    },
+    handle: (call) =>
+      inProject(call, async ({ projectId }) =>
+        renderNetwork(call, await requireNetwork(call.platform, call.ctx, projectId, call.params["network"] ?? "")),
+      ),
   },
   {
     api: "compute",
@@ -122,17 +115,17 @@ export const computeRoutes: Route[] = [
     methodName: `${M}subnetworks.insert`,
     body: subnetwork,
     mutates: true,
-    async handle(call) {
-      const subnet = await createSubnetwork(
-        call.platform,
-        call.ctx,
-        await projectOf(call),
-        call.params["region"] ?? "",
-        call.body,
-      );
-      call.audit.resourceName = subnet.resource;
-      return operation(subnet.resource, "insert", subnet.region);
-    },
+    handle: (call) =>
+      inProject(call, async ({ projectId }) => {
+        const subnet = await createSubnetwork(
+          call.platform,
+          call.ctx,
+          projectId,
+          call.params["region"] ?? "",
+          call.body,
+        );
+        return auditAs({ resourceName: subnet.resource }, () => operation(subnet.resource, "insert", subnet.region));
+      }),
   },
   {
     api: "compute",
@@ -140,15 +133,15 @@ export const computeRoutes: Route[] = [
     path: path(`${P}/regions/${seg("region")}/subnetworks`),
     methodName: `${M}subnetworks.list`,
     mutates: false,
-    async handle(call) {
-      const projectId = await projectOf(call);
-      call.ctx.authorize("compute.subnetworks.list", `projects/${projectId}`);
-      const subnets = await call.platform.store.list<StoredSubnetwork>(
-        "subnetwork",
-        `projects/${projectId}/regions/${call.params["region"]}/`,
-      );
-      return { kind: "compute#subnetworkList", items: subnets.map(renderSubnet) };
-    },
+    handle: (call) =>
+      inProject(call, async ({ projectId }) => {
+        call.ctx.authorize("compute.subnetworks.list", `projects/${projectId}`);
+        const subnets = await call.platform.store.list<StoredSubnetwork>(
+          "subnetwork",
+          `projects/${projectId}/regions/${call.params["region"]}/`,
+        );
+        return { kind: "compute#subnetworkList", items: subnets.map(renderSubnet) };
+      }),
   },
   {
     api: "compute",
@@ -156,14 +149,14 @@ export const computeRoutes: Route[] = [
     path: path(`${P}/regions/${seg("region")}/subnetworks/${seg("subnet")}`),
     methodName: `${M}subnetworks.get`,
     mutates: false,
-    async handle(call) {
-      const projectId = await projectOf(call);
-      const resource = subnetResource(projectId, call.params["region"] ?? "", call.params["subnet"] ?? "");
-      call.ctx.authorize("compute.subnetworks.get", `projects/${projectId}`, resource);
-      const subnet = await call.platform.store.get<StoredSubnetwork>("subnetwork", resource);
-      if (!subnet) throw notFound(`The resource '${resource}' was not found`);
-      return renderSubnet(subnet);
-    },
+    handle: (call) =>
+      inProject(call, async ({ projectId }) => {
+        const resource = subnetResource(projectId, call.params["region"] ?? "", call.params["subnet"] ?? "");
+        call.ctx.authorize("compute.subnetworks.get", `projects/${projectId}`, resource);
+        const subnet = await call.platform.store.get<StoredSubnetwork>("subnetwork", resource);
+        if (!subnet) throw notFound(`The resource '${resource}' was not found`);
+        return renderSubnet(subnet);
+      }),
   },
 ];
 

@@ -15,8 +15,11 @@ export interface PolicyRoutesSpec {
   /** HTTP methods that answer getIamPolicy (Run and Secret Manager: GET; IAM and Resource Manager: POST). */
   getMethods: ReadonlyArray<"GET" | "POST">;
   permissions: { get: string; set: string };
-  /** Finds the resource (authorizing `permission` first) and returns its IAM resource name. */
-  resolve(call: ApiCall, permission: string): Promise<string>;
+  /**
+   * Finds the resource (authorizing `permission` first) and runs `work` on its IAM resource name, with the
+   * audit target (auditAs) naming what was found.
+   */
+  withResource(call: ApiCall, permission: string, work: (resource: string) => Promise<unknown>): Promise<unknown>;
 }
 
 export function requestedPolicyVersionOf(call: ApiCall): unknown {
@@ -35,16 +38,16 @@ export function iamPolicyRoutes(spec: PolicyRoutesSpec): Route[] {
     body: getIamPolicyRequest,
     methodName: `${spec.methodPrefix}${names.get}`,
     mutates: false,
-    async handle(call) {
-      const resource = await spec.resolve(call, spec.permissions.get);
-      return getIamPolicy(
-        call.platform,
-        call.ctx,
-        resource,
-        { permission: spec.permissions.get },
-        requestedPolicyVersionOf(call),
-      );
-    },
+    handle: (call) =>
+      spec.withResource(call, spec.permissions.get, (resource) =>
+        getIamPolicy(
+          call.platform,
+          call.ctx,
+          resource,
+          { permission: spec.permissions.get },
+          requestedPolicyVersionOf(call),
+        ),
+      ),
   }));
   const setRoute: Route = {
     api: spec.api,
@@ -53,10 +56,10 @@ export function iamPolicyRoutes(spec: PolicyRoutesSpec): Route[] {
     body: setIamPolicyRequest,
     methodName: `${spec.methodPrefix}${names.set}`,
     mutates: true,
-    async handle(call) {
-      const resource = await spec.resolve(call, spec.permissions.set);
-      return setIamPolicy(call.platform, call.ctx, resource, call.body, { permission: spec.permissions.set });
-    },
+    handle: (call) =>
+      spec.withResource(call, spec.permissions.set, (resource) =>
+        setIamPolicy(call.platform, call.ctx, resource, call.body, { permission: spec.permissions.set }),
+      ),
   };
   return [...getRoutes, setRoute];
 }

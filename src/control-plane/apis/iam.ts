@@ -1,6 +1,5 @@
 // IAM v1 (iam.googleapis.com): service accounts, their keys, their IAM policies, and predefined roles.
 import { notFound } from "../../core/errors.js";
-import { requireProject } from "../../accounts/projects.js";
 import {
   createServiceAccount,
   deleteServiceAccount,
@@ -22,6 +21,8 @@ import { testIamPermissions } from "../../policies/policy-ops.js";
 import { iamPolicyRoutes } from "./iam-policy-routes.js";
 import { getRole, listRoles } from "../../iam/roles.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
+import { auditAs } from "../audit-target.js";
+import { inProject } from "../call-project.js";
 import { testIamPermissionsRequest } from "../wire/iam-policy.js";
 import {
   createServiceAccountKeyRequest,
@@ -50,7 +51,8 @@ function publicKey(key: ServiceAccountKey) {
   };
 }
 
-export async function account(call: ApiCall, permission: string): Promise<ServiceAccount> {
+/** Runs `work` on the service account the call names, once `permission` on it is granted; audited against it. */
+export async function withAccount(call: ApiCall, permission: string, work: (found: ServiceAccount) => unknown) {
   const found = await requireServiceAccount(
     call.platform,
     call.ctx,
@@ -58,20 +60,22 @@ export async function account(call: ApiCall, permission: string): Promise<Servic
     call.params["account"] ?? "",
     permission,
   );
-  call.audit.resourceName = found.name;
-  call.audit.projectId = found.projectId;
-  call.audit.resource = {
-    type: "service_account",
-    labels: { email_id: found.email, project_id: found.projectId, unique_id: found.uniqueId },
+  const target = {
+    resourceName: found.name,
+    projectId: found.projectId,
+    resource: {
+      type: "service_account",
+      labels: { email_id: found.email, project_id: found.projectId, unique_id: found.uniqueId },
+    },
   };
-  return found;
+  return auditAs(target, () => work(found));
 }
 
-async function projectOf(call: ApiCall): Promise<string> {
-  const project = await requireProject(call.platform, call.params["project"] ?? "");
-  call.audit.projectId = project.projectId;
-  call.audit.resourceName = `projects/${project.projectId}`;
-  return project.projectId;
+/** Runs `work` in the call's project, audited against the project. */
+function inAuditedProject(call: ApiCall, work: (projectId: string) => unknown) {
+  return inProject(call, (project) =>
+    auditAs({ resourceName: `projects/${project.projectId}` }, () => work(project.projectId)),
+  );
 }
 
 const M = "google.iam.admin.v1.";
@@ -84,11 +88,11 @@ export const iamRoutes: Route[] = [
     methodName: `${M}CreateServiceAccount`,
     body: createServiceAccountRequest,
     mutates: true,
-    async handle(call) {
-      const created = await createServiceAccount(call.platform, call.ctx, await projectOf(call), call.body);
-      call.audit.resourceName = created.name;
-      return publicAccount(created);
-    },
+    handle: (call) =>
+      inAuditedProject(call, async (projectId) => {
+        const created = await createServiceAccount(call.platform, call.ctx, projectId, call.body);
+        return auditAs({ resourceName: created.name }, () => publicAccount(created));
+      }),
   },
   {
     api: "iam",
@@ -96,10 +100,11 @@ export const iamRoutes: Route[] = [
     path: path(`${V1}${seg("project")}/serviceAccounts`),
     methodName: `${M}ListServiceAccounts`,
     mutates: false,
-    async handle(call) {
-      const accounts = await listServiceAccounts(call.platform, call.ctx, await projectOf(call));
-      return accounts.length > 0 ? { accounts: accounts.map(publicAccount) } : {};
-    },
+    handle: (call) =>
+      inAuditedProject(call, async (projectId) => {
+        const accounts = await listServiceAccounts(call.platform, call.ctx, projectId);
+        return accounts.length > 0 ? { accounts: accounts.map(publicAccount) } : {};
+      }),
   },
   {
     api: "iam",
@@ -107,7 +112,7 @@ export const iamRoutes: Route[] = [
     path: path(SA),
     methodName: `${M}GetServiceAccount`,
     mutates: false,
-    handle: async (call) => publicAccount(await account(call, "iam.serviceAccounts.get")),
+    handle: (call) => withAccount(call, "iam.serviceAccounts.get", publicAccount),
   },
   {
     api: "iam",
@@ -116,11 +121,11 @@ export const iamRoutes: Route[] = [
     methodName: `${M}PatchServiceAccount`,
     body: patchServiceAccountRequest,
     mutates: true,
-    async handle(call) {
-      const found = await account(call, "iam.serviceAccounts.get");
-      const patch = (call.body["serviceAccount"] ?? {}) as Record<string, unknown>;
-      return publicAccount(await patchServiceAccount(call.platform, call.ctx, found, patch));
-    },
+    handle: (call) =>
+      withAccount(call, "iam.serviceAccounts.get", async (found) => {
+        const patch = (call.body["serviceAccount"] ?? {}) as Record<string, unknown>;
+        return publicAccount(await patchServiceAccount(call.platform, call.ctx, found, patch));
+      }),
   },
   {
     api: "iam",
@@ -129,10 +134,10 @@ export const iamRoutes: Route[] = [
     methodName: `${M}UpdateServiceAccount`,
     body: updateServiceAccountRequest,
     mutates: true,
-    async handle(call) {
-      const found = await account(call, "iam.serviceAccounts.get");
-      return publicAccount(await patchServiceAccount(call.platform, call.ctx, found, call.body));
-    },
+    handle: (call) =>
+      withAccount(call, "iam.serviceAccounts.get", async (found) =>
+        publicAccount(await patchServiceAccount(call.platform, call.ctx, found, call.body)),
+      ),
   },
   {
     api: "iam",
@@ -140,10 +145,11 @@ export const iamRoutes: Route[] = [
     path: path(SA),
     methodName: `${M}DeleteServiceAccount`,
     mutates: true,
-    async handle(call) {
-      await deleteServiceAccount(call.platform, call.ctx, await account(call, "iam.serviceAccounts.delete"));
-      return {};
-    },
+    handle: (call) =>
+      withAccount(call, "iam.serviceAccounts.delete", async (found) => {
+        await deleteServiceAccount(call.platform, call.ctx, found);
+        return {};
+      }),
   },
   ...(["disable", "enable"] as const).map((verb): Route => ({
     api: "iam",
@@ -151,11 +157,11 @@ export const iamRoutes: Route[] = [
     path: path(`${SA}:${verb}`),
     methodName: `${M}${verb === "disable" ? "Disable" : "Enable"}ServiceAccount`,
     mutates: true,
-    async handle(call) {
-      const found = await account(call, `iam.serviceAccounts.${verb}`);
-      await setServiceAccountDisabled(call.platform, call.ctx, found, verb === "disable");
-      return {};
-    },
+    handle: (call) =>
+      withAccount(call, `iam.serviceAccounts.${verb}`, async (found) => {
+        await setServiceAccountDisabled(call.platform, call.ctx, found, verb === "disable");
+        return {};
+      }),
   })),
   {
     api: "iam",
@@ -164,16 +170,21 @@ export const iamRoutes: Route[] = [
     methodName: `${M}CreateServiceAccountKey`,
     body: createServiceAccountKeyRequest,
     mutates: true,
-    async handle(call) {
-      const found = await account(call, "iam.serviceAccountKeys.create");
-      const created = await createServiceAccountKey(call.platform, call.ctx, found, call.body, `${call.baseUrl}/token`);
-      call.audit.resourceName = created.key.name;
-      return {
-        ...publicKey(created.key),
-        privateKeyType: created.privateKeyType,
-        privateKeyData: created.privateKeyData,
-      };
-    },
+    handle: (call) =>
+      withAccount(call, "iam.serviceAccountKeys.create", async (found) => {
+        const created = await createServiceAccountKey(
+          call.platform,
+          call.ctx,
+          found,
+          call.body,
+          `${call.baseUrl}/token`,
+        );
+        return auditAs({ resourceName: created.key.name }, () => ({
+          ...publicKey(created.key),
+          privateKeyType: created.privateKeyType,
+          privateKeyData: created.privateKeyData,
+        }));
+      }),
   },
   {
     api: "iam",
@@ -181,14 +192,11 @@ export const iamRoutes: Route[] = [
     path: path(`${SA}/keys`),
     methodName: `${M}ListServiceAccountKeys`,
     mutates: false,
-    async handle(call) {
-      const keys = await listServiceAccountKeys(
-        call.platform,
-        call.ctx,
-        await account(call, "iam.serviceAccountKeys.list"),
-      );
-      return { keys: keys.map(publicKey) };
-    },
+    handle: (call) =>
+      withAccount(call, "iam.serviceAccountKeys.list", async (found) => {
+        const keys = await listServiceAccountKeys(call.platform, call.ctx, found);
+        return { keys: keys.map(publicKey) };
+      }),
   },
   {
     api: "iam",
@@ -196,17 +204,17 @@ export const iamRoutes: Route[] = [
     path: path(`${SA}/keys/${seg("key")}`),
     methodName: `${M}GetServiceAccountKey`,
     mutates: false,
-    async handle(call) {
-      const found = await account(call, "iam.serviceAccountKeys.get");
-      const key = await requireServiceAccountKey(
-        call.platform,
-        call.ctx,
-        found,
-        call.params["key"] ?? "",
-        "iam.serviceAccountKeys.get",
-      );
-      return publicKey(key);
-    },
+    handle: (call) =>
+      withAccount(call, "iam.serviceAccountKeys.get", async (found) => {
+        const key = await requireServiceAccountKey(
+          call.platform,
+          call.ctx,
+          found,
+          call.params["key"] ?? "",
+          "iam.serviceAccountKeys.get",
+        );
+        return publicKey(key);
+      }),
   },
   {
     api: "iam",
@@ -214,19 +222,20 @@ export const iamRoutes: Route[] = [
     path: path(`${SA}/keys/${seg("key")}`),
     methodName: `${M}DeleteServiceAccountKey`,
     mutates: true,
-    async handle(call) {
-      const found = await account(call, "iam.serviceAccountKeys.delete");
-      const key = await requireServiceAccountKey(
-        call.platform,
-        call.ctx,
-        found,
-        call.params["key"] ?? "",
-        "iam.serviceAccountKeys.delete",
-      );
-      call.audit.resourceName = key.name;
-      await deleteServiceAccountKey(call.platform, key);
-      return {};
-    },
+    handle: (call) =>
+      withAccount(call, "iam.serviceAccountKeys.delete", async (found) => {
+        const key = await requireServiceAccountKey(
+          call.platform,
+          call.ctx,
+          found,
+          call.params["key"] ?? "",
+          "iam.serviceAccountKeys.delete",
+        );
+        return auditAs({ resourceName: key.name }, async () => {
+          await deleteServiceAccountKey(call.platform, key);
+          return {};
+        });
+      }),
   },
   ...iamPolicyRoutes({
     api: "iam",
@@ -235,7 +244,7 @@ export const iamRoutes: Route[] = [
     methodNames: { get: "GetIAMPolicy", set: "SetIAMPolicy" },
     getMethods: ["POST"],
     permissions: { get: "iam.serviceAccounts.getIamPolicy", set: "iam.serviceAccounts.setIamPolicy" },
-    resolve: async (call, permission) => (await account(call, permission)).name,
+    withResource: (call, permission, work) => withAccount(call, permission, (found) => work(found.name)),
   }),
   {
     api: "iam",

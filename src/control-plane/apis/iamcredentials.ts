@@ -1,7 +1,7 @@
 // IAM Credentials v1: generateAccessToken / generateIdToken for a service account.
 import { generateAccessToken, generateIdToken } from "../../accounts/impersonation.js";
 import { path, seg, type Route } from "../route.js";
-import { account } from "./iam.js";
+import { withAccount } from "./iam.js";
 import { generateAccessTokenRequest, generateIdTokenRequest } from "../wire/iam-admin.js";
 
 const SA = `/v1/projects/${seg("project")}/serviceAccounts/${seg("account")}`;
@@ -15,10 +15,10 @@ export const iamCredentialsRoutes: Route[] = [
     methodName: `${M}GenerateAccessToken`,
     body: generateAccessTokenRequest,
     mutates: true,
-    async handle(call) {
-      const found = await account(call, "iam.serviceAccounts.getAccessToken");
-      return generateAccessToken(call.platform, call.ctx, found, call.body);
-    },
+    handle: (call) =>
+      withAccount(call, "iam.serviceAccounts.getAccessToken", (found) =>
+        generateAccessToken(call.platform, call.ctx, found, call.body),
+      ),
   },
   {
     api: "iamcredentials",
@@ -27,9 +27,9 @@ export const iamCredentialsRoutes: Route[] = [
     methodName: `${M}GenerateIdToken`,
     body: generateIdTokenRequest,
     mutates: true,
-    async handle(call) {
-      const found = await account(call, "iam.serviceAccounts.getOpenIdToken");
-      return generateIdToken(call.platform, call.ctx, found, call.body);
-    },
+    handle: (call) =>
+      withAccount(call, "iam.serviceAccounts.getOpenIdToken", (found) =>
+        generateIdToken(call.platform, call.ctx, found, call.body),
+      ),
   },
 ];

@@ -1,10 +1,10 @@
 // IAP's public keys (as www.gstatic.com/iap/verify/public_key-jwk serves them) and runguard's one-step URL map:
 // a domain name routed to a backend service.
-import { requireProject } from "../../accounts/projects.js";
 import { mapDomain } from "../../load-balancer/backend-services.js";
 import type { IapSigner } from "../../iap/iap-jwt.js";
 import { invalidArgument } from "../../core/errors.js";
 import { path, seg, type Route } from "../route.js";
+import { inProject } from "../call-project.js";
 import { mapDomainRequest } from "../wire/runguard.js";
 
 export function createIapRoutes(signer: IapSigner): Route[] {
@@ -34,14 +34,13 @@ export function createIapRoutes(signer: IapSigner): Route[] {
       methodName: "runguard.lb.MapDomain",
       body: mapDomainRequest,
       mutates: true,
-      async handle(call) {
-        const project = await requireProject(call.platform, call.params["project"] ?? "");
-        call.audit.projectId = project.projectId;
-        const { domain, backendService } = call.body as { domain?: unknown; backendService?: unknown };
-        if (typeof domain !== "string" || typeof backendService !== "string")
-          throw invalidArgument("'domain' and 'backendService' are required.");
-        return mapDomain(call.platform, call.ctx, project.projectId, domain, backendService);
-      },
+      handle: (call) =>
+        inProject(call, (project) => {
+          const { domain, backendService } = call.body as { domain?: unknown; backendService?: unknown };
+          if (typeof domain !== "string" || typeof backendService !== "string")
+            throw invalidArgument("'domain' and 'backendService' are required.");
+          return mapDomain(call.platform, call.ctx, project.projectId, domain, backendService);
+        }),
     },
   ];
 }

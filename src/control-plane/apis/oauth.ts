@@ -8,6 +8,7 @@ import { discoveryDocument } from "../../tokens/discovery.js";
 import { ensureUser } from "../../accounts/users.js";
 import type { AuthorizationCodes } from "../../signin/authorization-codes.js";
 import { path, reply, type ApiCall, type Route } from "../route.js";
+import { auditAs } from "../audit-target.js";
 
 const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const AUTHORIZATION_CODE = "authorization_code";
@@ -48,20 +49,22 @@ async function exchangeAssertion(call: ApiCall) {
   if (!result.ok) return reply(result.httpStatus, { error: result.error, error_description: result.description });
   const account = await findServiceAccount(call.platform, "-", result.email);
   if (!account || account.disabled) return oauthError("invalid_grant", "Invalid grant: account not found");
-  call.audit.projectId = account.projectId;
-  const principal = { kind: "serviceAccount" as const, email: account.email };
-  if (result.targetAudience) {
-    const idToken = await call.platform.tokens.signIdToken({
-      principal,
-      uniqueId: account.uniqueId,
-      audience: result.targetAudience,
-      includeEmail: true,
-    });
-    return { id_token: idToken };
-  }
-  const issued = await call.platform.tokens.issueAccessToken({ principal, scopes: (result.scope ?? "").split(" ") });
-  const expiresIn = Math.max(0, Math.floor((issued.expiresAtMs - call.platform.clock.now()) / 1000));
-  return { access_token: issued.token, expires_in: expiresIn, token_type: "Bearer" };
+  const { targetAudience, scope } = result;
+  return auditAs({ projectId: account.projectId }, async () => {
+    const principal = { kind: "serviceAccount" as const, email: account.email };
+    if (targetAudience) {
+      const idToken = await call.platform.tokens.signIdToken({
+        principal,
+        uniqueId: account.uniqueId,
+        audience: targetAudience,
+        includeEmail: true,
+      });
+      return { id_token: idToken };
+    }
+    const issued = await call.platform.tokens.issueAccessToken({ principal, scopes: (scope ?? "").split(" ") });
+    const expiresIn = Math.max(0, Math.floor((issued.expiresAtMs - call.platform.clock.now()) / 1000));
+    return { access_token: issued.token, expires_in: expiresIn, token_type: "Bearer" };
+  });
 }
 
 /**

@@ -3,6 +3,7 @@ import { ApiError } from "../../core/errors.js";
 import { findProject, listProjects, projectResource, type Project } from "../../accounts/projects.js";
 import { getIamPolicy, setIamPolicy, testIamPermissions } from "../../policies/policy-ops.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
+import { auditAs } from "../audit-target.js";
 import { getIamPolicyRequest, setIamPolicyRequest, testIamPermissionsRequest } from "../wire/iam-policy.js";
 
 const M = "google.cloudresourcemanager.v1.Projects.";
@@ -17,25 +18,32 @@ function publicProject(project: Project) {
   };
 }
 
-/** Google answers 403 for a project that does not exist, so as not to reveal which ids are taken. */
-async function project(call: ApiCall, permission: string): Promise<Project> {
+/**
+ * Runs `work` on the project the call names, once `permission` on it is granted; audited against the project.
+ * Google answers 403 for a project that does not exist, so as not to reveal which ids are taken.
+ */
+async function withProject(call: ApiCall, permission: string, work: (found: Project) => unknown) {
   const id = call.params["project"] ?? "";
   const found = await findProject(call.platform, id);
   const resource = projectResource(found?.projectId ?? id);
-  call.audit.resourceName = resource;
-  call.audit.projectId = found?.projectId ?? call.platform.config.projectId;
-  call.audit.resource = { type: "project", labels: { project_id: found?.projectId ?? id } };
-  if (!found || !call.ctx.holds(permission, resource)) {
-    throw new ApiError("PERMISSION_DENIED", "The caller does not have permission", [
-      {
-        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-        reason: "IAM_PERMISSION_DENIED",
-        domain: "cloudresourcemanager.googleapis.com",
-        metadata: { permission, resource },
-      },
-    ]);
-  }
-  return found;
+  const target = {
+    resourceName: resource,
+    projectId: found?.projectId ?? call.platform.config.projectId,
+    resource: { type: "project", labels: { project_id: found?.projectId ?? id } },
+  };
+  return auditAs(target, () => {
+    if (!found || !call.ctx.holds(permission, resource)) {
+      throw new ApiError("PERMISSION_DENIED", "The caller does not have permission", [
+        {
+          "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+          reason: "IAM_PERMISSION_DENIED",
+          domain: "cloudresourcemanager.googleapis.com",
+          metadata: { permission, resource },
+        },
+      ]);
+    }
+    return work(found);
+  });
 }
 
 export const resourceManagerRoutes: Route[] = [
@@ -45,7 +53,7 @@ export const resourceManagerRoutes: Route[] = [
     path: path(`/v[13]/projects/${seg("project")}`),
     methodName: `${M}GetProject`,
     mutates: false,
-    handle: async (call) => publicProject(await project(call, "resourcemanager.projects.get")),
+    handle: (call) => withProject(call, "resourcemanager.projects.get", publicProject),
   },
   {
     api: "cloudresourcemanager",
@@ -69,17 +77,17 @@ export const resourceManagerRoutes: Route[] = [
     body: getIamPolicyRequest,
     methodName: `${M}GetIamPolicy`,
     mutates: false,
-    async handle(call) {
-      const found = await project(call, "resourcemanager.projects.getIamPolicy");
-      const options = call.body["options"] as { requestedPolicyVersion?: unknown } | undefined;
-      return getIamPolicy(
-        call.platform,
-        call.ctx,
-        projectResource(found.projectId),
-        { permission: "resourcemanager.projects.getIamPolicy" },
-        options?.requestedPolicyVersion,
-      );
-    },
+    handle: (call) =>
+      withProject(call, "resourcemanager.projects.getIamPolicy", (found) => {
+        const options = call.body["options"] as { requestedPolicyVersion?: unknown } | undefined;
+        return getIamPolicy(
+          call.platform,
+          call.ctx,
+          projectResource(found.projectId),
+          { permission: "resourcemanager.projects.getIamPolicy" },
+          options?.requestedPolicyVersion,
+        );
+      }),
   },
   {
     api: "cloudresourcemanager",
@@ -88,12 +96,12 @@ export const resourceManagerRoutes: Route[] = [
     body: setIamPolicyRequest,
     methodName: `${M}SetIamPolicy`,
     mutates: true,
-    async handle(call) {
-      const found = await project(call, "resourcemanager.projects.setIamPolicy");
-      return setIamPolicy(call.platform, call.ctx, projectResource(found.projectId), call.body, {
-        permission: "resourcemanager.projects.setIamPolicy",
-      });
-    },
+    handle: (call) =>
+      withProject(call, "resourcemanager.projects.setIamPolicy", (found) =>
+        setIamPolicy(call.platform, call.ctx, projectResource(found.projectId), call.body, {
+          permission: "resourcemanager.projects.setIamPolicy",
+        }),
+      ),
   },
   {
     api: "cloudresourcemanager",

@@ -1,8 +1,7 @@
 // Cloud Run Admin API v2 (run.googleapis.com/v2/projects/P/locations/R/services), as Google's client libraries
-// (@google-cloud/run) call it: the same services as gcloud's Knative calls, in the v2 shape (run/v2.ts).
+// (@google-cloud/run) call it: the same services as gcloud's Knative calls, in the v2 shape (wire/run-v2.ts).
 // Mutations answer with a finished long-running operation, which can also be fetched again.
 import { randomUUID } from "node:crypto";
-import { requireProject } from "../../accounts/projects.js";
 import {
   createService,
   deleteService,
@@ -12,12 +11,14 @@ import {
   serviceResource,
   type RunScope,
 } from "../../run/services.js";
-import { knativeInputOf, renderV2Service, type V2Service } from "../../run/v2.js";
+import { knativeInputOf, renderV2Service, type V2Service } from "../wire/run-v2.js";
 import type { StoredService } from "../../run/types.js";
 import { invalidArgument, notFound } from "../../core/errors.js";
 import { testIamPermissions } from "../../policies/policy-ops.js";
 import { iamPolicyRoutes } from "./iam-policy-routes.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
+import { auditAs } from "../audit-target.js";
+import { inProject } from "../call-project.js";
 import { testIamPermissionsRequest } from "../wire/iam-policy.js";
 import { v2Service } from "../wire/run.js";
 
@@ -25,18 +26,23 @@ const LOC = `/v2/projects/${seg("project")}/locations/${seg("region")}`;
 const M2 = "google.cloud.run.v2.Services.";
 const SERVICE_TYPE = "type.googleapis.com/google.cloud.run.v2.Service";
 
-async function scopeOf(call: ApiCall): Promise<RunScope> {
-  const project = await requireProject(call.platform, call.params["project"] ?? "");
-  call.audit.projectId = project.projectId;
-  return { projectId: project.projectId, projectNumber: project.projectNumber, region: call.params["region"] ?? "" };
+/** Runs `work` in the call's project and location. */
+function inScope(call: ApiCall, work: (scope: RunScope) => unknown) {
+  return inProject(call, (project) =>
+    work({ projectId: project.projectId, projectNumber: project.projectNumber, region: call.params["region"] ?? "" }),
+  );
 }
 
-function audited(call: ApiCall, scope: RunScope, name: string): void {
-  call.audit.resourceName = serviceResource(scope, name);
-  call.audit.resource = {
-    type: "cloud_run_revision",
-    labels: { project_id: scope.projectId, service_name: name, location: scope.region },
+/** Runs `work` on the named service: the audit entry names it by its v2 resource name. */
+function onService(scope: RunScope, name: string, work: () => unknown) {
+  const target = {
+    resourceName: serviceResource(scope, name),
+    resource: {
+      type: "cloud_run_revision",
+      labels: { project_id: scope.projectId, service_name: name, location: scope.region },
+    },
   };
+  return auditAs(target, work);
 }
 
 /** A finished operation whose response (and metadata, as Cloud Run sends it) is the service. */
@@ -62,14 +68,15 @@ export const runV2Routes: Route[] = [
     methodName: `${M2}CreateService`,
     body: v2Service,
     mutates: true,
-    async handle(call) {
-      const scope = await scopeOf(call);
-      const name = call.query.get("serviceId") ?? "";
-      if (!name) throw invalidArgument("serviceId is required.");
-      audited(call, scope, name);
-      const service = await createService(call.platform, call.ctx, scope, knativeInputOf(name, call.body as V2Service));
-      return finishedOperation(call, scope, service);
-    },
+    handle: (call) =>
+      inScope(call, (scope) => {
+        const name = call.query.get("serviceId") ?? "";
+        if (!name) throw invalidArgument("serviceId is required.");
+        return onService(scope, name, async () => {
+          const input = knativeInputOf(name, call.body as V2Service);
+          return finishedOperation(call, scope, await createService(call.platform, call.ctx, scope, input));
+        });
+      }),
   },
   {
     api: "run",
@@ -77,11 +84,11 @@ export const runV2Routes: Route[] = [
     path: path(`${LOC}/services`),
     methodName: `${M2}ListServices`,
     mutates: false,
-    async handle(call) {
-      const scope = await scopeOf(call);
-      const services = await listServices(call.platform, call.ctx, scope.projectId, scope.region);
-      return { services: services.map((s) => renderV2Service(s, scope.projectNumber)) };
-    },
+    handle: (call) =>
+      inScope(call, async (scope) => {
+        const services = await listServices(call.platform, call.ctx, scope.projectId, scope.region);
+        return { services: services.map((s) => renderV2Service(s, scope.projectNumber)) };
+      }),
   },
   {
     api: "run",
@@ -89,10 +96,10 @@ export const runV2Routes: Route[] = [
     path: path(`${LOC}/services/${seg("service")}`),
     methodName: `${M2}GetService`,
     mutates: false,
-    async handle(call) {
-      const scope = await scopeOf(call);
-      return renderV2Service(await getService(call.platform, call.ctx, scope, serviceName(call)), scope.projectNumber);
-    },
+    handle: (call) =>
+      inScope(call, async (scope) =>
+        renderV2Service(await getService(call.platform, call.ctx, scope, serviceName(call)), scope.projectNumber),
+      ),
   },
   {
     api: "run",
@@ -101,14 +108,14 @@ export const runV2Routes: Route[] = [
     methodName: `${M2}UpdateService`,
     body: v2Service,
     mutates: true,
-    async handle(call) {
-      const scope = await scopeOf(call);
-      const name = serviceName(call);
-      audited(call, scope, name);
-      const input = knativeInputOf(name, call.body as V2Service);
-      const service = await replaceService(call.platform, call.ctx, scope, name, input);
-      return finishedOperation(call, scope, service);
-    },
+    handle: (call) =>
+      inScope(call, (scope) => {
+        const name = serviceName(call);
+        return onService(scope, name, async () => {
+          const input = knativeInputOf(name, call.body as V2Service);
+          return finishedOperation(call, scope, await replaceService(call.platform, call.ctx, scope, name, input));
+        });
+      }),
   },
   {
     api: "run",
@@ -116,11 +123,12 @@ export const runV2Routes: Route[] = [
     path: path(`${LOC}/services/${seg("service")}`),
     methodName: `${M2}DeleteService`,
     mutates: true,
-    async handle(call) {
-      const scope = await scopeOf(call);
-      audited(call, scope, serviceName(call));
-      return finishedOperation(call, scope, await deleteService(call.platform, call.ctx, scope, serviceName(call)));
-    },
+    handle: (call) =>
+      inScope(call, (scope) =>
+        onService(scope, serviceName(call), async () =>
+          finishedOperation(call, scope, await deleteService(call.platform, call.ctx, scope, serviceName(call))),
+        ),
+      ),
   },
   {
     api: "run",
@@ -128,14 +136,14 @@ export const runV2Routes: Route[] = [
     path: path(`${LOC}/operations/${seg("operation")}`),
     methodName: "google.longrunning.Operations.GetOperation",
     mutates: false,
-    async handle(call) {
-      const scope = await scopeOf(call);
-      call.ctx.authorize("run.operations.get", `projects/${scope.projectId}`);
-      const name = `projects/${scope.projectId}/locations/${scope.region}/operations/${call.params["operation"] ?? ""}`;
-      const operation = await call.platform.store.get("setting", name);
-      if (!operation) throw notFound(`Operation ${name} not found.`);
-      return operation;
-    },
+    handle: (call) =>
+      inScope(call, async (scope) => {
+        call.ctx.authorize("run.operations.get", `projects/${scope.projectId}`);
+        const name = `projects/${scope.projectId}/locations/${scope.region}/operations/${call.params["operation"] ?? ""}`;
+        const operation = await call.platform.store.get("setting", name);
+        if (!operation) throw notFound(`Operation ${name} not found.`);
+        return operation;
+      }),
   },
   ...iamPolicyRoutes({
     api: "run",
@@ -143,11 +151,12 @@ export const runV2Routes: Route[] = [
     methodPrefix: M2,
     getMethods: ["GET"],
     permissions: { get: "run.services.getIamPolicy", set: "run.services.setIamPolicy" },
-    async resolve(call, permission) {
-      const scope = await scopeOf(call);
-      audited(call, scope, serviceName(call));
-      return (await getService(call.platform, call.ctx, scope, serviceName(call), permission)).resource;
-    },
+    withResource: (call, permission, work) =>
+      inScope(call, (scope) =>
+        onService(scope, serviceName(call), async () =>
+          work((await getService(call.platform, call.ctx, scope, serviceName(call), permission)).resource),
+        ),
+      ),
   }),
   {
     api: "run",
@@ -156,9 +165,9 @@ export const runV2Routes: Route[] = [
     body: testIamPermissionsRequest,
     methodName: `${M2}TestIamPermissions`,
     mutates: false,
-    async handle(call) {
-      const scope = await scopeOf(call);
-      return testIamPermissions(call.platform, call.ctx, serviceResource(scope, serviceName(call)), call.body);
-    },
+    handle: (call) =>
+      inScope(call, (scope) =>
+        testIamPermissions(call.platform, call.ctx, serviceResource(scope, serviceName(call)), call.body),
+      ),
   },
 ];

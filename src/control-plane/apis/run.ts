@@ -1,6 +1,5 @@
 // Cloud Run Admin API as gcloud 528 uses it: Knative serving.knative.dev/v1 on the regional host for
 // services and revisions, v1 "one platform" paths for IAM, the global list and locations.
-import { requireProject } from "../../accounts/projects.js";
 import {
   createService,
   deleteService,
@@ -17,6 +16,8 @@ import type { StoredRevision, StoredService } from "../../run/types.js";
 import { testIamPermissions } from "../../policies/policy-ops.js";
 import { iamPolicyRoutes } from "./iam-policy-routes.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
+import { auditAs } from "../audit-target.js";
+import { inProject, projectOf } from "../call-project.js";
 import { testIamPermissionsRequest } from "../wire/iam-policy.js";
 import { knativeService } from "../wire/run.js";
 
@@ -24,25 +25,32 @@ const KN = `/apis/serving.knative.dev/v1/namespaces/${seg("namespace")}`;
 const ONE = `/v1/projects/${seg("project")}/locations/${seg("region")}`;
 const M1 = "google.cloud.run.v1.";
 
-async function scopeOf(call: ApiCall): Promise<RunScope> {
-  const project = await requireProject(call.platform, call.params["namespace"] ?? call.params["project"] ?? "");
+/** Runs `work` in the call's project (Knative's namespace) and region (the regional host's, or the default). */
+function inScope(call: ApiCall, work: (scope: RunScope) => unknown) {
   const region = call.params["region"] ?? call.region ?? call.platform.config.region;
-  call.audit.projectId = project.projectId;
-  return { projectId: project.projectId, projectNumber: project.projectNumber, region };
+  return inProject(
+    call,
+    (project) => work({ projectId: project.projectId, projectNumber: project.projectNumber, region }),
+    call.params["namespace"] ?? call.params["project"] ?? "",
+  );
 }
 
-function audited(call: ApiCall, scope: RunScope, name: string) {
-  call.audit.resourceName = `namespaces/${scope.projectId}/services/${name}`;
-  call.audit.resource = {
-    type: "cloud_run_revision",
-    labels: {
-      project_id: scope.projectId,
-      service_name: name,
-      location: scope.region,
-      configuration_name: name,
-      revision_name: "",
+/** Runs `work` on the named service: the audit entry names it as Cloud Run's v1 API does. */
+function onService(scope: RunScope, name: string, work: () => unknown) {
+  const target = {
+    resourceName: `namespaces/${scope.projectId}/services/${name}`,
+    resource: {
+      type: "cloud_run_revision",
+      labels: {
+        project_id: scope.projectId,
+        service_name: name,
+        location: scope.region,
+        configuration_name: name,
+        revision_name: "",
+      },
     },
   };
+  return auditAs(target, work);
 }
 
 function matchesSelector(revision: StoredRevision, selector: string | null): boolean {
@@ -69,12 +77,12 @@ export const runRoutes: Route[] = [
     methodName: `${M1}Services.CreateService`,
     body: knativeService,
     mutates: true,
-    async handle(call) {
-      const scope = await scopeOf(call);
-      audited(call, scope, String((call.body["metadata"] as { name?: unknown } | undefined)?.name ?? ""));
-      const service = await createService(call.platform, call.ctx, scope, call.body);
-      return renderService(service, scope.projectNumber);
-    },
+    handle: (call) =>
+      inScope(call, (scope) =>
+        onService(scope, String((call.body["metadata"] as { name?: unknown } | undefined)?.name ?? ""), async () =>
+          renderService(await createService(call.platform, call.ctx, scope, call.body), scope.projectNumber),
+        ),
+      ),
   },
   {
     api: "run",
@@ -82,14 +90,14 @@ export const runRoutes: Route[] = [
     path: path(`${KN}/services`),
     methodName: `${M1}Services.ListServices`,
     mutates: false,
-    async handle(call) {
-      const scope = await scopeOf(call);
-      const services = await listServices(call.platform, call.ctx, scope.projectId, scope.region);
-      return list(
-        "ServiceList",
-        services.map((s) => renderService(s, scope.projectNumber)),
-      );
-    },
+    handle: (call) =>
+      inScope(call, async (scope) => {
+        const services = await listServices(call.platform, call.ctx, scope.projectId, scope.region);
+        return list(
+          "ServiceList",
+          services.map((s) => renderService(s, scope.projectNumber)),
+        );
+      }),
   },
   {
     api: "run",
@@ -97,11 +105,11 @@ export const runRoutes: Route[] = [
     path: path(`${KN}/services/${seg("service")}`),
     methodName: `${M1}Services.GetService`,
     mutates: false,
-    async handle(call) {
-      const scope = await scopeOf(call);
-      const service = await getService(call.platform, call.ctx, scope, call.params["service"] ?? "");
-      return renderService(service, scope.projectNumber);
-    },
+    handle: (call) =>
+      inScope(call, async (scope) => {
+        const service = await getService(call.platform, call.ctx, scope, call.params["service"] ?? "");
+        return renderService(service, scope.projectNumber);
+      }),
   },
   {
     api: "run",
@@ -110,13 +118,13 @@ export const runRoutes: Route[] = [
     methodName: `${M1}Services.ReplaceService`,
     body: knativeService,
     mutates: true,
-    async handle(call) {
-      const scope = await scopeOf(call);
-      const name = call.params["service"] ?? "";
-      audited(call, scope, name);
-      const service = await replaceService(call.platform, call.ctx, scope, name, call.body);
-      return renderService(service, scope.projectNumber);
-    },
+    handle: (call) =>
+      inScope(call, (scope) => {
+        const name = call.params["service"] ?? "";
+        return onService(scope, name, async () =>
+          renderService(await replaceService(call.platform, call.ctx, scope, name, call.body), scope.projectNumber),
+        );
+      }),
   },
   {
     api: "run",
@@ -124,19 +132,20 @@ export const runRoutes: Route[] = [
     path: path(`${KN}/services/${seg("service")}`),
     methodName: `${M1}Services.DeleteService`,
     mutates: true,
-    async handle(call) {
-      const scope = await scopeOf(call);
-      const name = call.params["service"] ?? "";
-      audited(call, scope, name);
-      const deleted: StoredService = await deleteService(call.platform, call.ctx, scope, name);
-      return {
-        apiVersion: "v1",
-        kind: "Status",
-        status: "Success",
-        details: { name, group: "serving.knative.dev", kind: "services", uid: deleted.uid },
-        metadata: {},
-      };
-    },
+    handle: (call) =>
+      inScope(call, (scope) => {
+        const name = call.params["service"] ?? "";
+        return onService(scope, name, async () => {
+          const deleted: StoredService = await deleteService(call.platform, call.ctx, scope, name);
+          return {
+            apiVersion: "v1",
+            kind: "Status",
+            status: "Success",
+            details: { name, group: "serving.knative.dev", kind: "services", uid: deleted.uid },
+            metadata: {},
+          };
+        });
+      }),
   },
   {
     api: "run",
@@ -144,17 +153,17 @@ export const runRoutes: Route[] = [
     path: path(`${KN}/revisions`),
     methodName: `${M1}Revisions.ListRevisions`,
     mutates: false,
-    async handle(call) {
-      const scope = await scopeOf(call);
-      const selector = call.query.get("labelSelector");
-      const revisions = (await listRevisions(call.platform, call.ctx, scope)).filter((r) =>
-        matchesSelector(r, selector),
-      );
-      return list(
-        "RevisionList",
-        revisions.map((r) => renderRevision(r, scope.projectNumber)),
-      );
-    },
+    handle: (call) =>
+      inScope(call, async (scope) => {
+        const selector = call.query.get("labelSelector");
+        const revisions = (await listRevisions(call.platform, call.ctx, scope)).filter((r) =>
+          matchesSelector(r, selector),
+        );
+        return list(
+          "RevisionList",
+          revisions.map((r) => renderRevision(r, scope.projectNumber)),
+        );
+      }),
   },
   {
     api: "run",
@@ -162,13 +171,13 @@ export const runRoutes: Route[] = [
     path: path(`${KN}/revisions/${seg("revision")}`),
     methodName: `${M1}Revisions.GetRevision`,
     mutates: false,
-    async handle(call) {
-      const scope = await scopeOf(call);
-      return renderRevision(
-        await getRevision(call.platform, call.ctx, scope, call.params["revision"] ?? ""),
-        scope.projectNumber,
-      );
-    },
+    handle: (call) =>
+      inScope(call, async (scope) =>
+        renderRevision(
+          await getRevision(call.platform, call.ctx, scope, call.params["revision"] ?? ""),
+          scope.projectNumber,
+        ),
+      ),
   },
   {
     api: "run",
@@ -177,7 +186,7 @@ export const runRoutes: Route[] = [
     methodName: `${M1}Services.ListServices`,
     mutates: false,
     async handle(call) {
-      const project = await requireProject(call.platform, call.params["project"] ?? "");
+      const project = await projectOf(call);
       const services = await listServices(call.platform, call.ctx, project.projectId, "-");
       return {
         ...list(
@@ -195,7 +204,7 @@ export const runRoutes: Route[] = [
     methodName: "google.cloud.location.Locations.ListLocations",
     mutates: false,
     async handle(call) {
-      const project = await requireProject(call.platform, call.params["project"] ?? "");
+      const project = await projectOf(call);
       const region = call.platform.config.region;
       return {
         locations: [
@@ -210,12 +219,13 @@ export const runRoutes: Route[] = [
     methodPrefix: `${M1}Services.`,
     getMethods: ["GET"],
     permissions: { get: "run.services.getIamPolicy", set: "run.services.setIamPolicy" },
-    async resolve(call, permission) {
-      const scope = await scopeOf(call);
-      const name = call.params["service"] ?? "";
-      call.audit.resourceName = serviceResource(scope, name);
-      return (await getService(call.platform, call.ctx, scope, name, permission)).resource;
-    },
+    withResource: (call, permission, work) =>
+      inScope(call, (scope) => {
+        const name = call.params["service"] ?? "";
+        return auditAs({ resourceName: serviceResource(scope, name) }, async () =>
+          work((await getService(call.platform, call.ctx, scope, name, permission)).resource),
+        );
+      }),
   }),
   {
     api: "run",
@@ -224,15 +234,10 @@ export const runRoutes: Route[] = [
     body: testIamPermissionsRequest,
     methodName: `${M1}Services.TestIamPermissions`,
     mutates: false,
-    async handle(call) {
+    handle: (call) =>
       // Answered even for a service that does not exist yet: gcloud asks before creating one.
-      const scope = await scopeOf(call);
-      return testIamPermissions(
-        call.platform,
-        call.ctx,
-        serviceResource(scope, call.params["service"] ?? ""),
-        call.body,
-      );
-    },
+      inScope(call, (scope) =>
+        testIamPermissions(call.platform, call.ctx, serviceResource(scope, call.params["service"] ?? ""), call.body),
+      ),
   },
 ];

@@ -1,5 +1,4 @@
 // Secret Manager v1 (secretmanager.googleapis.com) as gcloud and the client libraries call it.
-import { requireProject } from "../../accounts/projects.js";
 import {
   addVersion,
   createSecret,
@@ -19,6 +18,8 @@ import type { StoredSecret, StoredVersion } from "../../secrets/types.js";
 import { testIamPermissions } from "../../policies/policy-ops.js";
 import { iamPolicyRoutes } from "./iam-policy-routes.js";
 import { path, seg, type ApiCall, type Route } from "../route.js";
+import { auditAs } from "../audit-target.js";
+import { inProject } from "../call-project.js";
 import { testIamPermissionsRequest } from "../wire/iam-policy.js";
 import {
   addSecretVersionRequest,
@@ -32,10 +33,9 @@ const SECRET = `${SECRETS}/${seg("secret")}`;
 const VERSION = `${SECRET}/versions/${seg("version")}`;
 const M = "google.cloud.secretmanager.v1.SecretManagerService.";
 
-async function scopeOf(call: ApiCall): Promise<SecretScope> {
-  const project = await requireProject(call.platform, call.params["project"] ?? "");
-  call.audit.projectId = project.projectId;
-  return { projectId: project.projectId, projectNumber: project.projectNumber };
+/** Runs `work` in the call's project, as Secret Manager names it. */
+function inScope(call: ApiCall, work: (scope: SecretScope) => unknown) {
+  return inProject(call, (project) => work({ projectId: project.projectId, projectNumber: project.projectNumber }));
 }
 
 function renderSecret(scope: SecretScope, secret: StoredSecret) {
@@ -61,24 +61,39 @@ function renderVersion(scope: SecretScope, secret: StoredSecret, version: Stored
   };
 }
 
-async function secretFor(call: ApiCall, permission: string) {
-  const scope = await scopeOf(call);
-  const id = call.params["secret"] ?? "";
-  call.audit.resourceName = publicSecretName(scope, id);
-  call.audit.resource = {
-    type: "secretmanager.googleapis.com/Secret",
-    labels: { project_id: scope.projectId, secret_id: id },
-  };
-  return { scope, secret: await requireSecret(call.platform, call.ctx, scope, id, permission) };
+interface FoundSecret {
+  scope: SecretScope;
+  secret: StoredSecret;
 }
 
-async function versionFor(call: ApiCall, permission: string) {
-  const { scope, secret } = await secretFor(call, permission);
-  const versionId = call.params["version"] ?? "";
-  const publicName = publicSecretName(scope, secret.secretId);
-  call.audit.resourceName = `${publicName}/versions/${versionId}`;
-  const version = await findVersion(call.platform, secret, versionId, publicName);
-  return { scope, secret, version, publicVersion: `${publicName}/versions/${version.version}` };
+/** Runs `work` on the secret the call names, once `permission` on it is granted; audited against the secret. */
+function withSecret(call: ApiCall, permission: string, work: (found: FoundSecret) => unknown) {
+  return inScope(call, (scope) => {
+    const id = call.params["secret"] ?? "";
+    const target = {
+      resourceName: publicSecretName(scope, id),
+      resource: { type: "secretmanager.googleapis.com/Secret", labels: { project_id: scope.projectId, secret_id: id } },
+    };
+    return auditAs(target, async () =>
+      work({ scope, secret: await requireSecret(call.platform, call.ctx, scope, id, permission) }),
+    );
+  });
+}
+
+/** Runs `work` on the version the call names (`latest` resolved); audited against the version asked for. */
+function withVersion(
+  call: ApiCall,
+  permission: string,
+  work: (found: FoundSecret & { version: StoredVersion; publicVersion: string }) => unknown,
+) {
+  return withSecret(call, permission, ({ scope, secret }) => {
+    const versionId = call.params["version"] ?? "";
+    const publicName = publicSecretName(scope, secret.secretId);
+    return auditAs({ resourceName: `${publicName}/versions/${versionId}` }, async () => {
+      const version = await findVersion(call.platform, secret, versionId, publicName);
+      return work({ scope, secret, version, publicVersion: `${publicName}/versions/${version.version}` });
+    });
+  });
 }
 
 function page<T>(items: T[], call: ApiCall): { items: T[]; nextPageToken?: string } {
@@ -95,12 +110,12 @@ const stateChange = (verb: "disable" | "enable" | "destroy"): Route => ({
   methodName: `${M}${verb[0]?.toUpperCase()}${verb.slice(1)}SecretVersion`,
   body: versionStateRequest,
   mutates: true,
-  async handle(call) {
-    const { scope, secret, version, publicVersion } = await versionFor(call, `secretmanager.versions.${verb}`);
-    const state = verb === "disable" ? "DISABLED" : verb === "enable" ? "ENABLED" : "DESTROYED";
-    const etag = typeof call.body["etag"] === "string" ? call.body["etag"] : null;
-    return renderVersion(scope, secret, await setVersionState(call.platform, version, state, etag, publicVersion));
-  },
+  handle: (call) =>
+    withVersion(call, `secretmanager.versions.${verb}`, async ({ scope, secret, version, publicVersion }) => {
+      const state = verb === "disable" ? "DISABLED" : verb === "enable" ? "ENABLED" : "DESTROYED";
+      const etag = typeof call.body["etag"] === "string" ? call.body["etag"] : null;
+      return renderVersion(scope, secret, await setVersionState(call.platform, version, state, etag, publicVersion));
+    }),
 });
 
 export const secretManagerRoutes: Route[] = [
@@ -111,12 +126,13 @@ export const secretManagerRoutes: Route[] = [
     methodName: `${M}CreateSecret`,
     body: createSecretRequest,
     mutates: true,
-    async handle(call) {
-      const scope = await scopeOf(call);
-      const id = call.query.get("secretId");
-      call.audit.resourceName = publicSecretName(scope, id ?? "");
-      return renderSecret(scope, await createSecret(call.platform, call.ctx, scope, id, call.body));
-    },
+    handle: (call) =>
+      inScope(call, (scope) => {
+        const id = call.query.get("secretId");
+        return auditAs({ resourceName: publicSecretName(scope, id ?? "") }, async () =>
+          renderSecret(scope, await createSecret(call.platform, call.ctx, scope, id, call.body)),
+        );
+      }),
   },
   {
     api: "secretmanager",
@@ -124,18 +140,18 @@ export const secretManagerRoutes: Route[] = [
     path: path(SECRETS),
     methodName: `${M}ListSecrets`,
     mutates: false,
-    async handle(call) {
-      const scope = await scopeOf(call);
-      const all = await listSecrets(call.platform, call.ctx, scope);
-      const { items, nextPageToken } = page(all, call);
-      return all.length === 0
-        ? {}
-        : {
-            secrets: items.map((s) => renderSecret(scope, s)),
-            totalSize: all.length,
-            ...(nextPageToken ? { nextPageToken } : {}),
-          };
-    },
+    handle: (call) =>
+      inScope(call, async (scope) => {
+        const all = await listSecrets(call.platform, call.ctx, scope);
+        const { items, nextPageToken } = page(all, call);
+        return all.length === 0
+          ? {}
+          : {
+              secrets: items.map((s) => renderSecret(scope, s)),
+              totalSize: all.length,
+              ...(nextPageToken ? { nextPageToken } : {}),
+            };
+      }),
   },
   {
     api: "secretmanager",
@@ -143,10 +159,7 @@ export const secretManagerRoutes: Route[] = [
     path: path(SECRET),
     methodName: `${M}GetSecret`,
     mutates: false,
-    async handle(call) {
-      const { scope, secret } = await secretFor(call, "secretmanager.secrets.get");
-      return renderSecret(scope, secret);
-    },
+    handle: (call) => withSecret(call, "secretmanager.secrets.get", ({ scope, secret }) => renderSecret(scope, secret)),
   },
   {
     api: "secretmanager",
@@ -155,10 +168,10 @@ export const secretManagerRoutes: Route[] = [
     methodName: `${M}UpdateSecret`,
     body: updateSecretRequest,
     mutates: true,
-    async handle(call) {
-      const { scope, secret } = await secretFor(call, "secretmanager.secrets.update");
-      return renderSecret(scope, await updateSecret(call.platform, secret, call.body, call.query.get("updateMask")));
-    },
+    handle: (call) =>
+      withSecret(call, "secretmanager.secrets.update", async ({ scope, secret }) =>
+        renderSecret(scope, await updateSecret(call.platform, secret, call.body, call.query.get("updateMask"))),
+      ),
   },
   {
     api: "secretmanager",
@@ -166,11 +179,11 @@ export const secretManagerRoutes: Route[] = [
     path: path(SECRET),
     methodName: `${M}DeleteSecret`,
     mutates: true,
-    async handle(call) {
-      const { secret } = await secretFor(call, "secretmanager.secrets.delete");
-      await deleteSecret(call.platform, secret, call.query.get("etag"));
-      return {};
-    },
+    handle: (call) =>
+      withSecret(call, "secretmanager.secrets.delete", async ({ secret }) => {
+        await deleteSecret(call.platform, secret, call.query.get("etag"));
+        return {};
+      }),
   },
   {
     api: "secretmanager",
@@ -179,12 +192,14 @@ export const secretManagerRoutes: Route[] = [
     methodName: `${M}AddSecretVersion`,
     body: addSecretVersionRequest,
     mutates: true,
-    async handle(call) {
-      const { scope, secret } = await secretFor(call, "secretmanager.versions.add");
-      const version = await addVersion(call.platform, secret, call.body["payload"]);
-      call.audit.resourceName = `${publicSecretName(scope, secret.secretId)}/versions/${version.version}`;
-      return renderVersion(scope, secret, version);
-    },
+    handle: (call) =>
+      withSecret(call, "secretmanager.versions.add", async ({ scope, secret }) => {
+        const version = await addVersion(call.platform, secret, call.body["payload"]);
+        return auditAs(
+          { resourceName: `${publicSecretName(scope, secret.secretId)}/versions/${version.version}` },
+          () => renderVersion(scope, secret, version),
+        );
+      }),
   },
   {
     api: "secretmanager",
@@ -192,18 +207,18 @@ export const secretManagerRoutes: Route[] = [
     path: path(`${SECRET}/versions`),
     methodName: `${M}ListSecretVersions`,
     mutates: false,
-    async handle(call) {
-      const { scope, secret } = await secretFor(call, "secretmanager.versions.list");
-      const all = await listVersions(call.platform, secret);
-      const { items, nextPageToken } = page(all, call);
-      return all.length === 0
-        ? {}
-        : {
-            versions: items.map((v) => renderVersion(scope, secret, v)),
-            totalSize: all.length,
-            ...(nextPageToken ? { nextPageToken } : {}),
-          };
-    },
+    handle: (call) =>
+      withSecret(call, "secretmanager.versions.list", async ({ scope, secret }) => {
+        const all = await listVersions(call.platform, secret);
+        const { items, nextPageToken } = page(all, call);
+        return all.length === 0
+          ? {}
+          : {
+              versions: items.map((v) => renderVersion(scope, secret, v)),
+              totalSize: all.length,
+              ...(nextPageToken ? { nextPageToken } : {}),
+            };
+      }),
   },
   {
     api: "secretmanager",
@@ -211,10 +226,10 @@ export const secretManagerRoutes: Route[] = [
     path: path(VERSION),
     methodName: `${M}GetSecretVersion`,
     mutates: false,
-    async handle(call) {
-      const { scope, secret, version } = await versionFor(call, "secretmanager.versions.get");
-      return renderVersion(scope, secret, version);
-    },
+    handle: (call) =>
+      withVersion(call, "secretmanager.versions.get", ({ scope, secret, version }) =>
+        renderVersion(scope, secret, version),
+      ),
   },
   {
     api: "secretmanager",
@@ -223,15 +238,16 @@ export const secretManagerRoutes: Route[] = [
     methodName: `${M}AccessSecretVersion`,
     mutates: false,
     dataAccess: true,
-    async handle(call) {
-      const { version, publicVersion } = await versionFor(call, "secretmanager.versions.access");
-      call.audit.resourceName = publicVersion;
-      const data = openPayload(call.platform, version, publicVersion);
-      return {
-        name: publicVersion,
-        payload: { data: data.toString("base64"), ...(version.crc32c ? { dataCrc32c: version.crc32c } : {}) },
-      };
-    },
+    handle: (call) =>
+      withVersion(call, "secretmanager.versions.access", ({ version, publicVersion }) =>
+        auditAs({ resourceName: publicVersion }, () => {
+          const data = openPayload(call.platform, version, publicVersion);
+          return {
+            name: publicVersion,
+            payload: { data: data.toString("base64"), ...(version.crc32c ? { dataCrc32c: version.crc32c } : {}) },
+          };
+        }),
+      ),
   },
   stateChange("disable"),
   stateChange("enable"),
@@ -242,7 +258,7 @@ export const secretManagerRoutes: Route[] = [
     methodPrefix: M,
     getMethods: ["GET", "POST"],
     permissions: { get: "secretmanager.secrets.getIamPolicy", set: "secretmanager.secrets.setIamPolicy" },
-    resolve: async (call, permission) => (await secretFor(call, permission)).secret.resource,
+    withResource: (call, permission, work) => withSecret(call, permission, ({ secret }) => work(secret.resource)),
   }),
   {
     api: "secretmanager",
@@ -251,13 +267,13 @@ export const secretManagerRoutes: Route[] = [
     body: testIamPermissionsRequest,
     methodName: `${M}TestIamPermissions`,
     mutates: false,
-    async handle(call) {
+    handle: (call) =>
       // "If the secret does not exist, this call returns an empty set of permissions, not a NOT_FOUND error."
-      const scope = await scopeOf(call);
-      const resource = secretResource(scope, call.params["secret"] ?? "");
-      return (await call.platform.store.get("secret", resource))
-        ? testIamPermissions(call.platform, call.ctx, resource, call.body)
-        : {};
-    },
+      inScope(call, async (scope) => {
+        const resource = secretResource(scope, call.params["secret"] ?? "");
+        return (await call.platform.store.get("secret", resource))
+          ? testIamPermissions(call.platform, call.ctx, resource, call.body)
+          : {};
+      }),
   },
 ];

@@ -1,20 +1,15 @@
 // Serverless VPC Access v1: connectors. Creation is a long-running operation that is already done.
 import { randomBytes } from "node:crypto";
-import { requireProject } from "../../accounts/projects.js";
 import { connectorResource, createConnector, lastSegment } from "../../network/vpc.js";
 import type { StoredConnector } from "../../network/vpc-types.js";
 import { notFound } from "../../core/errors.js";
-import { path, seg, type ApiCall, type Route } from "../route.js";
+import { path, seg, type Route } from "../route.js";
+import { auditAs } from "../audit-target.js";
+import { inProject } from "../call-project.js";
 import { connector } from "../wire/runguard.js";
 
 const L = `/v1/projects/${seg("project")}/locations/${seg("region")}`;
 const M = "google.cloud.vpcaccess.v1.VpcAccessService.";
-
-async function projectOf(call: ApiCall): Promise<string> {
-  const project = await requireProject(call.platform, call.params["project"] ?? "");
-  call.audit.projectId = project.projectId;
-  return project.projectId;
-}
 
 function renderConnector(connector: StoredConnector) {
   return {
@@ -39,31 +34,37 @@ export const vpcAccessRoutes: Route[] = [
     methodName: `${M}CreateConnector`,
     body: connector,
     mutates: true,
-    async handle(call) {
-      const projectId = await projectOf(call);
-      const region = call.params["region"] ?? "";
-      const connector = await createConnector(
-        call.platform,
-        call.ctx,
-        projectId,
-        region,
-        call.query.get("connectorId"),
-        call.body,
-      );
-      call.audit.resourceName = connector.resource;
-      const operation = {
-        name: `projects/${projectId}/locations/${region}/operations/${randomBytes(8).toString("hex")}`,
-        metadata: {
-          "@type": "type.googleapis.com/google.cloud.vpcaccess.v1.OperationMetadata",
-          method: `${M}CreateConnector`,
-          target: connector.resource,
-        },
-        done: true,
-        response: { "@type": "type.googleapis.com/google.cloud.vpcaccess.v1.Connector", ...renderConnector(connector) },
-      };
-      await call.platform.store.transact(async (tx) => tx.put("setting", `operations/${operation.name}`, operation));
-      return operation;
-    },
+    handle: (call) =>
+      inProject(call, async ({ projectId }) => {
+        const region = call.params["region"] ?? "";
+        const connector = await createConnector(
+          call.platform,
+          call.ctx,
+          projectId,
+          region,
+          call.query.get("connectorId"),
+          call.body,
+        );
+        return auditAs({ resourceName: connector.resource }, async () => {
+          const operation = {
+            name: `projects/${projectId}/locations/${region}/operations/${randomBytes(8).toString("hex")}`,
+            metadata: {
+              "@type": "type.googleapis.com/google.cloud.vpcaccess.v1.OperationMetadata",
+              method: `${M}CreateConnector`,
+              target: connector.resource,
+            },
+            done: true,
+            response: {
+              "@type": "type.googleapis.com/google.cloud.vpcaccess.v1.Connector",
+              ...renderConnector(connector),
+            },
+          };
+          await call.platform.store.transact(async (tx) =>
+            tx.put("setting", `operations/${operation.name}`, operation),
+          );
+          return operation;
+        });
+      }),
   },
   {
     api: "vpcaccess",
@@ -71,12 +72,13 @@ export const vpcAccessRoutes: Route[] = [
     path: path(`${L}/operations/${seg("operation")}`),
     methodName: "google.longrunning.Operations.GetOperation",
     mutates: false,
-    async handle(call) {
-      const name = `projects/${await projectOf(call)}/locations/${call.params["region"]}/operations/${call.params["operation"]}`;
-      const operation = await call.platform.store.get("setting", `operations/${name}`);
-      if (!operation) throw notFound(`Operation ${name} not found.`);
-      return operation;
-    },
+    handle: (call) =>
+      inProject(call, async ({ projectId }) => {
+        const name = `projects/${projectId}/locations/${call.params["region"]}/operations/${call.params["operation"]}`;
+        const operation = await call.platform.store.get("setting", `operations/${name}`);
+        if (!operation) throw notFound(`Operation ${name} not found.`);
+        return operation;
+      }),
   },
   {
     api: "vpcaccess",
@@ -84,15 +86,15 @@ export const vpcAccessRoutes: Route[] = [
     path: path(`${L}/connectors`),
     methodName: `${M}ListConnectors`,
     mutates: false,
-    async handle(call) {
-      const projectId = await projectOf(call);
-      call.ctx.authorize("vpcaccess.connectors.list", `projects/${projectId}`);
-      const all = await call.platform.store.list<StoredConnector>(
-        "connector",
-        `projects/${projectId}/locations/${call.params["region"]}/`,
-      );
-      return { connectors: all.map(renderConnector) };
-    },
+    handle: (call) =>
+      inProject(call, async ({ projectId }) => {
+        call.ctx.authorize("vpcaccess.connectors.list", `projects/${projectId}`);
+        const all = await call.platform.store.list<StoredConnector>(
+          "connector",
+          `projects/${projectId}/locations/${call.params["region"]}/`,
+        );
+        return { connectors: all.map(renderConnector) };
+      }),
   },
   {
     api: "vpcaccess",
@@ -100,13 +102,13 @@ export const vpcAccessRoutes: Route[] = [
     path: path(`${L}/connectors/${seg("connector")}`),
     methodName: `${M}GetConnector`,
     mutates: false,
-    async handle(call) {
-      const projectId = await projectOf(call);
-      const resource = connectorResource(projectId, call.params["region"] ?? "", call.params["connector"] ?? "");
-      call.ctx.authorize("vpcaccess.connectors.get", `projects/${projectId}`, resource);
-      const connector = await call.platform.store.get<StoredConnector>("connector", resource);
-      if (!connector) throw notFound(`Connector ${resource} not found.`);
-      return renderConnector(connector);
-    },
+    handle: (call) =>
+      inProject(call, async ({ projectId }) => {
+        const resource = connectorResource(projectId, call.params["region"] ?? "", call.params["connector"] ?? "");
+        call.ctx.authorize("vpcaccess.connectors.get", `projects/${projectId}`, resource);
+        const connector = await call.platform.store.get<StoredConnector>("connector", resource);
+        if (!connector) throw notFound(`Connector ${resource} not found.`);
+        return renderConnector(connector);
+      }),
   },
 ];

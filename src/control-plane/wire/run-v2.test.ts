@@ -2,9 +2,9 @@
 // mounting something else.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ApiError } from "../core/errors.js";
-import { knativeInputOf, type V2Service } from "./v2.js";
-import type { RevisionSpec, Volume } from "./types.js";
+import { ApiError } from "../../core/errors.js";
+import { knativeInputOf, type V2Service } from "./run-v2.js";
+import type { RevisionSpec, Volume } from "../../run/types.js";
 
 const withSecretVolume = (item: Record<string, unknown>, mount: Record<string, unknown> = {}): V2Service => ({
   template: {

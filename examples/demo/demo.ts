@@ -3,13 +3,13 @@
 import { existsSync } from "node:fs";
 import { request } from "node:http";
 import { randomBytes } from "node:crypto";
-import { setUserPassword } from "../accounts/user-passwords.js";
+import { setUserPassword } from "../../src/accounts/user-passwords.js";
 import { signInThroughIap } from "./demo-browser.js";
 import { fileURLToPath } from "node:url";
-import type { Runguard } from "../app/runguard.js";
-import { ensureUser } from "../accounts/users.js";
-import { mintAccessToken } from "../app/local-credentials.js";
-import { addImage, HELLO_IMAGE } from "../run/images.js";
+import type { Runguard } from "../../src/app/runguard.js";
+import { ensureUser } from "../../src/accounts/users.js";
+import { mintAccessToken } from "../../src/app/local-credentials.js";
+import { addImage, HELLO_IMAGE } from "../../src/run/images.js";
 
 const SDK_PYTHON = "/usr/lib/google-cloud-sdk/platform/bundledpythonunix/bin/python3";
 const examples = (dir: string) => fileURLToPath(new URL(`../../../examples/${dir}/`, import.meta.url));

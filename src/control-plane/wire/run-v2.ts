@@ -1,11 +1,11 @@
 // The Cloud Run Admin API v2 shape (google.cloud.run.v2.Service), which Google's client libraries speak, mapped
-// onto the Knative form runguard stores (types.ts): v2 fields become the annotations and template fields that
+// onto the Knative form runguard stores (run/types.ts): v2 fields become the annotations and template fields that
 // gcloud's v1 calls carry, so both APIs see one service.
-import { invalidArgument, unimplemented } from "../core/errors.js";
-import { ingressOf, urlPartsOf, urlsOf } from "./render.js";
-import { trafficOf, trafficStatus } from "./traffic.js";
-import type { ServiceInput } from "./services.js";
-import type { Container, EnvVar, Ingress, StoredService, TrafficTarget, Volume, VolumeMount } from "./types.js";
+import { invalidArgument, unimplemented } from "../../core/errors.js";
+import { ingressOf, urlPartsOf, urlsOf } from "../../run/render.js";
+import { trafficOf, trafficStatus } from "../../run/traffic.js";
+import type { ServiceInput } from "../../run/services.js";
+import type { Container, EnvVar, Ingress, StoredService, TrafficTarget, Volume, VolumeMount } from "../../run/types.js";
 
 const INGRESS_TO_V2: Record<Ingress, string> = {
   all: "INGRESS_TRAFFIC_ALL",
