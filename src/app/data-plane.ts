@@ -11,9 +11,11 @@ import { createRequestLog } from "../gateway/request-log.js";
 import type { InstanceProvider } from "../gateway/forward.js";
 import type { TrafficSource } from "../gateway/ingress.js";
 import { startServicePorts, type ServicePorts } from "../gateway/service-ports.js";
-import { createIapGateway } from "../iap/iap-gateway.js";
-import { createDirectIap } from "../iap/direct-iap.js";
-import type { IapCheck } from "../iap/iap-check.js";
+import { createLoadBalancerListener } from "../gateway/load-balancer.js";
+import { createIapCheck } from "../iap/iap-check.js";
+import { openIapAccounts } from "../iap/iap-accounts.js";
+import type { SignInFlow } from "../iap/sign-in-flow.js";
+import type { IapSigner } from "../tokens/iap-jwt.js";
 import type { LocalCa } from "../network/local-ca.js";
 import { guardListener } from "../gateway/request-body.js";
 
@@ -27,7 +29,7 @@ export interface DataPlane {
   directory: ServiceDirectory;
   /** A loopback port per service, for clients that cannot set Host. */
   servicePorts: ServicePorts;
-  /** Writes pending request logs now (tests and shutdown). */
+  /** Writes pending request logs (and users IAP saw first) now (tests and shutdown). */
   flushLogs(): Promise<void>;
   close(): Promise<void>;
 }
@@ -41,10 +43,11 @@ export async function startDataPlane(
     lbPort: number;
     lbHttpsPort: number;
     ca: LocalCa;
-    iap: IapCheck;
+    iap: { signer: IapSigner; signIn: SignInFlow };
   },
 ): Promise<DataPlane> {
   const directory = await createServiceDirectory(platform.store);
+  const iapAccounts = await openIapAccounts(platform.store);
   const forwarder = createForwarder();
   const requestLog = createRequestLog(platform.store);
   const external: TrafficSource = { kind: "external" };
@@ -58,19 +61,20 @@ export async function startDataPlane(
     requestLog,
     clock: platform.clock,
     classifySource: () => external,
-    directIap: createDirectIap(options.iap),
+    iap: createIapCheck({
+      clock: platform.clock,
+      engine: platform.engine,
+      tokens: platform.tokens,
+      store: platform.store,
+      accounts: iapAccounts,
+      ...options.iap,
+    }),
   });
   // Cloud Run accepts request headers up to 64 KiB.
   const serveFrontEnd = (req: IncomingMessage, res: ServerResponse) => frontEnd(req, res);
   const server = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 64 * 1024 }, serveFrontEnd);
   guardListener(server, serveFrontEnd);
-  const iap = createIapGateway({ platform, directory, frontEnd, iap: options.iap });
-  const serveLoadBalancer = (req: IncomingMessage, res: ServerResponse) => {
-    iap(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
-    });
-  };
+  const serveLoadBalancer = createLoadBalancerListener({ directory, frontEnd });
   const lb = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 64 * 1024 }, serveLoadBalancer);
   guardListener(lb, serveLoadBalancer);
   // Every mapped domain gets a certificate from the local CA, issued on first use (by SNI).
@@ -93,6 +97,7 @@ export async function startDataPlane(
     for (const listener of [server, lb, lbHttps]) await closeServer(listener);
     await servicePorts.close();
     await requestLog.close();
+    await iapAccounts.close();
     await forwarder.close();
     directory.close();
   };
@@ -115,7 +120,10 @@ export async function startDataPlane(
       frontEnd,
       servicePorts,
       directory,
-      flushLogs: () => requestLog.flush(),
+      flushLogs: async () => {
+        await requestLog.flush();
+        await iapAccounts.flush();
+      },
       close,
     };
   }

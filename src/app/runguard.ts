@@ -20,7 +20,7 @@ import { createPrivateResourceIndex } from "../network/private-resources.js";
 import { createVpcGateway } from "../network/vpc-gateway.js";
 import { createNetworkAdminRoutes } from "../control-plane/apis/network-admin.js";
 import { createIapRoutes } from "../control-plane/apis/iap-admin.js";
-import { createIapSigner, type IapSigner } from "../iap/iap-jwt.js";
+import { createIapSigner, type IapSigner } from "../tokens/iap-jwt.js";
 import { createOauthRoutes } from "../control-plane/apis/oauth.js";
 import { createSignInRoutes } from "../control-plane/apis/signin.js";
 import { createAuthorizationCodes } from "../signin/authorization-codes.js";
@@ -29,7 +29,6 @@ import { createClientDirectory } from "../signin/clients.js";
 import { createIapSessions, openIapSessionKey } from "../iap/iap-session.js";
 import { builtInIdentityProvider, oidcIdentityProvider } from "../iap/identity-provider.js";
 import { createSignInFlow } from "../iap/sign-in-flow.js";
-import { createIapCheck } from "../iap/iap-check.js";
 import { directIapClientHosts } from "../iap/direct-iap.js";
 import type { TrafficSource } from "../gateway/ingress.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -109,7 +108,6 @@ async function start(
     }),
     config.oidc ? oidcIdentityProvider(config.oidc) : builtInIdentityProvider(() => apiUrl, codes),
   );
-  const iap = createIapCheck({ platform, signer, signIn });
   const apiHandler = createControlPlaneHandler({
     platform,
     routes: [
@@ -152,7 +150,7 @@ async function start(
     lbPort: config.lbPort,
     lbHttpsPort: config.lbHttpsPort,
     ca,
-    iap,
+    iap: { signer, signIn },
   });
   frontEnd = dataPlane.frontEnd;
   directIapClients = async () => directIapClientHosts(dataPlane.directory);

@@ -2,7 +2,7 @@
 // a domain name routed to a backend service.
 import { requireProject } from "../../accounts/projects.js";
 import { mapDomain } from "../../load-balancer/backend-services.js";
-import type { IapSigner } from "../../iap/iap-jwt.js";
+import type { IapSigner } from "../../tokens/iap-jwt.js";
 import { invalidArgument } from "../../core/errors.js";
 import { path, seg, type Route } from "../route.js";
 import { mapDomainRequest } from "../wire/runguard.js";
