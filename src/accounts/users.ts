@@ -16,11 +16,12 @@ export interface User {
 
 export const userName = (email: string) => `users/${email.toLowerCase()}`;
 
-export async function ensureUser(deps: UsersDeps, email: string): Promise<User> {
+/** The user, recorded with `newId` (a fresh one by default) if this is the first time it is seen. */
+export async function ensureUser(deps: UsersDeps, email: string, newId?: string): Promise<User> {
   return deps.store.transact(async (tx) => {
     const existing = await tx.get<User>("user", userName(email));
     if (existing) return existing;
-    const user: User = { email: email.toLowerCase(), uniqueId: numericId() };
+    const user: User = { email: email.toLowerCase(), uniqueId: newId ?? numericId() };
     tx.put("user", userName(email), user);
     return user;
   });

@@ -13,9 +13,9 @@ import type { InstanceProvider } from "../gateway/forward.js";
 import type { TrafficSource } from "../network/traffic-source.js";
 import { servicePortHandler } from "../gateway/service-ports.js";
 import { createServicePorts, type ServicePorts } from "./service-ports.js";
-import { createIapGateway } from "../iap/iap-gateway.js";
-import { createDirectIap } from "../iap/direct-iap.js";
-import type { IapCheck } from "../iap/iap-check.js";
+import { createLoadBalancerListener } from "../gateway/load-balancer.js";
+import type { IapStage } from "../gateway/iap-stage.js";
+import type { IapAccounts } from "../iap/iap-accounts.js";
 import type { LocalCa } from "../network/local-ca.js";
 import { guardListener } from "../gateway/request-body.js";
 
@@ -38,7 +38,7 @@ export interface DataPlane {
   servicePorts: ServicePorts;
   /** Starts answering: on the bound ports, and on a port per service. */
   serve(): Promise<void>;
-  /** Writes pending request logs now (tests and shutdown). */
+  /** Writes pending request logs (and users IAP saw first) now (tests and shutdown). */
   flushLogs(): Promise<void>;
   close(): Promise<void>;
 }
@@ -51,7 +51,9 @@ export function createDataPlane(
     directory: ServiceDirectory;
     instances: InstanceProvider;
     ca: LocalCa;
-    iap: IapCheck;
+    iap: IapStage;
+    /** IAP's cache of users and service agents (owned by the caller): flushed with the logs. */
+    iapAccounts: IapAccounts;
   },
 ): DataPlane {
   const { directory, ports, host } = options;
@@ -68,19 +70,13 @@ export function createDataPlane(
     requestLog,
     clock: platform.clock,
     classifySource: () => external,
-    directIap: createDirectIap(options.iap),
+    iap: options.iap,
   });
   // Cloud Run accepts request headers up to 64 KiB.
   const serveFrontEnd = (req: IncomingMessage, res: ServerResponse) => frontEnd(req, res);
   const server = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 64 * 1024 }, serveFrontEnd);
   guardListener(server, serveFrontEnd);
-  const iap = createIapGateway({ platform, directory, frontEnd, iap: options.iap });
-  const serveLoadBalancer = (req: IncomingMessage, res: ServerResponse) => {
-    iap(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
-    });
-  };
+  const serveLoadBalancer = createLoadBalancerListener({ directory, frontEnd });
   const lb = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 64 * 1024 }, serveLoadBalancer);
   guardListener(lb, serveLoadBalancer);
   // Every mapped domain gets a certificate from the local CA, issued on first use (by SNI).
@@ -116,7 +112,10 @@ export function createDataPlane(
       await ports.loadBalancerHttps.serve(lbHttps);
       await servicePorts.open();
     },
-    flushLogs: () => requestLog.flush(),
+    flushLogs: async () => {
+      await requestLog.flush();
+      await options.iapAccounts.flush();
+    },
     async close() {
       for (const port of [ports.frontEnd, ports.loadBalancer, ports.loadBalancerHttps]) await port.close();
       await servicePorts.close();

@@ -24,7 +24,7 @@ import type { ClientDirectory } from "../signin/clients.js";
 import type { SignInThrottle } from "../signin/sign-in-throttle.js";
 import type { VpcGateway } from "../egress/vpc-gateway.js";
 import type { LocalCa } from "../network/local-ca.js";
-import type { IapSigner } from "../iap/iap-jwt.js";
+import type { IapSigner } from "../tokens/iap-jwt.js";
 
 export interface RouteDeps {
   /** The authorization codes runguard's sign-in issues and the token endpoint redeems. */

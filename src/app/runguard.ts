@@ -19,7 +19,7 @@ import { detectConfinement, type ConfinementReport } from "../runtime/confinemen
 import { openInstanceDirs } from "../runtime/instance-dirs.js";
 import { createPrivateResourceIndex } from "../network/private-resources.js";
 import { createVpcGateway } from "../egress/vpc-gateway.js";
-import { createIapSigner, type IapSigner } from "../iap/iap-jwt.js";
+import { createIapSigner, type IapSigner } from "../tokens/iap-jwt.js";
 import { createAuthorizationCodes } from "../signin/authorization-codes.js";
 import { createSignInThrottle } from "../signin/sign-in-throttle.js";
 import { createClientDirectory } from "../signin/clients.js";
@@ -27,6 +27,7 @@ import { createIapSessions, openIapSessionKey } from "../iap/iap-session.js";
 import { builtInIdentityProvider, oidcIdentityProvider } from "../iap/identity-provider.js";
 import { createSignInFlow } from "../iap/sign-in-flow.js";
 import { createIapCheck } from "../iap/iap-check.js";
+import { openIapAccounts } from "../iap/iap-accounts.js";
 import { directIapClientHosts } from "../iap/direct-iap.js";
 import { createServiceDirectory } from "../gateway/directory.js";
 import type { TrafficSource } from "../network/traffic-source.js";
@@ -106,7 +107,17 @@ async function start(
     }),
     config.oidc ? oidcIdentityProvider(config.oidc) : builtInIdentityProvider(() => apiUrl, codes),
   );
-  const iap = createIapCheck({ platform, signer, signIn });
+  const iapAccounts = await openIapAccounts(platform.store);
+  undo.push(() => iapAccounts.close());
+  const iap = createIapCheck({
+    clock: platform.clock,
+    engine: platform.engine,
+    tokens: platform.tokens,
+    store: platform.store,
+    accounts: iapAccounts,
+    signer,
+    signIn,
+  });
   const isolation = detectIsolation(config.isolation);
   const confinement = detectConfinement();
   // Kills the instances a killed runguard left running on this data directory and removes their directories.
@@ -124,6 +135,7 @@ async function start(
     instances: { acquire: (revision, service) => instances.acquire(revision, service) },
     ca,
     iap,
+    iapAccounts,
   });
   undo.push(() => dataPlane.close());
   const serveRunApp = (req: IncomingMessage, res: ServerResponse, source: TrafficSource) =>
@@ -187,6 +199,7 @@ async function start(
       await ports.controlPlane.close();
       await dataPlane.close();
       directory.close();
+      await iapAccounts.close();
       await instances.close();
       dirs.close();
       privateResources.close();

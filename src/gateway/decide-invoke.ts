@@ -48,27 +48,28 @@ const NOT_AUTHENTICATED: InvokeVerdict = Object.freeze({
 });
 const NOT_AUTHORIZED: InvokeVerdict = Object.freeze({ allowed: false, status: 401, logText: LOG_TEXT.notAuthorized });
 
-/**
- * The verdict without a promise when no token needs verifying (public services, missing or malformed
- * credentials, tokens verified before): the front end's hot path stays synchronous. `connection` is what the
- * request came over (its socket), for deps.readCredential's memory.
- */
-export function decideInvokeNow(
+/** `connection` is what the request came over (its socket), for deps.readCredential's memory. */
+export async function decideInvoke(
   deps: InvokeDeps,
   service: RoutedService,
   rawHeaders: readonly string[],
   connection: object,
-): InvokeVerdict | Promise<InvokeVerdict> {
+): Promise<InvokeVerdict> {
   if (isPublic(deps, service)) return identifyPublicCaller(deps, service, rawHeaders, connection);
   const credential = deps.readCredential(rawHeaders, connection);
   if (credential.kind === "none") return NOT_AUTHENTICATED;
   if (credential.kind === "invalid") return NOT_AUTHORIZED;
+  return judge(deps, service, credential, await verify(deps, service, credential.token));
+}
+
+/** A token verified before is answered from the token service's cache, without checking its signature again. */
+function verify(
+  deps: InvokeDeps,
+  service: RoutedService,
+  token: string,
+): IdTokenVerification | Promise<IdTokenVerification> {
   const accept = acceptedAudience(service);
-  const cached = deps.tokens.verifyIdTokenCached?.(credential.token, accept);
-  if (cached) return judge(deps, service, credential, cached);
-  return deps.tokens
-    .verifyIdToken(credential.token, accept)
-    .then((verdict) => judge(deps, service, credential, verdict));
+  return deps.tokens.verifyIdTokenCached?.(token, accept) ?? deps.tokens.verifyIdToken(token, accept);
 }
 
 const acceptedAudience = (service: RoutedService) => (aud: string) =>
@@ -86,21 +87,16 @@ function validCaller(deps: InvokeDeps, service: RoutedService, verdict: IdTokenV
  * with its metadata-server token) is recorded in the request log, so an audit can tell a public service whose
  * callers are all service accounts. Nothing is enforced: an invalid token is simply not recorded.
  */
-function identifyPublicCaller(
+async function identifyPublicCaller(
   deps: InvokeDeps,
   service: RoutedService,
   rawHeaders: readonly string[],
   connection: object,
-): InvokeVerdict | Promise<InvokeVerdict> {
+): Promise<InvokeVerdict> {
   const credential = deps.readCredential(rawHeaders, connection);
   if (credential.kind !== "bearer") return PUBLIC;
-  const withCaller = (verdict: IdTokenVerification): InvokeVerdict => {
-    const caller = validCaller(deps, service, verdict);
-    return caller ? { allowed: true, public: true, caller } : PUBLIC;
-  };
-  const accept = acceptedAudience(service);
-  const cached = deps.tokens.verifyIdTokenCached?.(credential.token, accept);
-  return cached ? withCaller(cached) : deps.tokens.verifyIdToken(credential.token, accept).then(withCaller);
+  const caller = validCaller(deps, service, await verify(deps, service, credential.token));
+  return caller ? { allowed: true, public: true, caller } : PUBLIC;
 }
 
 function judge(

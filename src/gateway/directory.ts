@@ -1,11 +1,21 @@
-// The front end's view of the services: a routing table kept in memory and refreshed from the store's change
-// feed, so the data plane never calls the control plane and never waits on the database per request.
-import type { Store } from "../store/store.js";
+// The front end's view of the services and of the load balancer in front of them (routing and IAP settings):
+// tables kept in memory and refreshed from the store's change feed, so the data plane never calls the control
+// plane and never waits on the database per request.
+import type { Kind, Store } from "../store/store.js";
 import type { Project } from "../accounts/projects.js";
 import type { Ingress, StoredService } from "../run/types.js";
 import { urlPartsOf, urlsOf } from "../run/render.js";
 import { revisionResource } from "../run/services.js";
 import { revisionOf, tagHosts, trafficOf } from "../run/traffic.js";
+import type {
+  StoredBackendService,
+  StoredForwardingRule,
+  StoredLoadBalancer,
+  StoredNeg,
+  StoredTargetProxy,
+  StoredUrlMap,
+} from "../load-balancer/types.js";
+import { backendFor, servedUrlMaps } from "../load-balancer/routing.js";
 
 export interface RoutedService {
   resource: string;
@@ -36,11 +46,25 @@ export function pickRevision(service: RoutedService): string | undefined {
   return revisions[revisions.length - 1];
 }
 
+/** Where the load balancer sends a request: the backend service (with its IAP settings) and its Cloud Run service. */
+export interface LoadBalancerRoute {
+  backend: StoredBackendService;
+  service: RoutedService;
+}
+
 export interface ServiceDirectory {
+  /** `host` as hostOf gives it. */
   byHost(host: string): RoutedService | undefined;
   byResource(resource: string): RoutedService | undefined;
   all(): RoutedService[];
+  /** The route of a request on the load balancer's listener for `protocol`. */
+  loadBalancerRoute(protocol: "HTTP" | "HTTPS", host: string, path: string): LoadBalancerRoute | undefined;
   close(): void;
+}
+
+/** The Host header's name without its port, lower-cased: what services are looked up by. */
+export function hostOf(hostHeader: string | undefined): string {
+  return (hostHeader ?? "").replace(/:\d+$/, "").toLowerCase();
 }
 
 function customAudiences(service: StoredService): string[] {
@@ -130,12 +154,34 @@ export function routeOf(service: StoredService, projectNumber: string): RoutedSe
   };
 }
 
+const LOAD_BALANCER_KINDS = [
+  "loadBalancer",
+  "forwardingRule",
+  "targetProxy",
+  "urlMap",
+  "backendService",
+  "networkEndpointGroup",
+] as const satisfies readonly Kind[];
+type LoadBalancerKind = (typeof LOAD_BALANCER_KINDS)[number];
+
+const isLoadBalancerKind = (kind: string): kind is LoadBalancerKind =>
+  (LOAD_BALANCER_KINDS as readonly string[]).includes(kind);
+
+/** What routing on the load balancer reads, derived from its documents after each change. */
+interface LoadBalancerTables {
+  mappedDomains: StoredLoadBalancer[];
+  servedMaps: Record<"HTTP" | "HTTPS", StoredUrlMap[]>;
+}
+
 export async function createServiceDirectory(store: Store): Promise<ServiceDirectory> {
   const numbers = new Map<string, string>();
   const byResource = new Map<string, RoutedService>();
   const byHost = new Map<string, RoutedService>();
   /** Every host a service answers on (its URLs and its tags' URLs), to unindex it. */
   const hostsOf = new Map<string, string[]>();
+  /** The load balancer's documents by kind, each by resource name. */
+  const lbDocuments = new Map<LoadBalancerKind, Map<string, unknown>>(LOAD_BALANCER_KINDS.map((k) => [k, new Map()]));
+  let lbTables: LoadBalancerTables | undefined;
 
   const index = (service: StoredService, route: RoutedService) => {
     byResource.set(route.resource, route);
@@ -157,22 +203,70 @@ export async function createServiceDirectory(store: Store): Promise<ServiceDirec
     const number = numbers.get(service.projectId);
     if (number) index(service, routeOf(service, number));
   };
+  const documents = <T>(kind: LoadBalancerKind) => lbDocuments.get(kind) as Map<string, T>;
+  /** A kind's documents ordered by name, as the store lists them. */
+  const listed = <T>(kind: LoadBalancerKind): T[] =>
+    [...documents<T>(kind).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, value]) => value);
+  const tables = (): LoadBalancerTables => {
+    if (lbTables) return lbTables;
+    const config = {
+      forwardingRules: listed<StoredForwardingRule>("forwardingRule"),
+      targetProxies: listed<StoredTargetProxy>("targetProxy"),
+      urlMaps: listed<StoredUrlMap>("urlMap"),
+    };
+    lbTables = {
+      mappedDomains: listed<StoredLoadBalancer>("loadBalancer"),
+      servedMaps: { HTTP: servedUrlMaps(config, "HTTP"), HTTPS: servedUrlMaps(config, "HTTPS") },
+    };
+    return lbTables;
+  };
 
-  for (const project of await store.list<Project>("project")) numbers.set(project.projectId, project.projectNumber);
-  for (const service of await store.list<StoredService>("service")) upsert(service);
+  /** Everything from the store at once (at start, and when another process changed the store). */
+  const load = async () => {
+    const projects = await store.list<Project>("project");
+    const services = await store.list<StoredService>("service");
+    const lbLists = await Promise.all(LOAD_BALANCER_KINDS.map((kind) => store.list<{ resource: string }>(kind)));
+    numbers.clear();
+    for (const project of projects) numbers.set(project.projectId, project.projectNumber);
+    for (const resource of [...byResource.keys()]) unindex(resource);
+    for (const service of services) upsert(service);
+    LOAD_BALANCER_KINDS.forEach((kind, i) =>
+      lbDocuments.set(kind, new Map((lbLists[i] ?? []).map((document) => [document.resource, document]))),
+    );
+    lbTables = undefined;
+  };
+
+  await load();
   const unsubscribe = store.onChange((change) => {
-    if (change.kind === "project" && change.value) {
+    if (change.kind === "*") {
+      void load().catch(() => undefined);
+    } else if (change.kind === "project" && change.value) {
       const project = change.value as Project;
       numbers.set(project.projectId, project.projectNumber);
     } else if (change.kind === "service") {
       if (change.value) upsert(change.value as StoredService);
       else unindex(change.name);
+    } else if (isLoadBalancerKind(change.kind)) {
+      if (change.value) documents(change.kind).set(change.name, change.value);
+      else documents(change.kind).delete(change.name);
+      lbTables = undefined;
     }
   });
   return {
     byHost: (host) => byHost.get(host),
     byResource: (resource) => byResource.get(resource),
     all: () => [...byResource.values()],
+    loadBalancerRoute(protocol, host, path) {
+      const { mappedDomains, servedMaps } = tables();
+      const backendName = backendFor(mappedDomains, servedMaps[protocol], host, path);
+      const backend = backendName ? documents<StoredBackendService>("backendService").get(backendName) : undefined;
+      const negName = backend?.backends[0];
+      const neg = negName ? documents<StoredNeg>("networkEndpointGroup").get(negName) : undefined;
+      const service = neg
+        ? byResource.get(`projects/${neg.projectId}/locations/${neg.region}/services/${neg.cloudRunService}`)
+        : undefined;
+      return backend && service ? { backend, service } : undefined;
+    },
     close: unsubscribe,
   };
 }

@@ -3,6 +3,7 @@
 // and the forwarding headers Google's front end adds.
 import type { IncomingHttpHeaders } from "node:http";
 import { createHexPool } from "../core/ids.js";
+import { SERVERLESS_AUTHORIZATION, isClientForbidden } from "./client-headers.js";
 
 const HOP_BY_HOP = new Set([
   "connection",
@@ -19,14 +20,6 @@ const HOP_BY_HOP = new Set([
   "host",
 ]);
 
-/** Headers only Google's infrastructure may set; a client's copies are dropped. */
-const SPOOFABLE = new Set([
-  "x-goog-iap-jwt-assertion",
-  "x-goog-authenticated-user-email",
-  "x-goog-authenticated-user-id",
-  "x-runguard-source",
-]);
-
 /** Forwarding headers the front end writes itself (a client's x-forwarded-for is extended, not dropped). */
 const REPLACED = new Set(["x-forwarded-for", "x-forwarded-proto", "forwarded"]);
 
@@ -37,6 +30,10 @@ export interface ForwardContext {
   checked?: { header: string; value: string };
   /** On public services nobody verified X-Serverless-Authorization, so it must not reach the app. */
   dropServerlessAuthorization: boolean;
+  /** Through the load balancer or IAP: a client's X-Serverless-Authorization is not its to send. */
+  behindProxy: boolean;
+  /** What IAP let through: the Cookie header without IAP's cookies, and the identity headers IAP vouches for. */
+  iap?: { cookie: string | undefined; identityHeaders: Readonly<Record<string, string>> };
 }
 
 /** Header names and values in turn, as undici and Node's writeHead take them: no object built key by key. */
@@ -73,9 +70,14 @@ function requestHeadersForInstance(
   const out: FlatHeaders = [];
   for (const name in incoming) {
     const value = incoming[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || SPOOFABLE.has(name) || listed?.has(name)) continue;
-    if (name === "x-serverless-authorization" && context.dropServerlessAuthorization) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || listed?.has(name)) continue;
+    if (isClientForbidden(name, context.behindProxy)) continue;
+    if (name === SERVERLESS_AUTHORIZATION && context.dropServerlessAuthorization) continue;
     if (name === checkedHeader || REPLACED.has(name)) continue;
+    if (name === "cookie" && context.iap) {
+      if (context.iap.cookie !== undefined) out.push(name, context.iap.cookie);
+      continue;
+    }
     pushHeader(out, name, value);
   }
   if (context.checked) out.push(context.checked.header, context.checked.value);
@@ -95,6 +97,8 @@ function requestHeadersForInstance(
   if (!incoming["x-cloud-trace-context"]) {
     out.push("x-cloud-trace-context", `${randomHex(16)}/${parseInt(randomHex(6), 16)};o=1`);
   }
+  if (context.iap)
+    for (const name in context.iap.identityHeaders) out.push(name, context.iap.identityHeaders[name] ?? "");
   return out;
 }
 

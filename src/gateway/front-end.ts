@@ -1,11 +1,18 @@
 // The front end in front of every service, as a chain of small stages in Cloud Run's order:
-// route (Host) → ingress → invoker check (token, IAM) → header rewrite → forward to an instance → request log.
+// route (Host) → ingress → IAP (when on) → invoker check (token, IAM) → header rewrite → forward to an instance
+// → request log. Each check returns its verdict as data; only the front end writes responses.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { PolicyEngine } from "../iam/engine.js";
 import type { TokenService } from "../tokens/types.js";
 import type { Clock } from "../core/clock.js";
-import { pickRevision, type ServiceDirectory, type RoutedService } from "./directory.js";
-import { decideInvokeNow, type InvokeVerdict } from "./decide-invoke.js";
+import {
+  hostOf,
+  pickRevision,
+  type LoadBalancerRoute,
+  type ServiceDirectory,
+  type RoutedService,
+} from "./directory.js";
+import { decideInvoke, type InvokeVerdict } from "./decide-invoke.js";
 import { createCredentialReader } from "./credentials.js";
 import { admitsSource } from "./ingress.js";
 import type { TrafficSource } from "../network/traffic-source.js";
@@ -20,6 +27,8 @@ import {
   LOG_TEXT,
 } from "./pages.js";
 import { createHeaderRewriter } from "./forward-headers.js";
+import { SERVERLESS_AUTHORIZATION, clientRawHeaders } from "./client-headers.js";
+import { iapProtects, type IapAnswer, type IapStage, type IapVerdict } from "./iap-stage.js";
 import type { Forwarder, InstanceProvider } from "./forward.js";
 import type { RequestLog } from "./request-log.js";
 import { declaredTooLarge } from "./request-body.js";
@@ -36,48 +45,20 @@ export interface FrontEndOptions {
   clock: Clock;
   /** Where a request comes from; everything not vouched for by runguard's own network is external. */
   classifySource: (req: IncomingMessage) => TrafficSource;
-  /** IAP turned on directly on services; it resumes the front end with the requests it lets through. */
-  directIap?: DirectIap;
+  /** IAP, for services and backend services that have it on. */
+  iap?: IapStage;
 }
-
-/** Runs IAP for a service that has it on; `resume` is the front end, to call with `iapPassed` set. */
-export type DirectIap = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  service: RoutedService,
-  route: RouteOptions,
-  resume: FrontEnd,
-) => void;
 
 export interface RouteOptions {
   /** Serve this service whatever the Host (per-service ports). */
   pinned?: RoutedService;
   /** Where the request comes from, when runguard itself knows (its egress proxy, the load balancer). */
   source?: TrafficSource;
-  /** Identity headers runguard vouches for (IAP's), added after every client-sent copy was stripped. */
-  trustedHeaders?: Record<string, string>;
-  /** IAP on the service itself has let this request through. */
-  iapPassed?: boolean;
+  /** The backend service the load balancer routed the request through (its IAP settings apply). */
+  backend?: LoadBalancerRoute["backend"];
 }
 
 export type FrontEnd = (req: IncomingMessage, res: ServerResponse, route?: RouteOptions) => void;
-
-/** The Host header without its port, lower-cased. */
-function hostOf(req: IncomingMessage): string {
-  const host = req.headers.host;
-  if (!host) return "";
-  // Strip a trailing ":digits" (what /:\d+$/ matched) without a regex or an intermediate string when absent.
-  let end = host.length;
-  let i = end - 1;
-  while (i >= 0) {
-    const c = host.charCodeAt(i);
-    if (c < 48 || c > 57) break;
-    i--;
-  }
-  if (i >= 0 && i < end - 1 && host.charCodeAt(i) === 58) end = i;
-  const bare = end === host.length ? host : host.slice(0, end);
-  return bare.toLowerCase();
-}
 
 const UNAUTHORIZED_HEADERS = {
   "www-authenticate": 'Bearer error="invalid_token" error_description="The access token could not be verified"',
@@ -93,6 +74,22 @@ function sendPage(res: ServerResponse, status: number, body: string, extra?: Rec
   res.end(body);
   return size;
 }
+
+/** IAP's own answer, written as IAP gave it. */
+function sendIapAnswer(req: IncomingMessage, res: ServerResponse, answer: IapAnswer): void {
+  req.resume();
+  res.writeHead(answer.status, answer.headers);
+  if (answer.body === undefined) res.end();
+  else res.end(answer.body);
+}
+
+/** A failure inside IAP: a bare 500, as IAP gives. */
+function sendIapFailure(res: ServerResponse): void {
+  if (!res.headersSent) res.writeHead(500);
+  res.end();
+}
+
+type IapPass = Extract<IapVerdict, { pass: true }>;
 
 export function createFrontEnd(options: FrontEndOptions): FrontEnd {
   const requestHeadersForInstance = createHeaderRewriter();
@@ -149,54 +146,66 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
     log(req, service, service.revision, path, started, verdict.status, size, email, verdict.logText);
   };
 
-  const proceed = (
+  const proceed = async (
     req: IncomingMessage,
     res: ServerResponse,
     route: RouteOptions,
     service: RoutedService,
     path: string,
     started: number,
-    verdict: InvokeVerdict,
-  ): Promise<void> | undefined => {
-    if (!verdict.allowed) {
-      reject(req, res, service, path, started, verdict);
-      return undefined;
-    }
+    verdict: Extract<InvokeVerdict, { allowed: true }>,
+    iapPass: IapPass | undefined,
+  ): Promise<void> => {
     const headers = requestHeadersForInstance(req.headers, {
       clientIp: req.socket.remoteAddress ?? "",
       // Behind a per-service port the Host is a loopback address; the app sees its service URL's host.
-      host: route.pinned ? new URL(service.urls[0] ?? "http://localhost").hostname : hostOf(req),
+      host: route.pinned ? new URL(service.urls[0] ?? "http://localhost").hostname : hostOf(req.headers.host),
       dropServerlessAuthorization: verdict.public,
       ...(verdict.public ? {} : { checked: { header: verdict.header, value: verdict.forwardedValue } }),
+      behindProxy: route.backend !== undefined || iapPass !== undefined,
+      ...(iapPass ? { iap: { cookie: iapPass.cookie, identityHeaders: iapPass.identityHeaders } } : {}),
     });
-    if (route.trustedHeaders)
-      for (const name in route.trustedHeaders) headers.push(name, route.trustedHeaders[name] ?? "");
     const email = verdict.public ? verdict.caller : verdict.principal.email;
     // The split is applied per request; the log names the revision that answered.
     const revision = pickRevision(service);
-    return options.forwarder.forward(options.instances, service, revision, req, res, headers).then((outcome) => {
-      if (outcome.kind === "client-error") {
-        // The body may be half read: the connection cannot carry another request.
-        const page = outcome.status === 413 ? payloadTooLargePage() : badRequestPage();
-        const size = sendPage(res, outcome.status, page, { connection: "close" });
-        log(req, service, revision, path, started, outcome.status, size, email, undefined);
-      } else if (outcome.kind === "instance-failed") {
-        const size = sendPage(res, 500, serverErrorPage());
-        log(req, service, revision, path, started, 500, size, email, LOG_TEXT.instanceFailed);
-      } else if (outcome.kind === "no-capacity") {
-        const size = sendPage(res, 429, tooManyRequestsPage());
-        log(req, service, revision, path, started, 429, size, email, LOG_TEXT.noInstance);
-      } else {
-        log(req, service, revision, path, started, outcome.status, outcome.responseSize, email, undefined);
-      }
-    });
+    const outcome = await options.forwarder.forward(options.instances, service, revision, req, res, headers);
+    if (outcome.kind === "client-error") {
+      // The body may be half read: the connection cannot carry another request.
+      const page = outcome.status === 413 ? payloadTooLargePage() : badRequestPage();
+      const size = sendPage(res, outcome.status, page, { connection: "close" });
+      log(req, service, revision, path, started, outcome.status, size, email, undefined);
+    } else if (outcome.kind === "instance-failed") {
+      const size = sendPage(res, 500, serverErrorPage());
+      log(req, service, revision, path, started, 500, size, email, LOG_TEXT.instanceFailed);
+    } else if (outcome.kind === "no-capacity") {
+      const size = sendPage(res, 429, tooManyRequestsPage());
+      log(req, service, revision, path, started, 429, size, email, LOG_TEXT.noInstance);
+    } else {
+      log(req, service, revision, path, started, outcome.status, outcome.responseSize, email, undefined);
+    }
   };
 
-  const failed = (res: ServerResponse) => () => {
-    sendPage(res, 500, serverErrorPage());
+  /** IAP's verdict; undefined once the request was answered (by IAP, or with IAP's 500 when it failed). */
+  const passIap = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    iap: IapStage,
+    service: RoutedService,
+    backend: RouteOptions["backend"],
+  ): Promise<IapPass | undefined> => {
+    let verdict: IapVerdict;
+    try {
+      verdict = await iap.check(req, service, backend);
+    } catch {
+      sendIapFailure(res);
+      return undefined;
+    }
+    if (verdict.pass) return verdict;
+    sendIapAnswer(req, res, verdict.answer);
+    return undefined;
   };
 
-  const frontEnd: FrontEnd = (req, res, route = {}) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, route: RouteOptions): Promise<void> => {
     const started = clock.now();
     // Google's front end forwards origin-form targets only: an absolute-form one becomes its path, anything
     // else (`*`, `http://`, `x`...) is a malformed request, answered before it can reach an app.
@@ -215,7 +224,7 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
       sendPage(res, 413, payloadTooLargePage(), { connection: "close" });
       return;
     }
-    const service = route.pinned ?? options.directory.byHost(hostOf(req));
+    const service = route.pinned ?? options.directory.byHost(hostOf(req.headers.host));
     if (!service) {
       req.resume();
       sendPage(res, 404, notFoundPage(path));
@@ -227,22 +236,30 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
       sendPage(res, 404, notFoundPage(path));
       return;
     }
-    // Then IAP, when it is on the service itself (Cloud Run's order: ingress, IAP, IAM).
-    if (service.iapEnabled && !route.iapPassed && options.directIap) {
-      options.directIap(req, res, service, route, frontEnd);
+    // Then IAP, on the backend service the load balancer routed through or on the service itself.
+    let iapPass: IapPass | undefined;
+    if (options.iap && iapProtects(service, route.backend)) {
+      iapPass = await passIap(req, res, options.iap, service, route.backend);
+      if (!iapPass) return;
+    }
+    // Then Cloud Run's invoker check, of IAP's service agent when IAP let the request through.
+    const credentialHeaders = iapPass
+      ? [SERVERLESS_AUTHORIZATION, iapPass.serverlessAuthorization]
+      : route.backend
+        ? clientRawHeaders(req.rawHeaders, true)
+        : req.rawHeaders;
+    const verdict = await decideInvoke(invokeDeps, service, credentialHeaders, req.socket);
+    if (!verdict.allowed) {
+      reject(req, res, service, path, started, verdict);
       return;
     }
-    let pending: Promise<void> | undefined;
-    try {
-      const verdict = decideInvokeNow(invokeDeps, service, req.rawHeaders, req.socket);
-      pending =
-        "then" in verdict
-          ? verdict.then((v) => proceed(req, res, route, service, path, started, v))
-          : proceed(req, res, route, service, path, started, verdict);
-    } catch (error) {
-      pending = Promise.reject(error as Error);
-    }
-    pending?.catch(failed(res));
+    await proceed(req, res, route, service, path, started, verdict, iapPass);
+  };
+
+  const frontEnd: FrontEnd = (req, res, route = {}) => {
+    handle(req, res, route).catch(() => {
+      sendPage(res, 500, serverErrorPage());
+    });
   };
   return frontEnd;
 }

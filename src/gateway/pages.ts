@@ -103,3 +103,6 @@ export function payloadTooLargePage(): string {
 
 /** What the front end's listeners answer to a request Node's parser refused (core/http-input.ts). */
 export const malformedRequestAnswer = () => ({ contentType: "text/html; charset=UTF-8", body: badRequestPage() });
+
+/** The mark on every answer IAP gives itself (and on the load balancer's 404 for an unmapped host). */
+export const IAP_GENERATED = { "x-goog-iap-generated-response": "true" } as const;

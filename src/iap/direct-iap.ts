@@ -3,9 +3,7 @@
 // then IAP, then IAM, which here checks IAP's service agent (fidelity reference §8.1).
 import { createHash } from "node:crypto";
 import type { RoutedService, ServiceDirectory } from "../gateway/directory.js";
-import type { DirectIap } from "../gateway/front-end.js";
-import type { IapCheck, IapTarget } from "./iap-check.js";
-import { dropClientIdentityHeaders } from "./request-headers.js";
+import type { IapTarget } from "./iap-check.js";
 
 /** The Google-managed OAuth client IAP uses for a service: the audience of programmatic callers' ID tokens. */
 export const serviceIapClientId = (projectNumber: string, region: string, name: string) =>
@@ -27,22 +25,6 @@ export function serviceTarget(service: RoutedService): IapTarget {
       type: "cloud_run_revision",
       labels: { project_id: service.projectId, service_name: service.name, location: service.region },
     },
-  };
-}
-
-/** The front end's direct-IAP step: IAP's own answers, or the request resumed with IAP's headers. */
-export function createDirectIap(iap: IapCheck): DirectIap {
-  return (req, res, service, route, resume) => {
-    dropClientIdentityHeaders(req);
-    iap.admit(req, res, service, serviceTarget(service)).then(
-      (trustedHeaders) => {
-        if (trustedHeaders) resume(req, res, { ...route, pinned: service, trustedHeaders, iapPassed: true });
-      },
-      () => {
-        if (!res.headersSent) res.writeHead(500);
-        res.end();
-      },
-    );
   };
 }
 

@@ -1,12 +1,12 @@
-// IAP's browser session: after sign-in, a cookie holding a short JWT (HS256, key kept in the data directory)
-// names the user and the backend it was issued for. Logins in progress are remembered server-side by nonce,
+// IAP's browser session: after sign-in, a cookie holding a short session token (tokens/session-token.ts, its key
+// kept in the data directory) names the user and the backend it was issued for. Logins in progress are remembered server-side by nonce,
 // with the PKCE verifier, so nothing secret ever travels through the browser.
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { SignJWT, jwtVerify } from "jose";
 import type { Clock } from "../core/clock.js";
 import type { Envelope } from "../secrets/envelope.js";
 import { openSealedFile } from "../secrets/sealed-file.js";
+import { signSessionToken, verifySessionToken } from "../tokens/session-token.js";
 
 export const SESSION_LIFETIME_SECONDS = 3600;
 const LOGIN_LIFETIME_MS = 10 * 60_000;
@@ -14,7 +14,6 @@ const LOGIN_LIFETIME_MS = 10 * 60_000;
 export const MAX_RETURN_PATH_LENGTH = 2048;
 /** Bookkeeping per pending login beyond its strings (the Map entry, the object, the expiry). */
 const PENDING_LOGIN_OVERHEAD_BYTES = 200;
-const SESSION_ISSUER = "runguard-iap-session";
 
 export interface PendingLogin {
   /** The protected resource the login is for (backend service or Cloud Run service). */
@@ -75,29 +74,17 @@ export function createIapSessions(
   }
 
   return {
-    async issue(email, resource) {
-      const iat = Math.floor(clock.now() / 1000);
-      return new SignJWT({ email })
-        .setProtectedHeader({ alg: "HS256" })
-        .setIssuer(SESSION_ISSUER)
-        .setAudience(resource)
-        .setIssuedAt(iat)
-        .setExpirationTime(iat + SESSION_LIFETIME_SECONDS)
-        .sign(key);
+    issue(email, resource) {
+      const issuedAtSeconds = Math.floor(clock.now() / 1000);
+      return signSessionToken(key, {
+        email,
+        audience: resource,
+        issuedAtSeconds,
+        lifetimeSeconds: SESSION_LIFETIME_SECONDS,
+      });
     },
-    async verify(token, resource) {
-      try {
-        const { payload } = await jwtVerify(token, key, {
-          issuer: SESSION_ISSUER,
-          audience: resource,
-          algorithms: ["HS256"],
-          currentDate: new Date(clock.now()),
-          requiredClaims: ["exp"],
-        });
-        return typeof payload["email"] === "string" ? payload["email"] : undefined;
-      } catch {
-        return undefined;
-      }
+    verify(token, resource) {
+      return verifySessionToken(key, token, { audience: resource, nowMs: clock.now() });
     },
     beginLogin(login) {
       const now = clock.now();

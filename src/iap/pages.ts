@@ -1,7 +1,5 @@
-// What IAP itself answers (x-goog-iap-generated-response: true on every one of them).
+// What IAP itself answers (with gateway/pages.ts's IAP_GENERATED mark on every one of them).
 import { escapeHtml } from "../core/html.js";
-
-export const IAP_GENERATED = { "x-goog-iap-generated-response": "true" } as const;
 
 export function forbiddenPage(email?: string): string {
   const who = email ? ` (signed in as ${escapeHtml(email)})` : "";

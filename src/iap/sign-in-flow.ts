@@ -1,7 +1,7 @@
 // IAP's browser flow on the load balancer: a request without credentials is redirected to sign in (302, with
 // an XSRF nonce cookie binding the login to this browser); the callback exchanges the code, sets the session
 // cookie and returns to the page first asked for; /_gcp_iap/clear_login_cookie signs out.
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { randomBytes } from "node:crypto";
 import { pkceChallenge } from "../signin/authorization-codes.js";
@@ -14,7 +14,9 @@ import {
   xsrfCookieName,
   type IapSessions,
 } from "./iap-session.js";
-import { IAP_GENERATED, signInFailedPage, signedOutPage } from "./pages.js";
+import { signInFailedPage, signedOutPage } from "./pages.js";
+import { IAP_GENERATED } from "../gateway/pages.js";
+import type { IapAnswer } from "../gateway/iap-stage.js";
 
 export const SIGN_OUT_PATH = "/_gcp_iap/clear_login_cookie";
 
@@ -39,34 +41,33 @@ function safeReturnPath(url: string | undefined): string {
   return url && url.startsWith("/") && !url.startsWith("//") && !url.startsWith("/\\") ? url : "/";
 }
 
-function html(res: ServerResponse, status: number, body: string, headers: Record<string, string | string[]> = {}) {
-  res.writeHead(status, {
-    "content-type": "text/html; charset=UTF-8",
-    "cache-control": "no-store",
-    ...IAP_GENERATED,
-    ...headers,
-  });
-  res.end(body);
+function html(status: number, body: string, headers: Record<string, string | string[]> = {}): IapAnswer {
+  return {
+    status,
+    headers: { "content-type": "text/html; charset=UTF-8", "cache-control": "no-store", ...IAP_GENERATED, ...headers },
+    body,
+  };
 }
 
+/** Every step answers the browser itself; the answers are data, written by the front end. */
 export interface SignInFlow {
   /** The signed-in email from this browser's session cookie for the resource, if any. */
   sessionEmail(req: IncomingMessage, target: ProtectedResource): Promise<string | undefined>;
-  start(req: IncomingMessage, res: ServerResponse, target: ProtectedResource): Promise<void>;
-  callback(req: IncomingMessage, res: ServerResponse, target: ProtectedResource): Promise<void>;
-  signOut(req: IncomingMessage, res: ServerResponse, target: ProtectedResource): void;
+  start(req: IncomingMessage, target: ProtectedResource): Promise<IapAnswer>;
+  callback(req: IncomingMessage, target: ProtectedResource): Promise<IapAnswer>;
+  signOut(req: IncomingMessage, target: ProtectedResource): IapAnswer;
   isOwnPath(url: URL): boolean;
   /** Answers IAP's own paths: the sign-in callback and sign-out. */
-  serveOwnPath(req: IncomingMessage, res: ServerResponse, url: URL, target: ProtectedResource): Promise<void>;
+  serveOwnPath(req: IncomingMessage, url: URL, target: ProtectedResource): Promise<IapAnswer>;
 }
 
 export function createSignInFlow(sessions: IapSessions, provider: IdentityProvider): SignInFlow {
   const callbackUri = (req: IncomingMessage) => `${originOf(req)}${IAP_CALLBACK_PATH}`;
 
   const flow: SignInFlow = {
-    async serveOwnPath(req, res, url, target) {
-      if (url.pathname === IAP_CALLBACK_PATH) return flow.callback(req, res, target);
-      flow.signOut(req, res, target);
+    async serveOwnPath(req, url, target) {
+      if (url.pathname === IAP_CALLBACK_PATH) return flow.callback(req, target);
+      return flow.signOut(req, target);
     },
 
     isOwnPath(url) {
@@ -82,8 +83,7 @@ export function createSignInFlow(sessions: IapSessions, provider: IdentityProvid
       return token ? sessions.verify(token, target.resource) : undefined;
     },
 
-    async start(req, res, target) {
-      req.resume();
+    async start(req, target) {
       const codeVerifier = randomBytes(32).toString("base64url");
       const login = sessions.beginLogin({
         resource: target.resource,
@@ -97,36 +97,34 @@ export function createSignInFlow(sessions: IapSessions, provider: IdentityProvid
         codeChallenge: pkceChallenge(codeVerifier),
         nonce: login.nonce,
       });
-      res.writeHead(302, {
-        location,
-        "set-cookie": cookie(xsrfCookieName(login.nonce), "1", req, 600),
-        "content-type": "text/html; charset=UTF-8",
-        "cache-control": "no-store",
-        ...IAP_GENERATED,
-      });
-      res.end("Invalid IAP credentials: empty token");
+      return {
+        status: 302,
+        headers: {
+          location,
+          "set-cookie": cookie(xsrfCookieName(login.nonce), "1", req, 600),
+          "content-type": "text/html; charset=UTF-8",
+          "cache-control": "no-store",
+          ...IAP_GENERATED,
+        },
+        body: "Invalid IAP credentials: empty token",
+      };
     },
 
-    async callback(req, res, target) {
-      req.resume();
+    async callback(req, target) {
       const query = new URL(req.url ?? "/", "http://x").searchParams;
       const nonce = query.get("state") ?? "";
       const cookies = parseCookies(req.headers.cookie);
       if (!nonce || cookies.get(xsrfCookieName(nonce)) !== "1")
-        return html(
-          res,
-          401,
-          signInFailedPage("The sign-in did not start in this browser. Open the application again."),
-        );
+        return html(401, signInFailedPage("The sign-in did not start in this browser. Open the application again."));
       const login = sessions.finishLogin(nonce);
       const clearXsrf = cookie(xsrfCookieName(nonce), "", req, 0);
       if (!login || login.resource !== target.resource)
-        return html(res, 401, signInFailedPage("This sign-in has expired. Open the application again."), {
+        return html(401, signInFailedPage("This sign-in has expired. Open the application again."), {
           "set-cookie": clearXsrf,
         });
       const code = query.get("code");
       if (!code)
-        return html(res, 401, signInFailedPage(`Sign-in was not completed (${query.get("error") ?? "no code"}).`), {
+        return html(401, signInFailedPage(`Sign-in was not completed (${query.get("error") ?? "no code"}).`), {
           "set-cookie": clearXsrf,
         });
       const result = await provider.exchange({
@@ -137,23 +135,24 @@ export function createSignInFlow(sessions: IapSessions, provider: IdentityProvid
         nonce: login.nonce,
       });
       if (!result.ok)
-        return html(res, 401, signInFailedPage(`Sign-in failed: ${result.reason}.`), { "set-cookie": clearXsrf });
+        return html(401, signInFailedPage(`Sign-in failed: ${result.reason}.`), { "set-cookie": clearXsrf });
       const session = await sessions.issue(result.email, target.resource);
-      res.writeHead(302, {
-        location: login.returnTo,
-        "set-cookie": [
-          clearXsrf,
-          cookie(sessionCookieName(target.id, isSecure(req)), session, req, SESSION_LIFETIME_SECONDS),
-        ],
-        "cache-control": "no-store",
-        ...IAP_GENERATED,
-      });
-      res.end();
+      return {
+        status: 302,
+        headers: {
+          location: login.returnTo,
+          "set-cookie": [
+            clearXsrf,
+            cookie(sessionCookieName(target.id, isSecure(req)), session, req, SESSION_LIFETIME_SECONDS),
+          ],
+          "cache-control": "no-store",
+          ...IAP_GENERATED,
+        },
+      };
     },
 
-    signOut(req, res, target) {
-      req.resume();
-      html(res, 200, signedOutPage(), {
+    signOut(req, target) {
+      return html(200, signedOutPage(), {
         "set-cookie": cookie(sessionCookieName(target.id, isSecure(req)), "", req, 0),
       });
     },

@@ -37,31 +37,49 @@ export function routeInUrlMap(map: StoredUrlMap, host: string, path: string): st
   return best?.service ?? matcher.defaultService;
 }
 
-async function liveUrlMaps(store: Store, protocol: "HTTP" | "HTTPS"): Promise<StoredUrlMap[]> {
-  const rules = await store.list<StoredForwardingRule>("forwardingRule");
-  const proxies = await store.list<StoredTargetProxy>("targetProxy");
+/** The load balancer's configuration routing reads, each list ordered by name (as the store lists them). */
+export interface RoutingConfig {
+  forwardingRules: readonly StoredForwardingRule[];
+  targetProxies: readonly StoredTargetProxy[];
+  urlMaps: readonly StoredUrlMap[];
+}
+
+/** The URL maps served on a protocol's listener (by a forwarding rule and a proxy of that protocol), oldest first. */
+export function servedUrlMaps(config: RoutingConfig, protocol: "HTTP" | "HTTPS"): StoredUrlMap[] {
   const served = new Set(
-    proxies.filter((p) => p.protocol === protocol && rules.some((r) => r.target === p.resource)).map((p) => p.urlMap),
+    config.targetProxies
+      .filter((p) => p.protocol === protocol && config.forwardingRules.some((r) => r.target === p.resource))
+      .map((p) => p.urlMap),
   );
-  return (await store.list<StoredUrlMap>("urlMap"))
+  return config.urlMaps
     .filter((m) => served.has(m.resource))
     .sort((a, b) => a.creationTimestamp.localeCompare(b.creationTimestamp));
 }
 
-export async function backendFor(
-  store: Store,
-  protocol: "HTTP" | "HTTPS",
+async function liveUrlMaps(store: Store, protocol: "HTTP" | "HTTPS"): Promise<StoredUrlMap[]> {
+  const forwardingRules = await store.list<StoredForwardingRule>("forwardingRule");
+  const targetProxies = await store.list<StoredTargetProxy>("targetProxy");
+  const urlMaps = await store.list<StoredUrlMap>("urlMap");
+  return servedUrlMaps({ forwardingRules, targetProxies, urlMaps }, protocol);
+}
+
+/**
+ * The backend service answering `host` and `path`: a mapped domain (the first by name), else the first served
+ * URL map (oldest first) with a matching host rule, else the oldest one's default service.
+ */
+export function backendFor(
+  mappedDomains: readonly StoredLoadBalancer[],
+  servedMaps: readonly StoredUrlMap[],
   host: string,
   path: string,
-): Promise<string | undefined> {
-  const mapped = (await store.list<StoredLoadBalancer>("loadBalancer")).find((lb) => lb.domain === host);
+): string | undefined {
+  const mapped = mappedDomains.find((lb) => lb.domain === host);
   if (mapped) return mapped.backendService;
-  const maps = await liveUrlMaps(store, protocol);
-  for (const map of maps) {
+  for (const map of servedMaps) {
     const backend = routeInUrlMap(map, host, path);
     if (backend) return backend;
   }
-  return maps[0]?.defaultService;
+  return servedMaps[0]?.defaultService;
 }
 
 /** Host names a backend service is served on: mapped domains, the host rules of URL maps that route to it, and

@@ -1,7 +1,7 @@
 // IAP's public keys (as www.gstatic.com/iap/verify/public_key-jwk serves them) and runguard's one-step URL map:
 // a domain name routed to a backend service.
 import { mapDomain } from "../../load-balancer/backend-services.js";
-import type { IapSigner } from "../../iap/iap-jwt.js";
+import type { IapSigner } from "../../tokens/iap-jwt.js";
 import { invalidArgument } from "../../core/errors.js";
 import { path, seg, type Route } from "../route.js";
 import { inProject } from "../call-project.js";

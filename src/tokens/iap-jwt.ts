@@ -1,5 +1,5 @@
 // IAP's signed header: an ES256 JWT (x-goog-iap-jwt-assertion) with iss https://cloud.google.com/iap and the
-// backend service as audience, verifiable against the JWKS runguard publishes. Keys live for the process.
+// protected resource as audience, verifiable against the JWKS runguard publishes. Keys live for the process.
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type JWK } from "jose";
 import { randomBytes } from "node:crypto";
 import type { Clock } from "../core/clock.js";
