@@ -207,6 +207,13 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
 
   const handle = async (req: IncomingMessage, res: ServerResponse, route: RouteOptions): Promise<void> => {
     const started = clock.now();
+    // Through the load balancer, IAP on its backend service answers first: it runs at Google's edge, before
+    // Cloud Run's target, size and ingress checks see the request.
+    let iapPass: IapPass | undefined;
+    if (options.iap && route.pinned && route.backend?.iap.enabled === true) {
+      iapPass = await passIap(req, res, options.iap, route.pinned, route.backend);
+      if (!iapPass) return;
+    }
     // Google's front end forwards origin-form targets only: an absolute-form one becomes its path, anything
     // else (`*`, `http://`, `x`...) is a malformed request, answered before it can reach an app.
     if (!req.url?.startsWith("/")) {
@@ -236,9 +243,8 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
       sendPage(res, 404, notFoundPage(path));
       return;
     }
-    // Then IAP, on the backend service the load balancer routed through or on the service itself.
-    let iapPass: IapPass | undefined;
-    if (options.iap && iapProtects(service, route.backend)) {
+    // Then IAP on the service itself (direct IAP), unless the load balancer's IAP has already run both.
+    if (!iapPass && options.iap && iapProtects(service, route.backend)) {
       iapPass = await passIap(req, res, options.iap, service, route.backend);
       if (!iapPass) return;
     }
