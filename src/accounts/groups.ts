@@ -64,14 +64,6 @@ export async function removeGroupMember(platform: Platform, text: string, member
   });
 }
 
-export async function deleteGroup(platform: Platform, text: string): Promise<void> {
-  const email = groupEmail(text);
-  await platform.store.transact(async (tx) => {
-    if (!(await tx.get("group", groupName(email)))) throw notFound(`Group ${email} does not exist.`);
-    tx.delete("group", groupName(email));
-  });
-}
-
 export async function listGroups(platform: Platform): Promise<Group[]> {
   return platform.store.list<Group>("group");
 }

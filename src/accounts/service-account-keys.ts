@@ -107,12 +107,6 @@ export async function deleteServiceAccountKey(platform: Platform, key: ServiceAc
   await platform.store.transact(async (tx) => tx.delete("serviceAccountKey", key.name));
 }
 
-/** Finds a key by id across all accounts: the OAuth token endpoint knows only the assertion's kid. */
-export async function findKeyById(platform: Platform, keyId: string): Promise<ServiceAccountKey | undefined> {
-  const keys = await platform.store.list<ServiceAccountKey>("serviceAccountKey");
-  return keys.find((k) => k.keyId === keyId);
-}
-
 /**
  * The enabled keys that may have signed a token-endpoint assertion: the one its `kid` names, or, when it names
  * none (google-auth-library sends no kid), every key of the account in its `iss`, as Google tries them.
