@@ -1,25 +1,93 @@
-// runguard as the benchmarks run it: the hello backend deployed as a public and a private service, and an ID
-// token that may invoke the private one. BENCH_ISOLATION=process runs instances without network namespaces.
+// runguard as users run it, for the front-end benchmark: `runguard up` (the real bin, which applies its own Node
+// settings) in a process of its own, so that the benchmark's heap is not the front end's; the hello backend added
+// with `runguard images add` and deployed public and private through the Run Admin API (as gcloud does); an ID
+// token for the private one from `runguard token`.
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { OWNER, startTestRunguard, type TestRunguard } from "../test/helpers/runguard-instance.js";
-import { deploy } from "../test/helpers/deploy.js";
-import { addImage } from "../src/run/images.js";
+import { promisify } from "node:util";
+import { callApi, defaultOwner, openLocal, signedIn, type LocalSession } from "../src/cli/local.js";
+import { bin, spawnUp, whenUp } from "../test/helpers/up-process.js";
 
 export const fixtures = fileURLToPath(new URL("../../bench/fixtures/", import.meta.url));
 
-export interface BenchServices {
-  rg: TestRunguard;
+export interface BenchRunguard {
+  frontEnd: string;
   publicUrl: string;
   privateUrl: string;
   /** The owner's ID token for the private service. */
   token: string;
+  /** A public key that verifies it (for the express gateway). */
+  pem: string;
+  stop(): Promise<void>;
 }
 
-export async function startBenchServices(): Promise<BenchServices> {
-  const isolation = process.env["BENCH_ISOLATION"];
-  const rg = await startTestRunguard(isolation ? { isolation } : {});
-  await addImage(rg.platform.store, "bench/hello", fixtures, [process.execPath, "hello.mjs"]);
-  const [publicUrl] = (await deploy(rg, "bench-public", { image: "bench/hello", public: true })) as [string];
-  const [privateUrl] = (await deploy(rg, "bench-private", { image: "bench/hello" })) as [string];
-  return { rg, publicUrl, privateUrl, token: await rg.idTokenFor(OWNER, privateUrl) };
+const runCli = async (dataDir: string, args: string[]) =>
+  (await promisify(execFile)(process.execPath, [bin, "--data-dir", dataDir, ...args])).stdout.trim();
+
+/** Deploys the hello image as `name`; returns the service's URL. */
+async function deployHello(session: LocalSession, name: string, isPublic: boolean): Promise<string> {
+  const { projectId, region } = session.endpoints;
+  const owner = signedIn(defaultOwner(session));
+  const service = (await callApi(
+    session,
+    owner,
+    "POST",
+    `/apis/serving.knative.dev/v1/namespaces/${projectId}/services`,
+    {
+      apiVersion: "serving.knative.dev/v1",
+      kind: "Service",
+      metadata: { name, namespace: projectId },
+      spec: { template: { spec: { containers: [{ image: "bench/hello" }] } } },
+    },
+  )) as { metadata: { annotations: Record<string, string> } };
+  if (isPublic) {
+    await callApi(
+      session,
+      owner,
+      "POST",
+      `/v1/projects/${projectId}/locations/${region}/services/${name}:setIamPolicy`,
+      {
+        policy: { bindings: [{ role: "roles/run.invoker", members: ["allUsers"] }] },
+      },
+    );
+  }
+  const [url] = JSON.parse(service.metadata.annotations["run.googleapis.com/urls"] ?? "[]") as string[];
+  if (!url) throw new Error(`${name} has no URL`);
+  return url;
+}
+
+export async function startBenchRunguard(): Promise<BenchRunguard> {
+  const dataDir = mkdtempSync(join(tmpdir(), "rg-bench-data-"));
+  const up = spawnUp(dataDir);
+  const stop = async () => {
+    await up.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await whenUp(up, 120_000);
+    await runCli(dataDir, ["images", "add", "bench/hello", "--dir", fixtures, "--", process.execPath, "hello.mjs"]);
+    const session = await openLocal(dataDir);
+    try {
+      const publicUrl = await deployHello(session, "bench-public", true);
+      const privateUrl = await deployHello(session, "bench-private", false);
+      const token = await runCli(dataDir, ["token", "--audience", privateUrl]);
+      const certs = (await (await fetch(`${session.endpoints.api}/oauth2/v1/certs`)).json()) as Record<string, string>;
+      return {
+        frontEnd: session.endpoints.frontEnd,
+        publicUrl,
+        privateUrl,
+        token,
+        pem: Object.values(certs)[0] ?? "",
+        stop,
+      };
+    } finally {
+      await session.close();
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }

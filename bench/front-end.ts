@@ -3,12 +3,11 @@
 // (d) runguard's front end, private service with a valid ID token, (e) an express + http-proxy + jsonwebtoken
 // gateway verifying every token. Each at 32 and at 2 connections; wrk uses one core, the server the other.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { findFreePort } from "../src/runtime/process-instance.js";
-import { fixtures } from "./bench-services.js";
+import { fixtures, startBenchRunguard, type BenchRunguard } from "./bench-services.js";
 import { startNginx } from "./nginx.js";
 import { poolRuns, summarize, wrk, type WrkResult, type WrkRun } from "./wrk.js";
 
@@ -27,54 +26,13 @@ async function startNode(script: string, env: Record<string, string>, waitForOut
 
 type Target = { url: string; headers?: Record<string, string> };
 
-interface BenchRunguard {
-  frontEnd: string;
-  publicUrl: string;
-  privateUrl: string;
-  token: string;
-  pem: string;
-}
-
-/** The Node flags runguard runs with: those on the bin's shebang line, which `npm start` runs through. */
-function runguardNodeFlags(): string[] {
-  const bin = readFileSync(new URL("../../bin/runguard.js", import.meta.url), "utf8");
-  const shebang = bin.slice(0, bin.indexOf("\n"));
-  return shebang.split(/\s+/).filter((word) => word.startsWith("--"));
-}
-
-/** runguard in its own process, as users run it, so that the benchmark's own heap is not the front end's. */
-async function startRunguard(children: ChildProcess[]): Promise<BenchRunguard> {
-  const child = spawn(
-    process.execPath,
-    [...runguardNodeFlags(), fileURLToPath(new URL("./front-end-server.js", import.meta.url))],
-    {
-      stdio: ["ignore", "pipe", "inherit"],
-    },
-  );
-  children.push(child);
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    const slow = setTimeout(() => reject(new Error("the benchmark's runguard was not ready within 120 s")), 120_000);
-    child.stdout.setEncoding("utf8");
-    const onData = (chunk: string) => {
-      out += chunk;
-      if (!out.includes("\n")) return;
-      clearTimeout(slow);
-      child.stdout.off("data", onData);
-      child.stdout.resume();
-      resolve(out.slice(0, out.indexOf("\n")));
-    };
-    child.stdout.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`the benchmark's runguard exited (${code}) before it was ready`)));
-  });
-  return JSON.parse(line) as BenchRunguard;
-}
-
 export async function runFrontEndBench(rounds = 5): Promise<FrontEndReport> {
   const dir = mkdtempSync(join(tmpdir(), "rg-bench-"));
   const children: ChildProcess[] = [];
+  let runguard: BenchRunguard | undefined;
   try {
-    const { frontEnd: front, publicUrl, privateUrl, token, pem } = await startRunguard(children);
+    runguard = await startBenchRunguard();
+    const { frontEnd: front, publicUrl, privateUrl, token, pem } = runguard;
     const backendPort = await findFreePort();
     children.push(await startNode("hello.mjs", { PORT: String(backendPort) }, false));
     const nginxPort = await findFreePort();
@@ -133,7 +91,7 @@ export async function runFrontEndBench(rounds = 5): Promise<FrontEndReport> {
     }
     return report;
   } finally {
-    await Promise.all(children.map(stopChild));
+    await Promise.all([...children.map(stopChild), runguard?.stop()]);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -69,14 +69,6 @@ export async function removeGroupMember(deps: GroupsDeps, text: string, member: 
   });
 }
 
-export async function deleteGroup(deps: GroupsDeps, text: string): Promise<void> {
-  const email = groupEmail(text);
-  await deps.store.transact(async (tx) => {
-    if (!(await tx.get("group", groupName(email)))) throw notFound(`Group ${email} does not exist.`);
-    tx.delete("group", groupName(email));
-  });
-}
-
 export async function listGroups(deps: GroupsDeps): Promise<Group[]> {
   return deps.store.list<Group>("group");
 }

@@ -114,12 +114,6 @@ export async function deleteServiceAccountKey(deps: ServiceAccountKeysDeps, key:
   await deps.store.transact(async (tx) => tx.delete("serviceAccountKey", key.name));
 }
 
-/** Finds a key by id across all accounts: the OAuth token endpoint knows only the assertion's kid. */
-export async function findKeyById(deps: ServiceAccountKeysDeps, keyId: string): Promise<ServiceAccountKey | undefined> {
-  const keys = await deps.store.list<ServiceAccountKey>("serviceAccountKey");
-  return keys.find((k) => k.keyId === keyId);
-}
-
 /**
  * The enabled keys that may have signed a token-endpoint assertion: the one its `kid` names, or, when it names
  * none (google-auth-library sends no kid), every key of the account in its `iss`, as Google tries them.

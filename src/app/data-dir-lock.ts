@@ -3,6 +3,7 @@
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { StartupError } from "../core/errors.js";
+import { launcherPid } from "./node-flags.js";
 
 export const lockFile = (dataDir: string) => join(dataDir, "runguard.lock");
 
@@ -40,7 +41,9 @@ export function lockDataDir(dataDir: string): { release(): void } {
       rmSync(file, { force: true });
       continue;
     }
-    writeSync(fd, String(process.pid));
+    // The process the user started, which is the one to stop (a launcher passes signals on: node-flags.ts).
+    const owner = String(launcherPid());
+    writeSync(fd, owner);
     closeSync(fd);
     let released = false;
     return {
@@ -48,7 +51,7 @@ export function lockDataDir(dataDir: string): { release(): void } {
         if (released) return;
         released = true;
         try {
-          if (readFileSync(file, "utf8") === String(process.pid)) rmSync(file, { force: true });
+          if (readFileSync(file, "utf8") === owner) rmSync(file, { force: true });
         } catch {
           // already gone
         }

@@ -54,7 +54,3 @@ export function installProcessGuard(logger: Logger): boolean {
   process.on("unhandledRejection", installed);
   return true;
 }
-
-export function processGuardInstalled(): boolean {
-  return installed !== undefined && process.listeners("uncaughtException").includes(installed);
-}

@@ -6,6 +6,7 @@ import { dataDirOf } from "./local.js";
 import { runDemo } from "../../examples/demo/demo.js";
 import { createLogger } from "../app/logger.js";
 import { installProcessGuard } from "../app/process-guard.js";
+import { serveWithNodeFlags } from "../app/node-flags.js";
 
 interface UpOptions {
   project?: string;
@@ -71,6 +72,11 @@ export function registerUp(program: Command): void {
     .option("--demo", "deploy demo services and show calls succeeding and failing as on Cloud Run", false)
     .option("--exit-after-demo", "stop after the demo (exit code 0 when every call answered as on Cloud Run)", false)
     .action(async (options: UpOptions, command: Command) => {
+      const launched = await serveWithNodeFlags();
+      if (launched !== undefined) {
+        process.exitCode = launched;
+        return;
+      }
       const config = parseConfig({
         dataDir: dataDirOf(command),
         ...(options.project ? { projectId: options.project } : {}),

@@ -17,4 +17,3 @@ export function fixedClock(startMs: number): Clock & { advance(ms: number): void
 }
 
 export const toRfc3339 = (ms: number): string => new Date(ms).toISOString();
-export const toEpochSeconds = (ms: number): number => Math.floor(ms / 1000);

@@ -60,6 +60,16 @@ export interface RouteOptions {
 
 export type FrontEnd = (req: IncomingMessage, res: ServerResponse, route?: RouteOptions) => void;
 
+/** How the front end answered a request, for its log row. */
+interface Answer {
+  revision: string | undefined;
+  status: number;
+  responseSize: number | undefined;
+  principalEmail: string | undefined;
+  /** Why runguard answered itself instead of the service. */
+  textPayload?: string | undefined;
+}
+
 const UNAUTHORIZED_HEADERS = {
   "www-authenticate": 'Bearer error="invalid_token" error_description="The access token could not be verified"',
 };
@@ -96,37 +106,27 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
   const invokeDeps = { ...options, readCredential: createCredentialReader() };
   const { clock, requestLog } = options;
 
-  /** One flat row per request (store/request-log-row.ts); the LogEntry is built off the request path. */
-  const log = (
-    req: IncomingMessage,
-    service: RoutedService,
-    revision: string | undefined,
-    path: string,
-    started: number,
-    status: number,
-    responseSize: number | undefined,
-    principalEmail: string | undefined,
-    textPayload: string | undefined,
-  ) => {
+  /** One request log row per request (store/store.ts); the LogEntry is made of it only when logs are read. */
+  const log = (req: IncomingMessage, service: RoutedService, path: string, started: number, answer: Answer) => {
     const contentLength = req.headers["content-length"];
-    requestLog.write([
-      started,
-      service.projectId,
-      service.name,
-      service.region,
-      revision,
-      req.method ?? "GET",
-      `${service.urls[0] ?? ""}${path}`,
-      status,
-      clock.now() - started,
-      contentLength === undefined ? 0 : Number(contentLength),
-      responseSize,
-      req.headers["user-agent"] || undefined,
-      req.socket.remoteAddress ?? "",
-      principalEmail || undefined,
-      textPayload,
-      undefined,
-    ]);
+    requestLog.write({
+      timestampMs: started,
+      projectId: service.projectId,
+      serviceName: service.name,
+      region: service.region,
+      revision: answer.revision,
+      method: req.method ?? "GET",
+      url: `${service.urls[0] ?? ""}${path}`,
+      status: answer.status,
+      latencyMs: clock.now() - started,
+      requestSize: contentLength === undefined ? 0 : Number(contentLength),
+      responseSize: answer.responseSize,
+      userAgent: req.headers["user-agent"] || undefined,
+      remoteIp: req.socket.remoteAddress ?? "",
+      principalEmail: answer.principalEmail || undefined,
+      textPayload: answer.textPayload,
+      trace: undefined,
+    });
   };
 
   const reject = (
@@ -143,7 +143,13 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
         ? sendPage(res, 401, unauthorizedPage(path), UNAUTHORIZED_HEADERS)
         : sendPage(res, verdict.status, forbiddenPage(path));
     const email = verdict.principal && verdict.principal.kind !== "anonymous" ? verdict.principal.email : undefined;
-    log(req, service, service.revision, path, started, verdict.status, size, email, verdict.logText);
+    log(req, service, path, started, {
+      revision: service.revision,
+      status: verdict.status,
+      responseSize: size,
+      principalEmail: email,
+      textPayload: verdict.logText,
+    });
   };
 
   const proceed = async (
@@ -173,15 +179,32 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
       // The body may be half read: the connection cannot carry another request.
       const page = outcome.status === 413 ? payloadTooLargePage() : badRequestPage();
       const size = sendPage(res, outcome.status, page, { connection: "close" });
-      log(req, service, revision, path, started, outcome.status, size, email, undefined);
+      log(req, service, path, started, { revision, status: outcome.status, responseSize: size, principalEmail: email });
     } else if (outcome.kind === "instance-failed") {
       const size = sendPage(res, 500, serverErrorPage());
-      log(req, service, revision, path, started, 500, size, email, LOG_TEXT.instanceFailed);
+      log(req, service, path, started, {
+        revision,
+        status: 500,
+        responseSize: size,
+        principalEmail: email,
+        textPayload: LOG_TEXT.instanceFailed,
+      });
     } else if (outcome.kind === "no-capacity") {
       const size = sendPage(res, 429, tooManyRequestsPage());
-      log(req, service, revision, path, started, 429, size, email, LOG_TEXT.noInstance);
+      log(req, service, path, started, {
+        revision,
+        status: 429,
+        responseSize: size,
+        principalEmail: email,
+        textPayload: LOG_TEXT.noInstance,
+      });
     } else {
-      log(req, service, revision, path, started, outcome.status, outcome.responseSize, email, undefined);
+      log(req, service, path, started, {
+        revision,
+        status: outcome.status,
+        responseSize: outcome.responseSize,
+        principalEmail: email,
+      });
     }
   };
 

@@ -1,11 +1,7 @@
 // Cloud Run request logs (run.googleapis.com%2Frequests), written in batches off the request path. The front
-// end queues a flat row per request; the store builds the LogEntry (store/request-log-row.ts).
-import type { Store } from "../store/store.js";
+// end queues one row per request; the LogEntry is made of it only when logs are read (store/request-log-entry.ts).
+import type { RequestLogRow, Store } from "../store/store.js";
 import { createBatcher } from "../audit/log-batcher.js";
-import type { RequestLogRow } from "../store/request-log-row.js";
-
-export type { RequestLogRow } from "../store/request-log-row.js";
-export { requestLogRecord } from "../store/request-log-row.js";
 
 export interface RequestLog {
   write(row: RequestLogRow): void;
@@ -13,7 +9,7 @@ export interface RequestLog {
   close(): Promise<void>;
 }
 
-export function createRequestLog(store: Store): RequestLog {
+export function createRequestLog(store: Pick<Store, "appendRequestLogs">): RequestLog {
   const batcher = createBatcher<RequestLogRow>((batch) => store.appendRequestLogs(batch));
   return {
     write: (row) => batcher.enqueue(row),

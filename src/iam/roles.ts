@@ -25,7 +25,3 @@ export const listRoles = (): readonly RoleDefinition[] => catalogue.roles;
 export function roleGrants(role: string, permission: string): boolean {
   return permissionSets.get(role)?.has(permission) ?? false;
 }
-
-export function rolesWithPermission(permission: string): string[] {
-  return catalogue.roles.filter((role) => permissionSets.get(role.name)?.has(permission)).map((role) => role.name);
-}

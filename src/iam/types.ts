@@ -37,11 +37,6 @@ export type Principal =
 
 export const ANONYMOUS: Principal = { kind: "anonymous" };
 
-/** The IAM member string a principal matches directly, e.g. `user:alice@example.com`. */
-export function memberOf(principal: Principal): string {
-  return principal.kind === "anonymous" ? "allUsers" : `${principal.kind}:${principal.email}`;
-}
-
 export function principalEmail(principal: Principal): string | undefined {
   return principal.kind === "anonymous" ? undefined : principal.email;
 }

@@ -1,17 +1,12 @@
 // Runs in a worker thread: appends log entries to the SQLite file over its own connection, so that the disk
-// sync of a log batch never blocks the event loop that serves requests. Request logs arrive as compact rows
-// and are stored a batch per table row (expanded into LogEntries when read).
+// sync of a log batch never blocks the event loop that serves requests. Request logs arrive as rows and are
+// stored a batch per table row (request-log-format.ts), made into LogEntries when read.
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { applyPragmas } from "./sqlite-db.js";
-import type { LogEntryRecord } from "./store.js";
-import {
-  REQUEST_COLUMNS_FORMAT,
-  encodeRequestColumns,
-  groupByProject,
-  requestLogName,
-  type RequestLogRow,
-} from "./request-log-row.js";
+import type { LogEntryRecord, RequestLogRow } from "./store.js";
+import { REQUEST_BATCH_FORMAT, encodeRequestBatch, groupByProject } from "./request-log-format.js";
+import { requestLogName } from "./request-log-entry.js";
 import { toRfc3339 } from "../core/clock.js";
 import { createRequestBatchWriter } from "./request-batch-writer.js";
 
@@ -49,14 +44,14 @@ applyPragmas(db);
 if (options.busyTimeoutMs !== undefined) db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
 const insert = db.prepare("INSERT INTO log_entries (timestamp, log_name, entry) VALUES (?, ?, ?)");
 const insertBatch = db.prepare(
-  `INSERT INTO log_entries (timestamp, log_name, entry, format) VALUES (?, ?, ?, ${REQUEST_COLUMNS_FORMAT})`,
+  `INSERT INTO log_entries (timestamp, log_name, entry, format) VALUES (?, ?, ?, ${REQUEST_BATCH_FORMAT})`,
 );
 const appendAll = db.transaction((records: LogEntryRecord[]) => {
   for (const r of records) insert.run(r.timestamp, r.logName, JSON.stringify(r.entry));
 });
 // What a request log table row counts as against the size limit: its text columns plus the row's own overhead.
 const ROW_OVERHEAD_BYTES = 16;
-const REQUEST_ROWS = "format <> 0"; // format 0 is a whole LogEntry (audit logs), which retention leaves alone
+const REQUEST_ROWS = `format = ${REQUEST_BATCH_FORMAT}`; // whole LogEntries (audit logs) are left alone
 const ROW_BYTES = `length(entry) + length(log_name) + length(timestamp) + ${ROW_OVERHEAD_BYTES}`;
 /** Stored bytes of request logs, counted once at start and kept up to date by every insert and delete. */
 let requestBytes = options.retention
@@ -65,9 +60,9 @@ let requestBytes = options.retention
   : 0;
 const appendRequests = db.transaction((rows: RequestLogRow[]) => {
   for (const group of groupByProject(rows)) {
-    const latest = toRfc3339(group.reduce((max, row) => Math.max(max, row[0]), 0));
-    const logName = requestLogName(group[0]?.[1] ?? "");
-    const entry = encodeRequestColumns(group);
+    const latest = toRfc3339(group.reduce((max, row) => Math.max(max, row.timestampMs), 0));
+    const logName = requestLogName(group[0]?.projectId ?? "");
+    const entry = encodeRequestBatch(group);
     insertBatch.run(latest, logName, entry);
     requestBytes += Buffer.byteLength(entry) + logName.length + latest.length + ROW_OVERHEAD_BYTES;
   }

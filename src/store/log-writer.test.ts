@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "./sqlite-db.js";
 import { startLogWriter, type LogWriter, type StartLogWriterOptions } from "./log-writer.js";
-import { decodeRequestBatch, type RequestLogRow } from "./request-log-row.js";
+import { REQUEST_BATCH_FORMAT, decodeRequestBatch } from "./request-log-format.js";
+import type { RequestLogRow } from "./store.js";
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -19,32 +20,32 @@ function freshDatabase() {
   return { db, file: db.name };
 }
 
-const row = (started: number, path: string): RequestLogRow => [
-  started,
-  "p",
-  "hello",
-  "us-central1",
-  "namespaces/p/revisions/hello-00001-abc",
-  "GET",
-  `https://hello-1.us-central1.run.app${path}`,
-  200,
-  0.001,
-  0,
-  13,
-  undefined,
-  "127.0.0.1",
-  undefined,
-  undefined,
-  undefined,
-];
+const row = (started: number, path: string): RequestLogRow => ({
+  timestampMs: started,
+  projectId: "p",
+  serviceName: "hello",
+  region: "us-central1",
+  revision: "namespaces/p/revisions/hello-00001-abc",
+  method: "GET",
+  url: `https://hello-1.us-central1.run.app${path}`,
+  status: 200,
+  latencyMs: 0.001,
+  requestSize: 0,
+  responseSize: 13,
+  userAgent: undefined,
+  remoteIp: "127.0.0.1",
+  principalEmail: undefined,
+  textPayload: undefined,
+  trace: undefined,
+});
 
 /** The request paths stored, in the order the batches were written. */
 function storedPaths(db: ReturnType<typeof openDatabase>): string[] {
-  const batches = db.prepare("SELECT format, entry FROM log_entries WHERE format <> 0 ORDER BY id").all() as Array<{
-    format: number;
-    entry: string;
-  }>;
-  return batches.flatMap((b) => decodeRequestBatch(b.format, b.entry).map((r) => new URL(r[6]).pathname));
+  const batches = db
+    .prepare(`SELECT entry FROM log_entries WHERE format = ${REQUEST_BATCH_FORMAT} ORDER BY id`)
+    .pluck()
+    .all() as string[];
+  return batches.flatMap((entry) => decodeRequestBatch(entry).map((r) => new URL(r.url).pathname));
 }
 
 type Lost = Array<{ rows: number; error: string }>;

@@ -1,13 +1,12 @@
 // The main-thread side of the log writer thread: an append resolves once its entries are durably written.
 import { Worker } from "node:worker_threads";
 import type { LogWriterOptions, LogWriterReply, LogWriterRequest } from "./log-writer-worker.js";
-import type { LogEntryRecord } from "./store.js";
-import type { RequestLogRow } from "./request-log-row.js";
+import type { LogEntryRecord, RequestLogRow } from "./store.js";
 
 export interface LogWriter {
   append(records: readonly LogEntryRecord[]): Promise<void>;
   /**
-   * Request logs as compact rows; the thread builds their entries. Nothing answers each batch (an answer per
+   * Request log rows, stored by the thread. Nothing answers each batch (an answer per
    * batch cost the front end's event loop about 8 µs per request): sync() waits for them. A batch that cannot
    * be written yet is retried; rows given up on are reported to onLost as it happens and fail the next sync().
    */

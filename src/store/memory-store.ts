@@ -11,7 +11,7 @@ import {
   type VersionedDoc,
 } from "./optimistic-tx.js";
 import { logLimit } from "./log-query.js";
-import { requestLogRecord } from "./request-log-row.js";
+import { requestLogEntry } from "./request-log-entry.js";
 import { createHexPool } from "../core/ids.js";
 import type { Change, Kind, LogEntryRecord, LogQuery, Store } from "./store.js";
 
@@ -89,7 +89,7 @@ export function createMemoryStore(): Store {
     },
     async appendRequestLogs(rows) {
       assertOpen();
-      for (const row of rows) logs.push(copyLog(requestLogRecord(row, insertIds(12))));
+      for (const row of rows) logs.push(copyLog(requestLogEntry(row, insertIds(12))));
     },
     async readLogs(query: LogQuery) {
       assertOpen();

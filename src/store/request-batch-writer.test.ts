@@ -3,10 +3,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createRequestBatchWriter, type RequestBatchWriterOptions } from "./request-batch-writer.js";
-import type { RequestLogRow } from "./request-log-row.js";
+import type { RequestLogRow } from "./store.js";
 
-const rowAt = (path: string) => [0, "p", path] as unknown as RequestLogRow;
-const pathsOf = (rows: RequestLogRow[]) => rows.map((r) => r[2] as unknown as string);
+const rowAt = (path: string) => ({ timestampMs: 0, projectId: "p", url: path }) as RequestLogRow;
+const pathsOf = (rows: RequestLogRow[]) => rows.map((r) => r.url);
 const busy = () => Object.assign(new Error("database is locked"), { code: "SQLITE_BUSY" });
 
 function harness(failFirst: number, options: Partial<RequestBatchWriterOptions> = {}) {

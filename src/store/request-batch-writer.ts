@@ -3,7 +3,7 @@
 // in order, before anything newer; a batch that fails for what it holds is written row by row, so that one bad
 // row loses only itself. Rows are given up on, and reported, only after retrying for retryForMs, when more
 // than maxWaitingRows wait, when the database itself is unusable, or when the writer closes.
-import type { RequestLogRow } from "./request-log-row.js";
+import type { RequestLogRow } from "./store.js";
 
 export interface RequestBatchWriterOptions {
   /** Writes one batch in one transaction; throws if it could not. */

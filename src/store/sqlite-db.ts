@@ -3,7 +3,7 @@
 import Database from "better-sqlite3";
 import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
-import { MIGRATIONS } from "./migrations.js";
+import { MIGRATIONS, type Migration } from "./migrations.js";
 
 export type Db = Database.Database;
 
@@ -32,7 +32,7 @@ export function applyPragmas(db: Db): void {
 }
 
 /** Applies the migrations not yet recorded and returns how many it applied. */
-export function migrate(db: Db, migrations: readonly string[] = MIGRATIONS): number {
+export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): number {
   db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
   const newest = () => (db.prepare("SELECT max(version) FROM schema_migrations").pluck().get() as number | null) ?? 0;
   const found = newest();
@@ -45,11 +45,12 @@ export function migrate(db: Db, migrations: readonly string[] = MIGRATIONS): num
   const record = db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
   let applied = 0;
   for (let version = found + 1; version <= migrations.length; version++) {
-    const sql = migrations[version - 1] ?? "";
+    const migration = migrations[version - 1] ?? "";
     const apply = db.transaction(() => {
       // Checked again under the write lock: another process opening the same file may have just applied it.
       if (isApplied.get(version) !== undefined) return false;
-      db.exec(sql);
+      if (typeof migration === "string") db.exec(migration);
+      else migration(db);
       record.run(version, new Date().toISOString());
       return true;
     });

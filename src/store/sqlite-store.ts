@@ -8,17 +8,8 @@ import { ApiError } from "../core/errors.js";
 import { startLogWriter } from "./log-writer.js";
 import type { RequestLogRetention } from "./log-writer-worker.js";
 import { logLimit } from "./log-query.js";
-import {
-  REQUEST_BATCH_FORMAT,
-  REQUEST_COLUMNS_FORMAT,
-  absentForNull,
-  decodeRequestBatch,
-  REQUEST_ROW_FORMAT,
-  batchInsertIdOf,
-  insertIdOf,
-  requestLogRecord,
-  type RequestLogRow,
-} from "./request-log-row.js";
+import { REQUEST_BATCH_FORMAT, batchInsertIdOf, decodeRequestBatch } from "./request-log-format.js";
+import { requestLogEntry } from "./request-log-entry.js";
 import {
   notifyAll,
   prefixFingerprint,
@@ -30,7 +21,7 @@ import {
   type VersionedDoc,
 } from "./optimistic-tx.js";
 import { DEFAULT_FILE_NAME, openDatabase, type Db } from "./sqlite-db.js";
-import type { Change, Kind, LogEntryRecord, LogQuery, Store } from "./store.js";
+import type { Change, Kind, LogEntryRecord, LogQuery, RequestLogRow, Store } from "./store.js";
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -46,7 +37,7 @@ type DocRow = { name: string; value: string; version: number };
 
 type LogRow = { id: number; timestamp: string; log_name: string; entry: string; format: number };
 
-/** Expands stored rows (whole entries, compact request rows, batches of them) into up to `limit` records. */
+/** Up to `limit` records from stored rows: whole entries, and the entries of request log batches. */
 function collectLogRecords(
   rows: IterableIterator<LogRow>,
   newestFirst: boolean,
@@ -55,16 +46,14 @@ function collectLogRecords(
 ): LogEntryRecord[] {
   const records: LogEntryRecord[] = [];
   for (const r of rows) {
-    if (r.format === REQUEST_BATCH_FORMAT || r.format === REQUEST_COLUMNS_FORMAT) {
-      const batch = decodeRequestBatch(r.format, r.entry);
+    if (r.format === REQUEST_BATCH_FORMAT) {
+      const batch = decodeRequestBatch(r.entry);
       for (let k = 0; k < batch.length && records.length < limit; k++) {
         const index = newestFirst ? batch.length - 1 - k : k;
-        const record = requestLogRecord(batch[index] as RequestLogRow, batchInsertIdOf(r.id, index));
+        const record = requestLogEntry(batch[index] as RequestLogRow, batchInsertIdOf(r.id, index));
         // The table row's timestamp is the batch's latest; each entry of it is filtered on its own.
         if (since === undefined || record.timestamp >= since) records.push(record);
       }
-    } else if (r.format === REQUEST_ROW_FORMAT) {
-      records.push(requestLogRecord(JSON.parse(r.entry, absentForNull) as RequestLogRow, insertIdOf(r.id)));
     } else {
       records.push({
         timestamp: r.timestamp,

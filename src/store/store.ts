@@ -3,8 +3,6 @@
 // full Google name. Transactions are optimistic: reads record versions, writes are buffered and committed at the
 // end only if nothing read has changed meanwhile (otherwise the function is retried, then ABORTED).
 
-import type { RequestLogRow } from "./request-log-row.js";
-
 export type Kind =
   | "project"
   | "user"
@@ -57,6 +55,33 @@ export interface LogEntryRecord {
   entry: Record<string, unknown>;
 }
 
+/**
+ * One served request as the request log keeps it: what the front end knew when it answered. Every field is
+ * always present (undefined when absent), so all rows share one shape. Read back, it becomes a Cloud Run
+ * request LogEntry (request-log-entry.ts).
+ */
+export interface RequestLogRow {
+  /** When the request arrived, in ms since the epoch. */
+  timestampMs: number;
+  projectId: string;
+  serviceName: string;
+  region: string;
+  /** The revision's resource name, if the service has one. */
+  revision: string | undefined;
+  method: string;
+  url: string;
+  status: number;
+  latencyMs: number;
+  requestSize: number;
+  responseSize: number | undefined;
+  userAgent: string | undefined;
+  remoteIp: string;
+  principalEmail: string | undefined;
+  /** Why runguard answered the request itself (a refusal, a failed instance). */
+  textPayload: string | undefined;
+  trace: string | undefined;
+}
+
 export interface LogQuery {
   logNamePrefix?: string;
   sinceTimestamp?: string;
@@ -75,10 +100,11 @@ export interface Store {
   /** Appends many entries in one transaction (one disk sync), in order. */
   appendLogs(records: readonly LogEntryRecord[]): Promise<void>;
   /**
-   * Appends request log entries given as compact rows (expanded by requestLogRecord), in order. May resolve once
-   * the rows are queued rather than written; a later readLogs sees them.
+   * Appends request log rows, in order. May resolve once the rows are queued rather than written; a later
+   * readLogs sees them.
    */
   appendRequestLogs(rows: readonly RequestLogRow[]): Promise<void>;
+  /** Whole entries as appended, and request log rows as the LogEntries requestLogEntry makes of them. */
   readLogs(query: LogQuery): Promise<LogEntryRecord[]>;
   /**
    * Rewrites the store's files so that nothing already overwritten or deleted can be read back from them (run

@@ -4,51 +4,63 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import {
-  REQUEST_BATCH_FORMAT,
-  REQUEST_COLUMNS_FORMAT,
-  decodeRequestBatch,
-  encodeRequestColumns,
-  requestLogName,
-  requestLogRecord,
-  type RequestLogRow,
-} from "./request-log-row.js";
+import { decodeRequestBatch, encodeRequestBatch } from "./request-log-format.js";
+import { requestLogEntry as requestLogRecord, requestLogName } from "./request-log-entry.js";
+import { MIGRATIONS } from "./migrations.js";
+import { migrate } from "./sqlite-db.js";
 import { openSqliteStore } from "./sqlite-store.js";
+import type { RequestLogRow } from "./store.js";
 
-const base: RequestLogRow = [
-  Date.UTC(2026, 0, 2, 3, 4, 5, 678),
-  "my-project",
-  "hello",
-  "us-central1",
-  "namespaces/my-project/revisions/hello-00001-abc",
-  "GET",
-  "https://hello-123.us-central1.run.app/path?q=1",
-  200,
-  1.234567,
-  0,
-  13,
-  "curl/8.0",
-  "127.0.0.1",
-  undefined,
-  undefined,
-  undefined,
+const base: RequestLogRow = {
+  timestampMs: Date.UTC(2026, 0, 2, 3, 4, 5, 678),
+  projectId: "my-project",
+  serviceName: "hello",
+  region: "us-central1",
+  revision: "namespaces/my-project/revisions/hello-00001-abc",
+  method: "GET",
+  url: "https://hello-123.us-central1.run.app/path?q=1",
+  status: 200,
+  latencyMs: 1.234567,
+  requestSize: 0,
+  responseSize: 13,
+  userAgent: "curl/8.0",
+  remoteIp: "127.0.0.1",
+  principalEmail: undefined,
+  textPayload: undefined,
+  trace: undefined,
+};
+
+const variant = (changes: Partial<RequestLogRow>): RequestLogRow => ({ ...base, ...changes });
+
+/** A row as formats 1 and 2 of earlier versions stored it: its values in the stored column order. */
+const asStoredTuple = (row: RequestLogRow) => [
+  row.timestampMs,
+  row.projectId,
+  row.serviceName,
+  row.region,
+  row.revision,
+  row.method,
+  row.url,
+  row.status,
+  row.latencyMs,
+  row.requestSize,
+  row.responseSize,
+  row.userAgent,
+  row.remoteIp,
+  row.principalEmail,
+  row.textPayload,
+  row.trace,
 ];
-
-function variant(changes: Partial<Record<number, unknown>>): RequestLogRow {
-  const row = [...base] as unknown[];
-  for (const [index, value] of Object.entries(changes)) row[Number(index)] = value;
-  return row as RequestLogRow;
-}
 
 describe("request log rows", () => {
   it("are stored compact and read back as the LogEntry Cloud Run writes", async () => {
     const rows = [
       base,
-      variant({ 4: undefined, 10: undefined, 11: undefined }),
-      variant({ 7: 403, 13: "dev@example.com", 14: "The request was not authenticated." }),
-      variant({ 7: 500, 14: "", 11: "" }),
-      variant({ 5: "POST", 6: 'https://x/"quoted"\\\u2028\u0001', 9: 12345, 15: "abc123/456;o=1" }),
-      variant({ 7: 429, 8: 0, 13: "sa@p.iam.gserviceaccount.com", 14: "Rejected" }),
+      variant({ revision: undefined, responseSize: undefined, userAgent: undefined }),
+      variant({ status: 403, principalEmail: "dev@example.com", textPayload: "The request was not authenticated." }),
+      variant({ status: 500, textPayload: "", userAgent: "" }),
+      variant({ method: "POST", url: 'https://x/"quoted"\\\u2028\u0001', requestSize: 12345, trace: "abc123/456;o=1" }),
+      variant({ status: 429, latencyMs: 0, principalEmail: "sa@p.iam.gserviceaccount.com", textPayload: "Rejected" }),
     ];
     const store = openSqliteStore({ dataDir: mkdtempSync(join(tmpdir(), "rg-rows-")) });
     try {
@@ -71,7 +83,8 @@ describe("request log rows", () => {
 
   it("are read across batches and projects in order, with limits and since filters per entry", async () => {
     const at = (second: number) => Date.UTC(2026, 0, 2, 3, 4, second);
-    const row = (project: string, second: number, status: number) => variant({ 0: at(second), 1: project, 7: status });
+    const row = (project: string, second: number, status: number) =>
+      variant({ timestampMs: at(second), projectId: project, status });
     const store = openSqliteStore({ dataDir: mkdtempSync(join(tmpdir(), "rg-rows-")) });
     try {
       // One batch mixing two projects, then a second batch; timestamps not in order inside a batch.
@@ -107,40 +120,54 @@ describe("request log rows", () => {
   it("are stored by column: constant columns once, a batch of 32 in well under a page, read back unchanged", () => {
     const rows = Array.from({ length: 32 }, (_, i) =>
       variant({
-        0: base[0] + i,
-        8: 0.1 + i / 1000,
-        7: i === 5 ? 403 : 200,
-        13: i === 5 ? "dev@example.com" : undefined,
+        timestampMs: base.timestampMs + i,
+        latencyMs: 0.1 + i / 1000,
+        status: i === 5 ? 403 : 200,
+        principalEmail: i === 5 ? "dev@example.com" : undefined,
       }),
     );
-    const stored = encodeRequestColumns(rows);
-    assert.deepEqual(decodeRequestBatch(REQUEST_COLUMNS_FORMAT, stored), rows);
+    const stored = encodeRequestBatch(rows);
+    assert.deepEqual(decodeRequestBatch(stored), rows);
     assert.ok(stored.length < 1500, `${stored.length} characters`);
     assert.ok(stored.length * 5 < JSON.stringify(rows).length, "a fifth of the row-by-row JSON or less");
-    assert.deepEqual(decodeRequestBatch(REQUEST_COLUMNS_FORMAT, encodeRequestColumns([base])), [base]);
+    assert.deepEqual(decodeRequestBatch(encodeRequestBatch([base])), [base]);
   });
 
-  it("still reads batches written row by row (format 2) by earlier versions", async () => {
+  it("written by earlier versions (one row, format 1; a batch row by row, format 2) are converted at open", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "rg-rows-"));
-    await openSqliteStore({ dataDir }).close();
+    // The schema as it was before the conversion, holding rows in both earlier formats and the current one.
     const db = new Database(join(dataDir, "runguard.db"));
-    db.prepare("INSERT INTO log_entries (timestamp, log_name, entry, format) VALUES (?, ?, ?, ?)").run(
-      new Date(base[0]).toISOString(),
-      requestLogName(base[1]),
-      JSON.stringify([base, variant({ 7: 500 })]),
-      REQUEST_BATCH_FORMAT,
-    );
+    migrate(db, MIGRATIONS.slice(0, 3));
+    const insert = db.prepare("INSERT INTO log_entries (timestamp, log_name, entry, format) VALUES (?, ?, ?, ?)");
+    const logName = requestLogName(base.projectId);
+    const timestamp = new Date(base.timestampMs).toISOString();
+    const single = variant({ status: 404, principalEmail: "dev@example.com" });
+    const batch = [base, variant({ status: 500, textPayload: "failed" })];
+    const current = variant({ status: 201 });
+    insert.run(timestamp, logName, JSON.stringify(asStoredTuple(single)), 1);
+    insert.run(timestamp, logName, JSON.stringify(batch.map(asStoredTuple)), 2);
+    insert.run(timestamp, "projects/my-project/logs/other", JSON.stringify({ kept: true }), 0);
+    insert.run(timestamp, logName, encodeRequestBatch([current]), 3);
     db.close();
+
     const store = openSqliteStore({ dataDir });
     try {
       const read = await store.readLogs({ newestFirst: false });
       assert.deepEqual(
-        read.map((r) => (r.entry["httpRequest"] as { status: number }).status),
-        [200, 500],
+        read.map((r) => (r.entry["httpRequest"] as { status: number } | undefined)?.status ?? "other"),
+        [404, 200, 500, "other", 201],
       );
-      assert.deepEqual(read[0], requestLogRecord(base, String(read[0]?.entry["insertId"])));
+      [single, ...batch].forEach((row, i) =>
+        assert.deepEqual(read[i], requestLogRecord(row, String(read[i]?.entry["insertId"]))),
+      );
+      assert.deepEqual(read[3]?.entry, { kept: true });
+      assert.deepEqual(read[4], requestLogRecord(current, String(read[4]?.entry["insertId"])));
     } finally {
       await store.close();
     }
+    const migrated = new Database(join(dataDir, "runguard.db"));
+    const formats = migrated.prepare("SELECT format FROM log_entries ORDER BY id").pluck().all();
+    migrated.close();
+    assert.deepEqual(formats, [3, 3, 0, 3], "one request log format left");
   });
 });

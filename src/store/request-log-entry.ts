@@ -1,0 +1,54 @@
+// A request log row as the LogEntry Cloud Run writes to run.googleapis.com%2Frequests. Built only when logs are
+// read, so that neither serving a request nor writing its log builds nested log objects.
+import { toRfc3339 } from "../core/clock.js";
+import type { LogEntryRecord, RequestLogRow } from "./store.js";
+
+export const requestLogName = (projectId: string) => `projects/${projectId}/logs/run.googleapis.com%2Frequests`;
+
+function severityOf(status: number, hasText: boolean): string {
+  if (status >= 500) return "ERROR";
+  if (hasText || status >= 400) return "WARNING";
+  return "INFO";
+}
+
+export function requestLogEntry(row: Readonly<RequestLogRow>, insertId: string): LogEntryRecord {
+  const { projectId, serviceName, status, responseSize, userAgent, textPayload, principalEmail } = row;
+  const timestamp = toRfc3339(row.timestampMs);
+  const logName = requestLogName(projectId);
+  const traceId = row.trace?.split("/")[0];
+  return {
+    timestamp,
+    logName,
+    entry: {
+      httpRequest: {
+        requestMethod: row.method,
+        requestUrl: row.url,
+        requestSize: String(row.requestSize),
+        status,
+        ...(responseSize === undefined ? {} : { responseSize: String(responseSize) }),
+        ...(userAgent ? { userAgent } : {}),
+        remoteIp: row.remoteIp,
+        latency: `${(row.latencyMs / 1000).toFixed(6)}s`,
+        protocol: "HTTP/1.1",
+      },
+      insertId,
+      logName,
+      receiveTimestamp: timestamp,
+      resource: {
+        type: "cloud_run_revision",
+        labels: {
+          project_id: projectId,
+          service_name: serviceName,
+          revision_name: row.revision?.split("/").pop() ?? "",
+          location: row.region,
+          configuration_name: serviceName,
+        },
+      },
+      severity: severityOf(status, textPayload !== undefined),
+      ...(textPayload ? { textPayload } : {}),
+      ...(principalEmail ? { labels: { "runguard.dev/principal": principalEmail } } : {}),
+      timestamp,
+      ...(traceId ? { trace: `projects/${projectId}/traces/${traceId}` } : {}),
+    },
+  };
+}
