@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { withoutSecrets } from "../../src/app/process-guard.js";
+import { NODE_FLAGS } from "../../src/app/node-flags.js";
 
 const script = fileURLToPath(
   new URL("../../../test/fixtures/process-guard/up-with-throwing-handler.mjs", import.meta.url),
@@ -25,6 +26,9 @@ describe("the process guard of runguard up", { timeout: 60_000 }, () => {
     up = spawn(
       process.execPath,
       [
+        // With up's Node settings given, up serves in this process instead of relaunching itself, so the
+        // throwing listener runs beside it, under its process guard.
+        ...NODE_FLAGS,
         script,
         "--data-dir",
         dataDir,
