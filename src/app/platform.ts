@@ -1,30 +1,22 @@
 // Composition root for the shared platform: store, IAM engine, token service, default project.
 import { systemClock, type Clock } from "../core/clock.js";
-import type { Store } from "../store/store.js";
-import type { TokenService } from "../tokens/types.js";
+import type { ApiDeps } from "../control-plane/api-deps.js";
 import type { Config } from "../core/config.js";
 import { ensureProject } from "../accounts/projects.js";
-import { createPolicyEngine, type PolicyEngine } from "../iam/engine.js";
+import { createPolicyEngine } from "../iam/engine.js";
 import { openSqliteStore } from "../store/sqlite-store.js";
 import { createTokenService } from "../tokens/token-service.js";
 import { syncEngine } from "./engine-sync.js";
-import { createSubjectIndex, type SubjectIndex } from "../accounts/subject-index.js";
-import { createEnvelope, type Envelope } from "../secrets/envelope.js";
+import { createSubjectIndex } from "../accounts/subject-index.js";
+import { createEnvelope } from "../secrets/envelope.js";
 import { kekSourceOf, loadKeyEncryptionKey } from "../secrets/key-encryption-key.js";
 import { sealClearSigningKeys } from "../tokens/key-ring.js";
 
-/** The shared services app/ builds once and hands, a few at a time, to the components it composes. */
-export interface Platform {
-  readonly config: Config;
-  readonly clock: Clock;
-  readonly store: Store;
-  readonly engine: PolicyEngine;
-  readonly tokens: TokenService;
-  /** Service accounts and users by unique id, and which accounts are disabled. */
-  readonly subjects: SubjectIndex;
-  /** Seals and opens secret payloads with the key-encryption key kept outside the store. */
-  readonly envelope: Envelope;
-}
+/**
+ * The shared services app/ builds once and hands, a few at a time, to the components it composes. The control
+ * plane's handlers between them use every one, so its deps interface is this set.
+ */
+export type Platform = ApiDeps;
 
 export interface OpenedPlatform extends Platform {
   close(): Promise<void>;
