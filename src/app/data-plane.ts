@@ -9,7 +9,7 @@ import type { ServiceDirectory } from "../gateway/directory.js";
 import { createFrontEnd, type FrontEnd } from "../gateway/front-end.js";
 import { createForwarder } from "../gateway/forward.js";
 import { createRequestLog } from "../gateway/request-log.js";
-import type { InstanceProvider } from "../gateway/forward.js";
+import type { InstanceProvider } from "../runtime/instance-lease.js";
 import type { TrafficSource } from "../network/traffic-source.js";
 import { servicePortHandler } from "../gateway/service-ports.js";
 import { createServicePorts, type ServicePorts } from "./service-ports.js";

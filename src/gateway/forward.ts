@@ -9,8 +9,6 @@ import { BodyTooLargeError, limitBody, sendContinue } from "./request-body.js";
 import type { InstanceLease, InstanceProvider } from "../runtime/instance-lease.js";
 import { CapacityTimeoutError } from "../runtime/instance-errors.js";
 
-export type { InstanceLease, InstanceProvider };
-
 export type ForwardOutcome =
   | { kind: "proxied"; status: number; responseSize?: number }
   | { kind: "instance-failed"; responseSize?: number }

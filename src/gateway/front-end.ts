@@ -29,7 +29,8 @@ import {
 import { createHeaderRewriter } from "./forward-headers.js";
 import { SERVERLESS_AUTHORIZATION, clientRawHeaders } from "./client-headers.js";
 import { iapProtects, type IapAnswer, type IapStage, type IapVerdict } from "./iap-stage.js";
-import type { Forwarder, InstanceProvider } from "./forward.js";
+import type { Forwarder } from "./forward.js";
+import type { InstanceProvider } from "../runtime/instance-lease.js";
 import type { RequestLog } from "./request-log.js";
 import { declaredTooLarge } from "./request-body.js";
 import { parseRequestUrl } from "../core/http-input.js";
