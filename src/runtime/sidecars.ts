@@ -34,36 +34,26 @@ export async function startSidecars(
   const trust = { caBundlePath: ca.bundlePath, caCertPath: ca.caCertPath };
   const dir = place.socketDir;
   const socket = (name: string) => join(dir, `${name}.sock`);
-  if (mode === "process" && place.instanceUid !== undefined) {
-    await metadata.listenPath(socket("metadata"));
-    await egress.listenPath(socket("egress"));
-    const meta = await listenForUid(place.instanceUid, socket("metadata"));
-    const proxy = await listenForUid(place.instanceUid, socket("egress"));
-    return {
-      network: {
-        metadataHostPort: `127.0.0.1:${meta.port}`,
-        egressProxyUrl: `http://127.0.0.1:${proxy.port}`,
-        ...trust,
-      },
-      ...(apiEndpoint ? { apiEndpoint } : {}),
-      async stop() {
-        await Promise.all([meta.close(), proxy.close(), metadata.close(), egress.close()]);
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  }
   if (mode === "process") {
-    const meta = await metadata.listen("127.0.0.1", 0);
-    const proxy = await egress.listen("127.0.0.1", 0);
+    // On the host's network: loopback ports the instance's libraries reach, which admit only the instance's
+    // uid when it has one of its own (peer-credentials.ts) and anyone otherwise.
+    const ports =
+      place.instanceUid !== undefined
+        ? await uidOnlyPorts(place.instanceUid, metadata, egress, socket)
+        : {
+            meta: await metadata.listen("127.0.0.1", 0),
+            proxy: await egress.listen("127.0.0.1", 0),
+            close: async () => {},
+          };
     return {
       network: {
-        metadataHostPort: `127.0.0.1:${meta.port}`,
-        egressProxyUrl: `http://127.0.0.1:${proxy.port}`,
+        metadataHostPort: `127.0.0.1:${ports.meta.port}`,
+        egressProxyUrl: `http://127.0.0.1:${ports.proxy.port}`,
         ...trust,
       },
       ...(apiEndpoint ? { apiEndpoint } : {}),
       async stop() {
-        await Promise.all([metadata.close(), egress.close()]);
+        await Promise.all([ports.close(), metadata.close(), egress.close()]);
         rmSync(dir, { recursive: true, force: true });
       },
     };
@@ -102,6 +92,26 @@ export async function startSidecars(
         new Promise<void>((r) => (relay ? relay.close(() => r()) : r())),
       ]);
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The sidecars on unix sockets in runguard's own directory, reached through loopback ports that admit one uid. */
+async function uidOnlyPorts(
+  uid: number,
+  metadata: MetadataServer,
+  egress: EgressProxy,
+  socket: (name: string) => string,
+): Promise<{ meta: { port: number }; proxy: { port: number }; close(): Promise<void> }> {
+  await metadata.listenPath(socket("metadata"));
+  await egress.listenPath(socket("egress"));
+  const meta = await listenForUid(uid, socket("metadata"));
+  const proxy = await listenForUid(uid, socket("egress"));
+  return {
+    meta,
+    proxy,
+    async close() {
+      await Promise.all([meta.close(), proxy.close()]);
     },
   };
 }
