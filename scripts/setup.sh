@@ -11,6 +11,9 @@ command -v nginx >/dev/null || need_apt+=(nginx-light)        # npm run bench: t
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)                # IAP's browser sign-in test (headless)
 command -v certutil >/dev/null || need_apt+=(libnss3-tools)   # that browser trusts runguard's local CA
 /usr/bin/python3 -c "import flask" 2>/dev/null || need_apt+=(python3-flask)   # the seed's Flask app
+command -v podman >/dev/null || need_apt+=(podman)            # container images: the local image store and builds
+[ -x /usr/sbin/runc ] || need_apt+=(runc)                       # container instances: the OCI runtime
+command -v fuse-overlayfs >/dev/null || need_apt+=(fuse-overlayfs)   # a container's root filesystem, owners mapped
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq

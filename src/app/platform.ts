@@ -10,6 +10,7 @@ import { syncEngine } from "./engine-sync.js";
 import { createSubjectIndex } from "../accounts/subject-index.js";
 import { createEnvelope } from "../secrets/envelope.js";
 import { kekSourceOf, loadKeyEncryptionKey } from "../secrets/key-encryption-key.js";
+import type { ContainerImageStore } from "../run/container-images.js";
 import { sealClearSigningKeys } from "../tokens/key-ring.js";
 
 /**
@@ -22,7 +23,11 @@ export interface OpenedPlatform extends Platform {
   close(): Promise<void>;
 }
 
-export async function openPlatform(config: Config, clock: Clock = systemClock): Promise<OpenedPlatform> {
+export async function openPlatform(
+  config: Config,
+  containerImages: ContainerImageStore,
+  clock: Clock = systemClock,
+): Promise<OpenedPlatform> {
   // The KEK first: a missing or wrong one stops the start before the store is opened.
   const envelope = createEnvelope(loadKeyEncryptionKey(config.dataDir, kekSourceOf(config.kekFile)));
   const store = openSqliteStore({
@@ -37,7 +42,7 @@ export async function openPlatform(config: Config, clock: Clock = systemClock): 
   const engine = createPolicyEngine({ clock });
   const subjects = await createSubjectIndex(store);
   const tokens = createTokenService({ store, clock, envelope, resolveSubject: (sub) => subjects.resolve(sub) });
-  const platform: Platform = { config, clock, store, engine, tokens, subjects, envelope };
+  const platform: Platform = { config, clock, store, engine, tokens, subjects, envelope, containerImages };
   await ensureProject(platform, config.projectId, config.ownerEmail);
   const stopSync = await syncEngine(store, engine);
   return {

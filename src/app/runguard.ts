@@ -15,6 +15,7 @@ import { createDataPlane, type DataPlane, type DataPlanePorts } from "./data-pla
 import { createInstanceManager, type InstanceManager } from "../runtime/instance-manager.js";
 import { openLocalCa } from "../network/local-ca.js";
 import { detectIsolation, type IsolationMode } from "../runtime/isolation.js";
+import { detectContainerEngine } from "../containers/engine.js";
 import { detectConfinement, type ConfinementReport } from "../runtime/confinement.js";
 import { openInstanceDirs } from "../runtime/instance-dirs.js";
 import { createPrivateResourceIndex } from "../network/private-resources.js";
@@ -42,6 +43,8 @@ export interface Endpoints {
   isolation: IsolationMode;
   /** What confines each instance here, and one line per protection this machine lacks. */
   confinement: ConfinementReport;
+  /** "available", or why container images cannot run here (then only catalogue images do). */
+  containers: string;
   frontEnd: string;
   projectId: string;
   projectNumber: string;
@@ -86,7 +89,9 @@ async function start(
   lock: { release(): void },
   undo: (() => Promise<void> | void)[],
 ): Promise<Runguard> {
-  const platform = await openPlatform(config, clock);
+  const isolation = detectIsolation(config.isolation);
+  const engine = detectContainerEngine(isolation === "netns");
+  const platform = await openPlatform(config, engine.images, clock);
   undo.push(() => platform.close());
   // Every port first: one that is taken stops the start before anything is built, and every URL is final
   // before the components that hand it out exist. Nothing answers on them until serve().
@@ -118,7 +123,6 @@ async function start(
     signer,
     signIn,
   });
-  const isolation = detectIsolation(config.isolation);
   const confinement = detectConfinement();
   // Kills the instances a killed runguard left running on this data directory and removes their directories.
   const dirs = await openInstanceDirs(config.dataDir, ca);
@@ -169,6 +173,7 @@ async function start(
     apiEndpoint: () => apiUrl.replace(/^http:\/\//, ""),
     dirs,
     confinement,
+    containers: engine,
     idleTimeoutMs: config.idleTimeoutMs,
   });
   undo.push(() => instances.close());
@@ -179,6 +184,7 @@ async function start(
     api: apiUrl,
     isolation,
     confinement,
+    containers: engine.images.unavailable ?? "available",
     frontEnd: dataPlane.frontEndUrl,
     loadBalancer: dataPlane.loadBalancerUrl,
     loadBalancerHttps: dataPlane.loadBalancerHttpsUrl,

@@ -116,6 +116,9 @@ export function registerUp(program: Command): void {
       console.log(
         `  isolation:      ${endpoints.isolation === "netns" ? "a network namespace per instance (egress enforced for every protocol)" : "host network (egress enforced through the proxy variables)"}`,
       );
+      console.log(
+        `  containers:     ${endpoints.containers === "available" ? "images in the local container store (podman) run under runc" : `unavailable: ${endpoints.containers}; only 'runguard images add' entries run`}`,
+      );
       const { confinement } = endpoints;
       const inForce = [
         confinement.uidPerInstance ? "a uid of its own" : "",

@@ -7,6 +7,7 @@ import type { TokenService } from "../tokens/types.js";
 import type { PolicyEngine } from "../iam/engine.js";
 import type { SubjectIndex } from "../accounts/subject-index.js";
 import type { Envelope } from "../secrets/envelope.js";
+import type { ContainerImageStore } from "../run/container-images.js";
 
 export interface ApiDeps {
   readonly config: Config;
@@ -18,4 +19,6 @@ export interface ApiDeps {
   readonly subjects: SubjectIndex;
   /** Seals and opens secret payloads. */
   readonly envelope: Envelope;
+  /** The local container image store (podman's), or one that knows no image where containers cannot run. */
+  readonly containerImages: ContainerImageStore;
 }

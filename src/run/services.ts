@@ -13,6 +13,7 @@ import { computeServiceAccountEmail } from "../accounts/projects.js";
 import { findServiceAccount } from "../accounts/service-accounts.js";
 import { principalEmail } from "../iam/types.js";
 import { findImage, imageDigest } from "./images.js";
+import { imageNotFoundMessage, pinnedImageRef, type ContainerImageStore } from "./container-images.js";
 import { checkSecretAccess, secretReferences } from "./revision-secrets.js";
 import { resolveVpcAccess } from "./vpc-access.js";
 import { fieldViolation, validateServiceAnnotations, validateServiceName, validateTemplate } from "./validate.js";
@@ -25,6 +26,8 @@ export interface ServicesDeps {
   readonly clock: Clock;
   readonly store: Store;
   readonly engine: PolicyEngine;
+  /** The local container image store; without it only catalogue images deploy. */
+  readonly containerImages?: ContainerImageStore;
 }
 
 export interface RunScope {
@@ -89,13 +92,21 @@ async function authorizeActAs(deps: ServicesDeps, ctx: CallContext, email: strin
 async function prepareTemplate(deps: ServicesDeps, ctx: CallContext, scope: RunScope, template: unknown) {
   const validated = validateTemplate(template, computeServiceAccountEmail(scope.projectNumber));
   const image = validated.spec.containers[0]?.image ?? "";
-  const entry = await findImage(deps.store, image);
-  if (!entry) throw fieldViolation("spec.template.spec.containers[0].image", `Image '${image}' not found.`);
+  const digest = await resolveImageDigest(deps, image);
   await authorizeActAs(deps, ctx, validated.spec.serviceAccountName ?? "");
   await resolveVpcAccess(deps.store, validated, scope.projectId, scope.region);
   // Cloud Run checks at deploy that the runtime service account may read every secret the revision uses.
   await checkSecretAccess(deps, secretReferences(validated), scope.projectId, validated.spec.serviceAccountName ?? "");
-  return { template: validated, digest: imageDigest(entry) };
+  return { template: validated, digest };
+}
+
+/** The revision's pinned image: a catalogue entry's, or the local container store's digest (as Cloud Run pins). */
+async function resolveImageDigest(deps: ServicesDeps, image: string): Promise<string> {
+  const entry = await findImage(deps.store, image);
+  if (entry) return imageDigest(entry);
+  const container = await deps.containerImages?.resolve(image);
+  if (container) return pinnedImageRef(image, container.digest);
+  throw fieldViolation("spec.template.spec.containers[0].image", imageNotFoundMessage(image));
 }
 
 function authorizeInvokerCheck(

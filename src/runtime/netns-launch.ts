@@ -7,6 +7,7 @@ import { readlinkSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { StoredRevision } from "../run/types.js";
 import { unshareArgs } from "./isolation.js";
+import type { ContainerLaunch } from "./netns-launcher.js";
 
 const launcher = fileURLToPath(new URL("./netns-launcher.js", import.meta.url));
 
@@ -30,6 +31,7 @@ export function netnsLaunch(
   sockets: { inbound: string; outbound: Array<{ port: number; socket: string }> },
   mounts: Array<{ source: string; target: string }>,
   confine: { dropPrivileges: string[]; pidNamespace: boolean },
+  container?: ContainerLaunch,
 ): InstanceLaunch {
   return {
     command: ["unshare", ...unshareArgs(confine.pidNamespace), process.execPath, launcher],
@@ -43,6 +45,7 @@ export function netnsLaunch(
       mounts,
       hostMountNamespace: readlinkSync("/proc/self/ns/mnt"),
       dropPrivileges: confine.dropPrivileges,
+      ...(container ? { container } : {}),
     }),
     port: appPort,
     socketPath: sockets.inbound,

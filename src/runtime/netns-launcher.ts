@@ -4,7 +4,7 @@
 // from outside (metadata server, egress proxy, control plane), starts the app, and only once the app accepts
 // connections opens the inbound unix socket runguard's front end uses. The app can reach nothing else.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdirSync, readlinkSync } from "node:fs";
+import { mkdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
 import type { LauncherReply, LauncherRequest } from "./process-instance.js";
 
@@ -24,6 +24,25 @@ interface LauncherConfig {
   network?: boolean;
   /** The `setpriv` prefix that drops the app's uid and capabilities (runtime/confinement.ts). */
   dropPrivileges?: string[];
+  /** A container instance: runc runs it in this namespace instead of `command` (runtime/container-launch.ts). */
+  container?: ContainerLaunch;
+}
+
+export interface ContainerLaunch {
+  /** runc's config.json without `root` (the launcher adds it: the root filesystem it mounts). */
+  spec: Record<string, unknown>;
+  /** The image's layer directories, top first. */
+  layers: string[];
+  /** fuse-overlayfs's uidmapping and gidmapping options: image file owners as the instance's host uids. */
+  uidMapping: string;
+  gidMapping: string;
+  /** An empty directory to mount the instance's in-memory filesystem on (private to this namespace). */
+  workDir: string;
+  /** Bytes of the in-memory filesystem (the image's writes, the bundle, runc's state). */
+  memoryBytes: number;
+  runc: string;
+  fuseOverlayfs: string;
+  id: string;
 }
 
 // The configuration arrives in the environment (never in a file: it holds the app's secret env vars).
@@ -67,16 +86,59 @@ for (const mount of config.mounts ?? []) {
   execFileSync("mount", ["-o", "remount,bind,ro", mount.target]);
 }
 await Promise.all((config.outbound ?? []).map((o) => listenTcp(o.port, o.socket)));
-const argv = [...(config.dropPrivileges ?? []), ...config.command];
+const argv = config.container
+  ? prepareContainer(config.container)
+  : [...(config.dropPrivileges ?? []), ...config.command];
 const app = spawn(argv[0] ?? "true", argv.slice(1), {
-  cwd: config.cwd,
-  env: config.env,
+  cwd: config.container ? config.container.workDir : config.cwd,
+  env: config.container ? { PATH: process.env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin" } : config.env,
   stdio: "inherit",
 });
 app.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
 for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => app.kill(signal));
 // In process isolation runguard reaches the app on the host's loopback itself: nothing more to set up here.
 if (network) await serveInbound();
+
+/**
+ * The container's root filesystem and bundle, in this namespace only: a tmpfs (its writes live in memory, as
+ * on Cloud Run) holding the overlay's upper layer, runc's bundle and runc's state; the image's layers below,
+ * presented by fuse-overlayfs with their owners mapped to the instance's uids. Returns runc's command line.
+ */
+function prepareContainer(container: ContainerLaunch): string[] {
+  if (!ownMountNamespace)
+    throw new Error("refusing to mount a container's filesystem outside a private mount namespace");
+  const dir = container.workDir;
+  // Traversable (0711) so that runc, as the container's mapped root, reaches the root filesystem below it.
+  execFileSync("mount", ["-t", "tmpfs", "-o", `mode=0711,size=${container.memoryBytes}`, "tmpfs", dir]);
+  // The upper layer's own directory is the container's `/`: it takes the mode of an image's root (0755).
+  mkdirSync(`${dir}/upper`, { mode: 0o755 });
+  for (const sub of ["work", "rootfs", "state"]) mkdirSync(`${dir}/${sub}`, { mode: 0o700 });
+  execFileSync(
+    container.fuseOverlayfs,
+    [
+      "-o",
+      [
+        `lowerdir=${container.layers.join(":")}`,
+        `upperdir=${dir}/upper`,
+        `workdir=${dir}/work`,
+        `uidmapping=${container.uidMapping}`,
+        `gidmapping=${container.gidMapping}`,
+        "allow_other",
+      ].join(","),
+      `${dir}/rootfs`,
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  ); // its notices (options it ignores) are not the app's output
+  // The spec holds the app's environment, secret env vars included: a 0600 file on this namespace's tmpfs.
+  writeFileSync(
+    `${dir}/config.json`,
+    JSON.stringify({ ...container.spec, root: { path: "rootfs", readonly: false } }),
+    {
+      mode: 0o600,
+    },
+  );
+  return [container.runc, "--root", `${dir}/state`, "run", "--bundle", dir, container.id];
+}
 
 async function serveInbound(): Promise<void> {
   while (!(await appAccepts())) await new Promise((r) => setTimeout(r, 25));

@@ -19,6 +19,8 @@ export interface Sidecars {
   apiEndpoint?: string;
   /** netns only: the unix sockets the namespace's relays connect to, and the inbound one. */
   sockets?: { dir: string; inbound: string; outbound: Array<{ port: number; socket: string }> };
+  /** netns only: files bound at their paths inside the instance (name resolution, the CA bundle). */
+  guestFiles?: Array<{ source: string; target: string }>;
   stop(): Promise<void>;
 }
 

@@ -7,6 +7,10 @@ import type { Store } from "../store/store.js";
 import type { TokenService } from "../tokens/types.js";
 import type { Container, StoredRevision } from "../run/types.js";
 import { findImage, type ImageEntry } from "../run/images.js";
+import { imageNotFoundMessage, type ContainerImage } from "../run/container-images.js";
+import type { ContainerEngine } from "../containers/engine.js";
+import type { ContainerUser } from "../containers/oci-spec.js";
+import { containerLaunch, imageUserOf, needsSeparateRoot } from "./container-launch.js";
 import { requireProject } from "../accounts/projects.js";
 import { findServiceAccount } from "../accounts/service-accounts.js";
 import { createMetadataServer, type MetadataServer } from "../metadata/metadata-server.js";
@@ -50,6 +54,8 @@ export interface InstanceStartOptions {
   dirs: InstanceDirs;
   /** What confines instances on this machine (confinement.ts). */
   confinement: Confinement;
+  /** The container engine: images in the local store run under runc (containers/engine.ts). */
+  containers?: ContainerEngine;
   startupTimeoutMs?: number;
 }
 
@@ -67,13 +73,18 @@ export async function startInstance(
   instanceId: string,
 ): Promise<RunningInstance> {
   const container = revision.template.spec.containers[0];
-  const image = await requireImage(options.platform.store, container);
+  const image = await requireImage(options, revision, container);
   const metadata = await createIdentityServer(options.platform, revision, instanceId);
   const egress = await createInstanceEgress(options, revision);
   const held = options.confinement.uidPerInstance ? await acquireInstanceUid() : undefined;
   const teardown = createTeardown();
   try {
     const place = prepareDirectories(options.dirs, instanceId, held, teardown);
+    if (image.kind === "container" && needsSeparateRoot(image.user)) {
+      const root = await acquireInstanceUid();
+      teardown.add(() => root.release());
+      image.rootUid = root.uid;
+    }
     const sidecars = await startSidecars(
       options.isolation,
       metadata,
@@ -92,9 +103,13 @@ export async function startInstance(
       context.running.delete(instanceId);
       secrets.remove();
     });
-    const launch = await planLaunch(options.confinement, revision, image, container, place, sidecars, secrets);
+    const launch =
+      image.kind === "container"
+        ? planContainerLaunch(options, instanceId, revision, image, place, sidecars, secrets)
+        : await planLaunch(options.confinement, revision, image.entry, container, place, sidecars, secrets);
+    const cwd = image.kind === "container" ? place.home : image.entry.dir;
     const instance = await startProcessInstance(
-      { id: instanceId, ...launch, cwd: image.dir, startupTimeoutMs: options.startupTimeoutMs ?? 30_000 },
+      { id: instanceId, ...launch, cwd, startupTimeoutMs: options.startupTimeoutMs ?? 30_000 },
       {
         onLog: (stream, line) => context.logs.write(revision, instanceId, stream, line),
         onExit: () => void teardown.run(),
@@ -108,10 +123,36 @@ export async function startInstance(
   }
 }
 
-async function requireImage(store: Store, container: Container | undefined): Promise<ImageEntry> {
-  const image = await findImage(store, container?.image ?? "");
-  if (!image) throw new InstanceStartError("image-not-found", `Image '${container?.image}' not found.`);
-  return image;
+/** A catalogue entry (a local command) or an image of the local container store, with the user it runs as. */
+type InstanceImage =
+  | { kind: "catalogue"; entry: ImageEntry }
+  | { kind: "container"; image: ContainerImage; user: ContainerUser; rootUid?: number };
+
+async function requireImage(
+  options: InstanceStartOptions,
+  revision: StoredRevision,
+  container: Container | undefined,
+): Promise<InstanceImage> {
+  const ref = container?.image ?? "";
+  const entry = await findImage(options.platform.store, ref);
+  if (entry) return { kind: "catalogue", entry };
+  const engine = options.containers;
+  if (engine?.tools) {
+    // The revision runs the digest it was deployed with, even if the tag has moved since (as on Cloud Run).
+    const image = (await engine.images.resolve(revision.imageDigest)) ?? (await engine.images.resolve(ref));
+    if (image) {
+      try {
+        return { kind: "container", image, user: imageUserOf(image) };
+      } catch (error) {
+        throw new InstanceStartError("image-not-found", (error as Error).message);
+      }
+    }
+  }
+  const reason = engine?.images.unavailable;
+  throw new InstanceStartError(
+    "image-not-found",
+    reason ? `Image '${ref}' cannot run: containers are unavailable here (${reason}).` : imageNotFoundMessage(ref),
+  );
 }
 
 /** The instance's own metadata server: the identity of its service account, in its project and region. */
@@ -211,6 +252,35 @@ async function planLaunch(
   return sidecars.sockets
     ? netnsLaunch(argv, image.dir, env, port, sidecars.sockets, secrets.mounts, confine)
     : processLaunch(argv, image.dir, env, port, confine);
+}
+
+/** A container instance: runc in the instance's namespaces, its ids mapped to the instance's uids. */
+function planContainerLaunch(
+  options: InstanceStartOptions,
+  instanceId: string,
+  revision: StoredRevision,
+  image: Extract<InstanceImage, { kind: "container" }>,
+  place: InstancePlace,
+  sidecars: Sidecars,
+  secrets: InstanceSecrets,
+): InstanceLaunch {
+  const tools = options.containers?.tools;
+  if (!sidecars.sockets || !tools || !place.owner)
+    throw new InstanceStartError("image-not-found", "Containers need a network namespace and a uid per instance.");
+  return containerLaunch({
+    instanceId,
+    image: image.image,
+    revision,
+    port: containerPortOf(revision),
+    user: image.user,
+    uids: { user: place.owner.uid, ...(image.rootUid !== undefined ? { root: image.rootUid } : {}) },
+    secretEnv: secrets.env,
+    binds: [...secrets.mounts, ...(sidecars.guestFiles ?? [])],
+    sockets: sidecars.sockets,
+    workDir: tools.mountPoint,
+    tools,
+    pidNamespace: options.confinement.pidNamespace,
+  });
 }
 
 /** Records the running process, so that the next start on this data directory can stop it if runguard dies. */

@@ -1,0 +1,205 @@
+// The images teams ship, run as containers: built here with podman (no network), deployed with the real
+// gcloud by the reference users write, pinned by digest, called private and public, and run under Cloud Run's
+// container contract with the image's own ENTRYPOINT, CMD, WORKDIR, USER and ENV.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { startTestRunguard, PROJECT, type TestRunguard } from "../helpers/runguard-instance.js";
+import { gcloud } from "../helpers/gcloud.js";
+import { invokeUrl } from "../helpers/invoke.js";
+import { buildAppImage, podmanAvailable, removeImage } from "../helpers/test-image.js";
+import { fileURLToPath } from "node:url";
+
+const APP = fileURLToPath(new URL("../../../test/fixtures/containers/app.mjs", import.meta.url));
+const IMAGE = "localhost/runguard-test/app:1";
+const REGISTRY_IMAGE = `us-docker.pkg.dev/${PROJECT}/apps/app:v1`;
+const ROOT_IMAGE = "localhost/runguard-test/root-app:1";
+
+interface Info {
+  argv: string[];
+  uid: number;
+  gid: number;
+  cwd: string;
+  pid: number;
+  env: Record<string, string>;
+  root: string[];
+  writeCwd: { ok: boolean; error?: string };
+  writeRoot: { ok: boolean; error?: string };
+}
+
+const skip = !podmanAvailable() || process.getuid?.() !== 0 ? "needs podman and root" : false;
+
+describe("container instances", { skip }, () => {
+  let rg: TestRunguard;
+  let env: Record<string, string>;
+  let digest: string;
+  const run = (args: string[]) => gcloud(env, [...args, "--region=us-central1", "--quiet"]);
+  const info = async (url: string, token?: string) => {
+    const answer = await invokeUrl(rg.endpoints.frontEnd, url, {
+      path: "/info",
+      ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
+    });
+    assert.equal(answer.status, 200, answer.body);
+    return JSON.parse(answer.body) as Info;
+  };
+  const urlOf = async (service: string) => {
+    const described = await run(["run", "services", "describe", service, "--format=value(status.url)"]);
+    assert.equal(described.code, 0, described.stderr);
+    return described.stdout.trim();
+  };
+
+  before(async () => {
+    const files = { "/app/app.mjs": APP };
+    digest = buildAppImage(IMAGE, {
+      npmPackages: ["google-auth-library"],
+      files,
+      instructions: [
+        "WORKDIR /app",
+        "USER app",
+        "ENV GREETING=from-image PORT=1234",
+        'ENTRYPOINT ["node"]',
+        'CMD ["/app/app.mjs"]',
+      ],
+    });
+    execFileSync("podman", ["tag", IMAGE, REGISTRY_IMAGE]);
+    buildAppImage(ROOT_IMAGE, {
+      npmPackages: ["google-auth-library"],
+      files,
+      instructions: ["WORKDIR /app", 'CMD ["node", "/app/app.mjs"]'],
+    });
+    rg = await startTestRunguard();
+    env = await rg.gcloudEnvFor();
+  });
+  after(async () => {
+    await rg?.stop();
+    removeImage(REGISTRY_IMAGE);
+  });
+
+  it("runs here: the engine is found at start", () => {
+    assert.equal(rg.endpoints.containers, "available");
+  });
+
+  it("deploys a local image with gcloud, private: 200 with a token, 403 without a binding, 401 without a token", async () => {
+    const deployed = await run(["run", "deploy", "private-app", `--image=${IMAGE}`, "--no-allow-unauthenticated"]);
+    assert.equal(deployed.code, 0, deployed.stderr);
+    const url = await urlOf("private-app");
+    const owner = await rg.idTokenFor("developer@example.com", url);
+    const seen = await info(url, owner);
+    assert.equal(seen.env["K_SERVICE"], "private-app");
+    const stranger = await rg.idTokenFor("stranger@example.com", url);
+    const refused = await invokeUrl(rg.endpoints.frontEnd, url, { headers: { authorization: `Bearer ${stranger}` } });
+    assert.equal(refused.status, 403);
+    const anonymous = await invokeUrl(rg.endpoints.frontEnd, url);
+    assert.equal(anonymous.status, 403);
+  });
+
+  it("records the image's digest, as Cloud Run does, and shows it in revisions describe", async () => {
+    const described = await run(["run", "revisions", "list", "--service=private-app", "--format=value(name)"]);
+    const revision = described.stdout.trim().split("\n")[0] ?? "";
+    const shown = await run(["run", "revisions", "describe", revision, "--format=value(status.imageDigest)"]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.equal(shown.stdout.trim(), `localhost/runguard-test/app@${digest}`);
+  });
+
+  it("a registry-style name in the local store deploys, public, and by digest too", async () => {
+    const deployed = await run(["run", "deploy", "public-app", `--image=${REGISTRY_IMAGE}`, "--allow-unauthenticated"]);
+    assert.equal(deployed.code, 0, deployed.stderr);
+    const seen = await info(await urlOf("public-app"));
+    assert.equal(seen.env["K_SERVICE"], "public-app");
+    const pinned = await run([
+      "run",
+      "deploy",
+      "pinned-app",
+      `--image=us-docker.pkg.dev/${PROJECT}/apps/app@${digest}`,
+      "--allow-unauthenticated",
+    ]);
+    assert.equal(pinned.code, 0, pinned.stderr);
+    assert.equal((await info(await urlOf("pinned-app"))).env["K_REVISION"]?.startsWith("pinned-app-"), true);
+  });
+
+  it("an unknown image gets Cloud Run's words and how to make it known", async () => {
+    const failed = await run(["run", "deploy", "nope", "--image=localhost/not-built:1"]);
+    assert.notEqual(failed.code, 0);
+    assert.match(failed.stderr, /Image 'localhost\/not-built:1' not found\./);
+    assert.match(failed.stderr, /runguard build|podman load/);
+  });
+
+  it("follows the container contract: the image's ENTRYPOINT, CMD, WORKDIR, USER and ENV, with PORT and K_* set", async () => {
+    const seen = await info(await urlOf("public-app"));
+    assert.deepEqual(seen.argv, ["/app/app.mjs"]);
+    assert.equal(seen.cwd, "/app");
+    assert.equal(seen.uid, 1000, "the image's USER app is uid 1000 inside");
+    assert.equal(seen.env["GREETING"], "from-image");
+    assert.equal(seen.env["PORT"], "8080", "PORT is the contract's, not the image's ENV");
+    assert.match(seen.env["K_REVISION"] ?? "", /^public-app-/);
+    assert.equal(seen.env["K_CONFIGURATION"], "public-app");
+    assert.equal(seen.env["GCE_METADATA_HOST"], undefined);
+    assert.equal(seen.env["HTTPS_PROXY"], undefined);
+    assert.ok(seen.root.includes("app") && !seen.root.includes("work"), "only the image's own root filesystem");
+  });
+
+  it("runs as an unprivileged host uid of the instance's own, never as root on the machine", async () => {
+    const seen = await info(await urlOf("public-app"));
+    const hostPids = execFileSync("ps", ["-eo", "pid,uid,args"], { encoding: "utf8" })
+      .split("\n")
+      .filter((line) => line.includes("/app/app.mjs"));
+    assert.ok(hostPids.length > 0);
+    for (const line of hostPids) {
+      const uid = Number(line.trim().split(/\s+/)[1]);
+      assert.ok(uid >= 910_000, `container process runs as host uid ${uid}`);
+    }
+    assert.equal(seen.writeRoot.ok, false, "a non-root USER cannot write root's directories");
+  });
+
+  it("--command, --args and --set-env-vars override the image as on Cloud Run; root images may write anywhere, in memory", async () => {
+    const deployed = await run([
+      "run",
+      "deploy",
+      "root-app",
+      `--image=${ROOT_IMAGE}`,
+      "--allow-unauthenticated",
+      "--command=node",
+      "--args=/app/app.mjs,extra",
+      "--set-env-vars=GREETING=from-deploy",
+    ]);
+    assert.equal(deployed.code, 0, deployed.stderr);
+    const seen = await info(await urlOf("root-app"));
+    assert.deepEqual(seen.argv, ["/app/app.mjs", "extra"]);
+    assert.equal(seen.env["GREETING"], "from-deploy");
+    assert.equal(seen.uid, 0);
+    assert.equal(seen.writeRoot.ok, true, seen.writeRoot.error);
+    assert.equal(seen.writeCwd.ok, true, seen.writeCwd.error);
+  });
+
+  it("a container whose process dies is replaced", async () => {
+    const url = await urlOf("root-app");
+    const before = await info(url);
+    const killed = await invokeUrl(rg.endpoints.frontEnd, url, { path: "/crash" });
+    assert.equal(killed.status, 200);
+    let after: Info | undefined;
+    for (let i = 0; i < 50 && !after; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const answer = await invokeUrl(rg.endpoints.frontEnd, url, { path: "/info" });
+      if (answer.status === 200) after = JSON.parse(answer.body) as Info;
+    }
+    assert.ok(after, "a new instance answers");
+    assert.equal(after.writeRoot.ok, true);
+    assert.equal(before.env["K_SERVICE"], after.env["K_SERVICE"]);
+  });
+
+  it("--memory sets the container's memory limit on its cgroup", async () => {
+    const updated = await run(["run", "services", "update", "root-app", "--memory=256Mi"]);
+    assert.equal(updated.code, 0, updated.stderr);
+    await info(await urlOf("root-app"));
+    const limits = execFileSync("sh", ["-c", "cat /sys/fs/cgroup/memory/runguard/*/memory.limit_in_bytes"], {
+      encoding: "utf8",
+    });
+    assert.ok(limits.split("\n").includes(String(256 * 1024 * 1024)), limits);
+  });
+
+  it("keeps the container's filesystem out of the host's mount table", () => {
+    const mounts = readFileSync("/proc/self/mounts", "utf8");
+    assert.doesNotMatch(mounts, /fuse-overlayfs/);
+  });
+});
