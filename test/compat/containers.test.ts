@@ -4,7 +4,9 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { startTestRunguard, PROJECT, type TestRunguard } from "../helpers/runguard-instance.js";
 import { gcloud } from "../helpers/gcloud.js";
 import { invokeUrl } from "../helpers/invoke.js";
@@ -196,6 +198,74 @@ describe("container instances", { skip }, () => {
       encoding: "utf8",
     });
     assert.ok(limits.split("\n").includes(String(256 * 1024 * 1024)), limits);
+  });
+
+  it("secrets arrive as env vars and as files at their real paths, readable by the image's USER only inside", async () => {
+    const sa = `app-sa@${PROJECT}.iam.gserviceaccount.com`;
+    assert.equal((await gcloud(env, ["iam", "service-accounts", "create", "app-sa"])).code, 0);
+    for (const [secret, value] of [
+      ["api-key", "env-canary-5e1f"],
+      ["app-config", "file-canary-77a0"],
+    ] as const) {
+      assert.equal((await gcloud(env, ["secrets", "create", secret, "--data-file=-"], { stdin: value })).code, 0);
+      const bound = await gcloud(env, [
+        "secrets",
+        "add-iam-policy-binding",
+        secret,
+        `--member=serviceAccount:${sa}`,
+        "--role=roles/secretmanager.secretAccessor",
+      ]);
+      assert.equal(bound.code, 0, bound.stderr);
+    }
+    const deployed = await run([
+      "run",
+      "deploy",
+      "secret-app",
+      `--image=${IMAGE}`,
+      `--service-account=${sa}`,
+      "--set-secrets=API_KEY=api-key:latest,/secrets/config/app.json=app-config:latest",
+      "--allow-unauthenticated",
+    ]);
+    assert.equal(deployed.code, 0, deployed.stderr);
+    const url = await urlOf("secret-app");
+    const seen = await info(url);
+    assert.equal(seen.env["API_KEY"], "env-canary-5e1f");
+    const file = await invokeUrl(rg.endpoints.frontEnd, url, { path: "/file?path=/secrets/config/app.json" });
+    assert.deepEqual(JSON.parse(file.body), { ok: true, value: "file-canary-77a0" });
+    const described = await run(["run", "services", "describe", "secret-app", "--format=json"]);
+    assert.doesNotMatch(described.stdout, /canary/);
+    assert.doesNotMatch(execFileSync("ps", ["-eo", "args"], { encoding: "utf8" }), /canary/);
+  });
+
+  it("on scale-down the container gets SIGTERM (SIGKILL only after 10 s)", async () => {
+    const url = await urlOf("root-app");
+    await info(url);
+    // A new revision takes all traffic: the old one's instances are stopped.
+    const updated = await run(["run", "services", "update", "root-app", "--update-env-vars=ROUND=2"]);
+    assert.equal(updated.code, 0, updated.stderr);
+    let said = false;
+    for (let i = 0; i < 60 && !said; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      const logs = await rg.platform.store.readLogs({
+        logNamePrefix: `projects/${PROJECT}/logs/run.googleapis.com%2Fstdout`,
+      });
+      said = logs.some((entry) => JSON.stringify(entry.entry).includes("SIGTERM received"));
+    }
+    assert.ok(said, "the app logged the SIGTERM it got");
+  });
+
+  it("an image saved and loaded again (podman save / podman load) deploys by the name it was saved with", async () => {
+    const tarball = join(mkdtempSync(join(tmpdir(), "runguard-save-")), "app.tar");
+    const loadedName = "localhost/runguard-test/loaded:1";
+    execFileSync("podman", ["tag", IMAGE, loadedName]);
+    execFileSync("podman", ["save", "-q", "-o", tarball, loadedName]);
+    removeImage(loadedName);
+    execFileSync("podman", ["load", "-q", "-i", tarball]);
+    const deployed = await run(["run", "deploy", "loaded-app", `--image=${loadedName}`, "--allow-unauthenticated"]);
+    assert.equal(deployed.code, 0, deployed.stderr);
+    assert.equal((await info(await urlOf("loaded-app"))).env["K_SERVICE"], "loaded-app");
+    removeImage(loadedName);
+    rmSync(dirname(tarball), { recursive: true, force: true });
   });
 
   it("keeps the container's filesystem out of the host's mount table", () => {
