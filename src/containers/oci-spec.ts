@@ -3,9 +3,8 @@
 //   the instance's own, so nothing in it is root on the machine;
 // - its own PID, mount, IPC and UTS namespaces, and the instance's network namespace (made by runguard, whose
 //   only ways out are runguard's relays);
-// - three capabilities at most (runc's defaults for an unprivileged container), no_new_privs, /proc's
-//   sensitive files masked, an empty /sys;
-// - the instance's memory limit on its cgroup where the machine's cgroups allow it.
+// - no capabilities at all (as a process instance), no_new_privs, /proc's sensitive files masked, an empty /sys;
+// - the instance's memory limit and a bound on its processes on its cgroup.
 import type { ImageRunConfig } from "../run/container-images.js";
 
 export interface IdMapping {
@@ -36,7 +35,8 @@ export interface OciSpecInput {
   cgroupsPath: string;
 }
 
-const CAPABILITIES = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
+/** A fork bomb stops here instead of exhausting the machine's pids. */
+const MAX_PROCESSES = 1024;
 
 export function ociSpec(input: OciSpecInput): Record<string, unknown> {
   return {
@@ -47,11 +47,7 @@ export function ociSpec(input: OciSpecInput): Record<string, unknown> {
       args: input.argv,
       env: input.env,
       cwd: input.cwd || "/",
-      capabilities: {
-        bounding: CAPABILITIES,
-        effective: CAPABILITIES,
-        permitted: CAPABILITIES,
-      },
+      capabilities: { bounding: [], effective: [], permitted: [], inheritable: [], ambient: [] },
       noNewPrivileges: true,
     },
     root: { path: "rootfs", readonly: false },
@@ -100,6 +96,7 @@ export function ociSpec(input: OciSpecInput): Record<string, unknown> {
       cgroupsPath: input.cgroupsPath,
       resources: {
         devices: [{ allow: false, access: "rwm" }],
+        pids: { limit: MAX_PROCESSES },
         ...(input.memoryLimit ? { memory: { limit: input.memoryLimit } } : {}),
       },
       maskedPaths: [

@@ -72,7 +72,12 @@ function appAccepts(): Promise<boolean> {
 }
 
 const network = config.network !== false;
-if (network) execFileSync("ip", ["link", "set", "lo", "up"]);
+if (network) {
+  execFileSync("ip", ["link", "set", "lo", "up"]);
+  // Any port, 80 included, for an app with no capabilities: the namespace is the instance's alone (as on
+  // Cloud Run, where a container may listen on any port).
+  writeFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "0");
+}
 // The mount namespace is private (unshare --mount): these binds are invisible outside the instance. A missing
 // mount point is created as an empty directory, the one trace this leaves on the host's filesystem.
 // Never bind anything unless this really is a mount namespace of our own: a bind in the host's namespace

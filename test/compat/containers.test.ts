@@ -143,6 +143,13 @@ describe("container instances", { skip }, () => {
 
   it("runs as an unprivileged host uid of the instance's own, never as root on the machine", async () => {
     const seen = await info(await urlOf("public-app"));
+    const status = await invokeUrl(rg.endpoints.frontEnd, await urlOf("public-app"), {
+      path: "/file?path=/proc/self/status",
+    });
+    const capabilities = (JSON.parse(status.body) as { value: string }).value;
+    for (const set of ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"])
+      assert.match(capabilities, new RegExp(`${set}:\\s+0000000000000000`), `${set} is empty`);
+    assert.match(capabilities, /NoNewPrivs:\s+1/);
     const hostPids = execFileSync("ps", ["-eo", "pid,uid,args"], { encoding: "utf8" })
       .split("\n")
       .filter((line) => line.includes("/app/app.mjs"));
@@ -164,10 +171,12 @@ describe("container instances", { skip }, () => {
       "--command=node",
       "--args=/app/app.mjs,extra",
       "--set-env-vars=GREETING=from-deploy",
+      "--port=80",
     ]);
     assert.equal(deployed.code, 0, deployed.stderr);
     const seen = await info(await urlOf("root-app"));
     assert.deepEqual(seen.argv, ["/app/app.mjs", "extra"]);
+    assert.equal(seen.env["PORT"], "80", "--port=80: a container with no capabilities listens on 80");
     assert.equal(seen.env["GREETING"], "from-deploy");
     assert.equal(seen.uid, 0);
     assert.equal(seen.writeRoot.ok, true, seen.writeRoot.error);
