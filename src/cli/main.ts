@@ -13,6 +13,7 @@ import { registerServices } from "./services.js";
 import { registerVpc } from "./vpc.js";
 import { registerAudit } from "./audit.js";
 import { registerLb } from "./lb.js";
+import { registerBuild } from "./build.js";
 
 export function buildCli(): Command {
   const program = new Command("runguard")
@@ -41,6 +42,7 @@ export function buildCli(): Command {
   registerVpc(program);
   registerAudit(program);
   registerLb(program);
+  registerBuild(program);
   return program;
 }
 
