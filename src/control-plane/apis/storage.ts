@@ -23,6 +23,8 @@ import { inProject } from "../call-project.js";
 const M = "storage.";
 const B = `/storage/v1/b/${seg("bucket")}`;
 const UPLOAD = `/upload/storage/v1/b/${seg("bucket")}/o`;
+/** apitools starts a resumable upload at `/resumable/upload/...`, the discovery document's resumable path. */
+const UPLOAD_PATHS = `(?:/resumable)?${UPLOAD}`;
 
 const bucketName = (call: ApiCall) => call.params["bucket"] ?? "";
 
@@ -101,7 +103,7 @@ export const storageRoutes: Route[] = [
   {
     api: "storage",
     method: "POST",
-    path: path(UPLOAD),
+    path: path(UPLOAD_PATHS),
     methodName: `${M}objects.create`,
     mutates: true,
     rawBody: true,
@@ -141,7 +143,7 @@ export const storageRoutes: Route[] = [
   {
     api: "storage",
     method: "PUT",
-    path: path(UPLOAD),
+    path: path(UPLOAD_PATHS),
     methodName: `${M}objects.create`,
     mutates: true,
     rawBody: true,
