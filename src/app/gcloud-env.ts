@@ -13,7 +13,15 @@ export const GCLOUD_APIS = [
   "logging",
   "vpcaccess",
   "iap",
+  // What `gcloud run deploy --source` calls: the repository, the default build account and the build's
+  // operation, and the bucket the source is uploaded to.
+  "artifactregistry",
+  "cloudbuild",
+  "storage",
 ] as const;
+
+/** APIs whose base URL has a path after the host (gcloud's generated client's BASE_URL). */
+const API_BASE_PATHS: Partial<Record<(typeof GCLOUD_APIS)[number], string>> = { storage: "storage/v1/" };
 
 export interface GcloudEnvOptions {
   apiUrl: string;
@@ -42,7 +50,8 @@ export function gcloudEnv(options: GcloudEnvOptions): Record<string, string> {
     no_proxy: "127.0.0.1,localhost,::1",
   };
   for (const api of GCLOUD_APIS) {
-    env[`CLOUDSDK_API_ENDPOINT_OVERRIDES_${api.toUpperCase()}`] = `http://${api}.googleapis.com/`;
+    env[`CLOUDSDK_API_ENDPOINT_OVERRIDES_${api.toUpperCase()}`] =
+      `http://${api}.googleapis.com/${API_BASE_PATHS[api] ?? ""}`;
   }
   return env;
 }

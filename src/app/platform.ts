@@ -12,6 +12,8 @@ import { createEnvelope } from "../secrets/envelope.js";
 import { kekSourceOf, loadKeyEncryptionKey } from "../secrets/key-encryption-key.js";
 import type { ContainerImageStore } from "../run/container-images.js";
 import { sealClearSigningKeys } from "../tokens/key-ring.js";
+import { createSourceBuildsRuntime } from "../builds/runtime.js";
+import type { ImageBuilder } from "../builds/types.js";
 
 /**
  * The shared services app/ builds once and hands, a few at a time, to the components it composes. The control
@@ -27,6 +29,7 @@ export async function openPlatform(
   config: Config,
   containerImages: ContainerImageStore,
   clock: Clock = systemClock,
+  imageBuilder: ImageBuilder = cannotBuild(containerImages.unavailable ?? "no image builder was given"),
 ): Promise<OpenedPlatform> {
   // The KEK first: a missing or wrong one stops the start before the store is opened.
   const envelope = createEnvelope(loadKeyEncryptionKey(config.dataDir, kekSourceOf(config.kekFile)));
@@ -42,15 +45,34 @@ export async function openPlatform(
   const engine = createPolicyEngine({ clock });
   const subjects = await createSubjectIndex(store);
   const tokens = createTokenService({ store, clock, envelope, resolveSubject: (sub) => subjects.resolve(sub) });
-  const platform: Platform = { config, clock, store, engine, tokens, subjects, envelope, containerImages };
+  const sourceBuilds = createSourceBuildsRuntime(config.dataDir, imageBuilder);
+  const platform: Platform = {
+    config,
+    clock,
+    store,
+    engine,
+    tokens,
+    subjects,
+    envelope,
+    containerImages,
+    sourceBuilds,
+  };
   await ensureProject(platform, config.projectId, config.ownerEmail);
   const stopSync = await syncEngine(store, engine);
   return {
     ...platform,
     async close() {
+      await sourceBuilds.close();
       stopSync();
       subjects.close();
       await store.close();
     },
+  };
+}
+
+/** A builder for a machine where images cannot be built or run: every build fails, saying why. */
+export function cannotBuild(reason: string): ImageBuilder {
+  return {
+    build: () => Promise.reject(new Error(`runguard cannot build container images here: ${reason}.`)),
   };
 }

@@ -15,6 +15,10 @@ import { computeFrontendRoutes } from "../control-plane/apis/compute-frontends.j
 import { vpcAccessRoutes } from "../control-plane/apis/vpcaccess.js";
 import { iapRoutes } from "../control-plane/apis/iap.js";
 import { notEmulatedRoutes } from "../control-plane/apis/not-emulated.js";
+import { artifactRegistryRoutes } from "../control-plane/apis/artifactregistry.js";
+import { cloudBuildRoutes } from "../control-plane/apis/cloudbuild.js";
+import { runBuildRoutes } from "../control-plane/apis/run-builds.js";
+import { storageRoutes } from "../control-plane/apis/storage.js";
 import { createOauthRoutes } from "../control-plane/apis/oauth.js";
 import { createSignInRoutes } from "../control-plane/apis/signin.js";
 import { createNetworkAdminRoutes } from "../control-plane/apis/network-admin.js";
@@ -40,6 +44,10 @@ export function controlPlaneRoutes(deps: RouteDeps): Route[] {
   return [
     ...runRoutes,
     ...runV2Routes,
+    ...runBuildRoutes,
+    ...artifactRegistryRoutes,
+    ...cloudBuildRoutes,
+    ...storageRoutes,
     ...secretManagerRoutes,
     ...computeRoutes,
     ...computeLoadBalancerRoutes,

@@ -9,13 +9,15 @@ import type { Clock } from "../core/clock.js";
 import { answerMalformedApiRequests, createControlPlaneHandler, refuseConnect } from "../control-plane/server.js";
 import type { Logger } from "../core/logger.js";
 import { createLogger } from "./logger.js";
-import { openPlatform, type OpenedPlatform } from "./platform.js";
+import { cannotBuild, openPlatform, type OpenedPlatform } from "./platform.js";
 import { controlPlaneRoutes } from "./routes.js";
 import { createDataPlane, type DataPlane, type DataPlanePorts } from "./data-plane.js";
 import { createInstanceManager, type InstanceManager } from "../runtime/instance-manager.js";
 import { openLocalCa } from "../network/local-ca.js";
 import { detectIsolation, type IsolationMode } from "../runtime/isolation.js";
-import { detectContainerEngine } from "../containers/engine.js";
+import { detectContainerEngine, type ContainerEngine } from "../containers/engine.js";
+import { buildImage } from "../containers/podman-build.js";
+import type { ImageBuilder } from "../builds/types.js";
 import { detectConfinement, type ConfinementReport } from "../runtime/confinement.js";
 import { openInstanceDirs } from "../runtime/instance-dirs.js";
 import { createPrivateResourceIndex } from "../network/private-resources.js";
@@ -62,6 +64,19 @@ export interface Runguard {
   close(): Promise<void>;
 }
 
+/** Builds from source with podman, as `runguard build` does, where container instances can run the result. */
+function imageBuilderOf(engine: ContainerEngine): ImageBuilder {
+  const unavailable = engine.images.unavailable;
+  if (unavailable) return cannotBuild(unavailable);
+  return {
+    build: async ({ contextDir, tag, onProgress }) =>
+      buildImage({ contextDir, tag, ...(onProgress ? { onProgress } : {}), timeoutMs: BUILD_TIMEOUT_MS }),
+  };
+}
+
+/** Cloud Build's default build timeout. */
+const BUILD_TIMEOUT_MS = 10 * 60_000;
+
 export function endpointsFile(dataDir: string): string {
   return join(dataDir, "endpoints.json");
 }
@@ -91,7 +106,7 @@ async function start(
 ): Promise<Runguard> {
   const isolation = detectIsolation(config.isolation);
   const engine = detectContainerEngine(isolation === "netns");
-  const platform = await openPlatform(config, engine.images, clock);
+  const platform = await openPlatform(config, engine.images, clock, imageBuilderOf(engine));
   undo.push(() => platform.close());
   // Every port first: one that is taken stops the start before anything is built, and every URL is final
   // before the components that hand it out exist. Nothing answers on them until serve().

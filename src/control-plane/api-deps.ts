@@ -8,6 +8,7 @@ import type { PolicyEngine } from "../iam/engine.js";
 import type { SubjectIndex } from "../accounts/subject-index.js";
 import type { Envelope } from "../secrets/envelope.js";
 import type { ContainerImageStore } from "../run/container-images.js";
+import type { SourceBuildsRuntime } from "../builds/types.js";
 
 export interface ApiDeps {
   readonly config: Config;
@@ -21,4 +22,6 @@ export interface ApiDeps {
   readonly envelope: Envelope;
   /** The local container image store (podman's), or one that knows no image where containers cannot run. */
   readonly containerImages: ContainerImageStore;
+  /** Uploaded objects' and builds' directories, resumable uploads in progress, and the build queue. */
+  readonly sourceBuilds: SourceBuildsRuntime;
 }

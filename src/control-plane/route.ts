@@ -1,6 +1,7 @@
 // A control-plane route: which API and URL it answers, the audit method name, and a handler that turns a
 // parsed call into a JSON body (with its audit target: audit-target.ts). Handlers are plain functions; HTTP
 // stays in server.ts.
+import type { IncomingHttpHeaders } from "node:http";
 import type { CallContext } from "../iam/call-context.js";
 import type { ApiDeps } from "./api-deps.js";
 import type { WireBody } from "./wire/proto.js";
@@ -17,6 +18,9 @@ export type ApiName =
   | "vpcaccess"
   | "oauth2"
   | "iap"
+  | "artifactregistry"
+  | "cloudbuild"
+  | "storage"
   | "runguard";
 
 export interface ApiCall {
@@ -31,6 +35,8 @@ export interface ApiCall {
   clientAddress?: string;
   /** The externally visible base URL of the control plane, e.g. http://127.0.0.1:8089. */
   baseUrl: string;
+  /** Routes with `rawBody` only: the request's headers and its body, unread (`body` above is then empty). */
+  raw?: { headers: IncomingHttpHeaders; body: AsyncIterable<Uint8Array> };
 }
 
 const REPLY = Symbol("reply");
@@ -55,6 +61,8 @@ export interface Route {
   dataAccess?: boolean;
   /** The body's Google wire type: a body that does not match it is answered 400 before the handler runs. */
   body?: WireBody;
+  /** The handler reads the body itself, as bytes (uploads): it is neither buffered nor parsed as JSON. */
+  rawBody?: boolean;
   /** Routes that do their own authentication (OAuth token endpoint, public keys). */
   anonymous?: boolean;
   /** The body, a Reply, or either wrapped by auditAs with the resource the audit entry names. */

@@ -32,6 +32,12 @@ export const API_SCOPES: Record<ApiName, ApiScopes> = {
   vpcaccess: { any: [], read: [] },
   oauth2: { any: [], read: [] },
   iap: { any: [], read: [] },
+  artifactregistry: { any: [], read: [CLOUD_PLATFORM_READ_ONLY] },
+  cloudbuild: { any: [], read: [] },
+  storage: {
+    any: [`${AUTH}devstorage.full_control`, `${AUTH}devstorage.read_write`],
+    read: [CLOUD_PLATFORM_READ_ONLY, `${AUTH}devstorage.read_only`],
+  },
   runguard: { any: [], read: [] },
 };
 

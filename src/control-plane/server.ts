@@ -100,9 +100,11 @@ async function handle(options: ControlPlaneOptions, req: IncomingMessage, res: S
       requireScopes(route, caller.scopes);
       principal = caller.principal;
     }
-    const raw = await readBody(req, platform.config.maxBodyBytes);
-    const parsed = parseJsonBody(raw, req.headers["content-type"]);
-    const body = (route.body ? decodeBody(route.body, parsed) : parsed) as Record<string, unknown>;
+    let body: Record<string, unknown> = {};
+    if (!route.rawBody) {
+      const parsed = parseJsonBody(await readBody(req, platform.config.maxBodyBytes), req.headers["content-type"]);
+      body = (route.body ? decodeBody(route.body, parsed) : parsed) as Record<string, unknown>;
+    }
     ctx = createCallContext({
       principal,
       serviceName: serviceNameOf(route),
@@ -115,15 +117,19 @@ async function handle(options: ControlPlaneOptions, req: IncomingMessage, res: S
       query: target.query,
       body,
       baseUrl: options.baseUrl,
+      ...(route.rawBody ? { raw: { headers: req.headers, body: req } } : {}),
       ...(req.socket.remoteAddress ? { clientAddress: req.socket.remoteAddress } : {}),
       ...(target.region ? { region: target.region } : {}),
     };
     const { result, target: audited } = resultOf(await route.handle(call));
     answered = audited;
     await auditCall(options, route, params, audited, ctx, req);
+    if (route.rawBody && !req.readableEnded) req.resume();
     if (isReply(result)) sendReply(res, result.status, result.body, result.headers);
     else sendJson(res, 200, result ?? {});
   } catch (thrown) {
+    // A body left unread (a refused upload) is discarded, not left to stall the connection.
+    if (!req.readableEnded) req.resume();
     const { failure, target: audited = answered } = failureOf(thrown);
     const { error, unexpected, requestId } = toApiError(failure);
     if (unexpected && requestId) options.onUnexpectedError?.(requestId, failure);

@@ -28,6 +28,9 @@ const KNOWN_APIS = new Set<string>([
   "vpcaccess",
   "oauth2",
   "iap",
+  "artifactregistry",
+  "cloudbuild",
+  "storage",
   "www",
 ]);
 

@@ -18,7 +18,12 @@ interface ConditionalGrant {
 interface PermissionIndex {
   unconditional: Map<string, Binding>;
   conditional: ConditionalGrant[];
+  /** Cloud Storage's convenience members (`projectOwner:P`…), as a bucket's default policy holds them. */
+  convenience: { member: string; binding: Binding; basicRole: string; project: string }[];
 }
+
+/** `projectOwner:P` stands for whoever holds roles/owner on project P (so for Editor and Viewer). */
+const CONVENIENCE_MEMBER = /^project(Owner|Editor|Viewer):(.+)$/;
 
 export interface PolicyEngine {
   setPolicy(resource: string, policy: Policy | undefined): void;
@@ -68,7 +73,7 @@ export function createPolicyEngine(options: { clock?: Clock } = {}): PolicyEngin
     if (!byPermission) indexes.set(resource, (byPermission = new Map()));
     let index = byPermission.get(permission);
     if (!index) {
-      index = { unconditional: new Map(), conditional: [] };
+      index = { unconditional: new Map(), conditional: [], convenience: [] };
       for (const binding of policy.bindings) {
         if (!roleGrants(binding.role, permission)) continue;
         if (binding.condition) {
@@ -78,12 +83,29 @@ export function createPolicyEngine(options: { clock?: Clock } = {}): PolicyEngin
             compiled: compileCondition(binding.condition),
           });
         } else
-          for (const member of binding.members)
+          for (const member of binding.members) {
             if (!index.unconditional.has(member)) index.unconditional.set(member, binding);
+            const convenience = CONVENIENCE_MEMBER.exec(member);
+            if (convenience?.[1] && convenience[2])
+              index.convenience.push({
+                member,
+                binding,
+                basicRole: `roles/${convenience[1].toLowerCase()}`,
+                project: `projects/${convenience[2]}`,
+              });
+          }
       }
       byPermission.set(permission, index);
     }
     return index;
+  };
+
+  /** The candidate that holds `role` on `project` unconditionally, where a convenience member refers to it. */
+  const basicRoleHolder = (list: readonly Candidate[], role: string, project: string): Candidate | undefined => {
+    const members = new Set(
+      (policies.get(project)?.bindings ?? []).filter((b) => b.role === role && !b.condition).flatMap((b) => b.members),
+    );
+    return list.find((candidate) => members.has(candidate.member));
   };
 
   const decide = (principal: Principal, permission: string, resource: string): Decision => {
@@ -128,6 +150,22 @@ export function createPolicyEngine(options: { clock?: Clock } = {}): PolicyEngin
             },
           };
         }
+      }
+      for (const grant of index.convenience) {
+        const candidate = basicRoleHolder(list, grant.basicRole, grant.project);
+        if (!candidate) continue;
+        return {
+          allowed: true,
+          principal: list[0]!.member,
+          permission,
+          resource,
+          grant: {
+            resource: holder,
+            role: grant.binding.role,
+            member: grant.member,
+            via: `${candidate.via === "direct" ? candidate.member : candidate.via} holds ${grant.basicRole} on ${grant.project}`,
+          },
+        };
       }
     }
     return { allowed: false, principal: list[0]!.member, permission, resource };

@@ -29,7 +29,11 @@ export type Kind =
   | "targetProxy"
   | "forwardingRule"
   | "sslCertificate"
-  | "address";
+  | "address"
+  | "repository"
+  | "bucket"
+  | "storageObject"
+  | "build";
 
 export interface Change {
   /** "*" means another process changed the store: reload everything you cache. */

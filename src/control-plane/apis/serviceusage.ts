@@ -18,6 +18,9 @@ const SERVICES = new Set([
   "iap.googleapis.com",
   "serviceusage.googleapis.com",
   "logging.googleapis.com",
+  "artifactregistry.googleapis.com",
+  "cloudbuild.googleapis.com",
+  "storage.googleapis.com",
 ]);
 
 /** Runs `work` in the call's project once `permission` on it is granted; audited against the named service. */
