@@ -7,6 +7,7 @@ import { readlinkSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { StoredRevision } from "../run/types.js";
 import { unshareArgs } from "./isolation.js";
+import type { NamespaceNetwork } from "./namespace-network.js";
 
 const launcher = fileURLToPath(new URL("./netns-launcher.js", import.meta.url));
 
@@ -27,8 +28,11 @@ export function netnsLaunch(
   cwd: string,
   env: Record<string, string>,
   appPort: number,
-  sockets: { inbound: string; outbound: Array<{ port: number; socket: string }> },
+  /** The inbound socket, and the namespace's addresses, relays and DNS (runtime/sidecars.ts). */
+  sockets: NamespaceNetwork & { inbound: string },
   mounts: Array<{ source: string; target: string }>,
+  /** Files bound over /etc/resolv.conf, /etc/hosts and the system CA bundle (runtime/guest-files.ts). */
+  guestFiles: Array<{ source: string; target: string }>,
   confine: { dropPrivileges: string[]; pidNamespace: boolean },
 ): InstanceLaunch {
   return {
@@ -40,7 +44,10 @@ export function netnsLaunch(
       appPort,
       inboundSocket: sockets.inbound,
       outbound: sockets.outbound,
+      addresses: sockets.addresses,
+      dns: sockets.dns,
       mounts,
+      guestFiles,
       hostMountNamespace: readlinkSync("/proc/self/ns/mnt"),
       dropPrivileges: confine.dropPrivileges,
     }),
