@@ -11,6 +11,8 @@ command -v nginx >/dev/null || need_apt+=(nginx-light)        # npm run bench: t
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)                # IAP's browser sign-in test (headless)
 command -v certutil >/dev/null || need_apt+=(libnss3-tools)   # that browser trusts runguard's local CA
 /usr/bin/python3 -c "import flask" 2>/dev/null || need_apt+=(python3-flask)   # the seed's Flask app
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_apt+=(postgresql)   # a real database at a VPC address
+command -v podman >/dev/null || need_apt+=(podman runc fuse-overlayfs)   # the container runtime
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
