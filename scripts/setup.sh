@@ -14,6 +14,7 @@ command -v certutil >/dev/null || need_apt+=(libnss3-tools)   # that browser tru
 command -v podman >/dev/null || need_apt+=(podman)            # container images: the local image store and builds
 [ -x /usr/sbin/runc ] || need_apt+=(runc)                       # container instances: the OCI runtime
 command -v fuse-overlayfs >/dev/null || need_apt+=(fuse-overlayfs)   # a container's root filesystem, owners mapped
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_apt+=(postgresql)   # a real database at a VPC address
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq

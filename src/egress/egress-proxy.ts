@@ -11,7 +11,8 @@ import { parseRequestUrl } from "../core/http-input.js";
 import { answerClientErrors } from "../http/client-errors.js";
 
 export interface EgressTarget {
-  scheme: "http" | "https";
+  /** "tcp": a raw connection to a private address inside the instance's namespace (egress/private-tcp.ts). */
+  scheme: "http" | "https" | "tcp";
   host: string;
   port: number;
 }
@@ -29,8 +30,13 @@ export interface EgressProxy {
 
 const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/;
 
+/** The only hosts a decision may forward to: the loopback endpoints that stand for private resources. */
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK.test(host);
+}
+
 /** `host:port` of a request target; undefined when it is not one (no host, a port out of range). */
-function parseAuthority(authority: string, defaultPort: number): { host: string; port: number } | undefined {
+export function parseAuthority(authority: string, defaultPort: number): { host: string; port: number } | undefined {
   const match = /^\[?([^\]]+?)\]?(?::(\d{1,5}))?$/.exec(authority);
   const port = Number(match?.[2] ?? defaultPort);
   if (!match?.[1] || port < 1 || port > 65535) return undefined;
@@ -38,7 +44,7 @@ function parseAuthority(authority: string, defaultPort: number): { host: string;
 }
 
 /** A request no proxy could act on: the client's mistake, so a 400 (as Squid and Envoy answer), never a 5xx. */
-function badRequest(res: ServerResponse, reason: string): void {
+export function badRequest(res: ServerResponse, reason: string): void {
   res.writeHead(400, { "content-type": "text/plain", connection: "close" });
   res.end(`runguard egress: ${reason}\n`);
 }
@@ -71,22 +77,24 @@ function refuse(res: ServerResponse, reason: string): void {
   res.end(`runguard egress: ${reason}\n`);
 }
 
+/** Carries out a decision for one request: answered in-process, forwarded to loopback, or refused (502). */
+export function applyDecision(decision: EgressDecision, req: IncomingMessage, res: ServerResponse): void {
+  if (decision.kind === "handle") decision.handler(req, res);
+  else if (decision.kind === "forward") forwardTo(req, res, decision.host, decision.port);
+  else refuse(res, decision.reason);
+}
+
 export function createEgressProxy(options: {
   ca: LocalCa;
   decide: (target: EgressTarget) => EgressDecision;
 }): EgressProxy {
   const tunnels = new WeakMap<Socket, EgressDecision>();
-  const apply = (decision: EgressDecision, req: IncomingMessage, res: ServerResponse) => {
-    if (decision.kind === "handle") decision.handler(req, res);
-    else if (decision.kind === "forward") forwardTo(req, res, decision.host, decision.port);
-    else refuse(res, decision.reason);
-  };
 
   // Decrypted requests from intercepted CONNECT tunnels.
   const inner = createServer((req, res) => {
     const decision = tunnels.get(req.socket);
     if (!decision) return refuse(res, "no tunnel");
-    apply(decision, req, res);
+    applyDecision(decision, req, res);
   });
 
   const outer = createServer((req, res) => {
@@ -99,7 +107,7 @@ export function createEgressProxy(options: {
     req.headers.host = url.host;
     delete req.headers["proxy-connection"];
     delete req.headers["proxy-authorization"];
-    apply(options.decide({ scheme: "http", host, port }), req, res);
+    applyDecision(options.decide({ scheme: "http", host, port }), req, res);
   });
 
   outer.on("connect", (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -1,9 +1,13 @@
 // The environment of an instance: the container contract (PORT, K_SERVICE, K_REVISION, K_CONFIGURATION),
-// the revision's plain env vars, the metadata server, and runguard's egress proxy and CA.
+// the revision's plain env vars, the metadata server (process isolation only), and runguard's egress proxy and CA.
 import type { StoredRevision } from "../run/types.js";
 
 export interface InstanceNetworkEnv {
-  metadataHostPort: string;
+  /**
+   * host:port of the metadata server when it is not where Google's libraries look by default (process isolation:
+   * a loopback port). In netns isolation it is at 169.254.169.254 and metadata.google.internal: unset.
+   */
+  metadataHostPort?: string;
   /** http://127.0.0.1:PORT of the egress proxy, or undefined when instances have no outbound gateway. */
   egressProxyUrl?: string;
   /** PEM bundle (runguard CA + system CAs) for TLS clients inside the instance. */
@@ -36,9 +40,11 @@ export function buildContainerEnv(
   env["K_SERVICE"] = revision.service;
   env["K_REVISION"] = revision.name;
   env["K_CONFIGURATION"] = revision.service;
-  env["GCE_METADATA_HOST"] = network.metadataHostPort;
-  env["GCE_METADATA_IP"] = network.metadataHostPort;
-  env["GCE_METADATA_ROOT"] = network.metadataHostPort;
+  if (network.metadataHostPort) {
+    env["GCE_METADATA_HOST"] = network.metadataHostPort;
+    env["GCE_METADATA_IP"] = network.metadataHostPort;
+    env["GCE_METADATA_ROOT"] = network.metadataHostPort;
+  }
   if (network.egressProxyUrl) {
     for (const key of ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"]) env[key] = network.egressProxyUrl;
     // The metadata server is reached directly, never through a proxy (fidelity reference §5).

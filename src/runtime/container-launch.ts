@@ -8,6 +8,7 @@ import { resolveImageUser } from "../containers/image-user.js";
 import type { ContainerUser } from "../containers/oci-spec.js";
 import { netnsLaunch, type InstanceLaunch } from "./netns-launch.js";
 import type { ContainerLaunch } from "./netns-launcher.js";
+import type { NamespaceNetwork } from "./namespace-network.js";
 
 /** Cloud Run's default memory limit. */
 const DEFAULT_MEMORY = 512 * 1024 ** 2;
@@ -85,7 +86,8 @@ export interface ContainerLaunchInput {
   secretEnv: Record<string, string>;
   /** Secret volumes and the instance's name-resolution and CA files: host path → path in the container. */
   binds: Array<{ source: string; target: string }>;
-  sockets: { inbound: string; outbound: Array<{ port: number; socket: string }> };
+  /** The inbound socket, and the namespace's addresses, relays and DNS (runtime/sidecars.ts). */
+  sockets: NamespaceNetwork & { inbound: string };
   /** Where the launcher mounts the instance's in-memory filesystem, in its own mount namespace. */
   workDir: string;
   tools: { runc: string; fuseOverlayfs: string };
@@ -122,5 +124,6 @@ export function containerLaunch(input: ContainerLaunchInput): InstanceLaunch {
     id: `runguard-${input.instanceId}`,
   };
   const confine = { dropPrivileges: [], pidNamespace: input.pidNamespace };
-  return netnsLaunch([], "/", {}, input.port, input.sockets, [], confine, launch);
+  // The guest files and secret volumes are bound by runc inside the container (binds above), not by the launcher.
+  return netnsLaunch([], "/", {}, input.port, input.sockets, [], [], confine, launch);
 }

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import type { StoredRevision } from "../run/types.js";
 import { unshareArgs } from "./isolation.js";
 import type { ContainerLaunch } from "./netns-launcher.js";
+import type { NamespaceNetwork } from "./namespace-network.js";
 
 const launcher = fileURLToPath(new URL("./netns-launcher.js", import.meta.url));
 
@@ -28,8 +29,11 @@ export function netnsLaunch(
   cwd: string,
   env: Record<string, string>,
   appPort: number,
-  sockets: { inbound: string; outbound: Array<{ port: number; socket: string }> },
+  /** The inbound socket, and the namespace's addresses, relays and DNS (runtime/sidecars.ts). */
+  sockets: NamespaceNetwork & { inbound: string },
   mounts: Array<{ source: string; target: string }>,
+  /** Files bound over /etc/resolv.conf, /etc/hosts and the system CA bundle (runtime/guest-files.ts). */
+  guestFiles: Array<{ source: string; target: string }>,
   confine: { dropPrivileges: string[]; pidNamespace: boolean },
   container?: ContainerLaunch,
 ): InstanceLaunch {
@@ -42,7 +46,10 @@ export function netnsLaunch(
       appPort,
       inboundSocket: sockets.inbound,
       outbound: sockets.outbound,
+      addresses: sockets.addresses,
+      dns: sockets.dns,
       mounts,
+      guestFiles,
       hostMountNamespace: readlinkSync("/proc/self/ns/mnt"),
       dropPrivileges: confine.dropPrivileges,
       ...(container ? { container } : {}),

@@ -1,25 +1,29 @@
 // Runs as the init of an instance's own PID namespace (started through `unshare --pid --fork`), so that the app
 // gets signals forwarded and everything it starts dies with it. In netns isolation it also runs inside a fresh
-// network namespace (`unshare --net`), where only a down loopback interface exists: it brings loopback up, relays a few loopback ports to unix sockets that runguard serves
-// from outside (metadata server, egress proxy, control plane), starts the app, and only once the app accepts
-// connections opens the inbound unix socket runguard's front end uses. The app can reach nothing else.
+// network namespace (`unshare --net`), where only a down loopback interface exists. Before the app starts it
+// binds the instance's files (secret volumes; resolv.conf, hosts and the CA bundle) in its private mount
+// namespace, and sets up the network (runtime/namespace-network.ts): loopback up, the metadata, Google API and
+// private addresses on it, relays from them to unix sockets runguard serves from outside, a DNS server. Only
+// once the app accepts connections does it open the inbound unix socket runguard's front end uses. The app can
+// reach nothing else.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdirSync, readlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
 import type { LauncherReply, LauncherRequest } from "./process-instance.js";
+import { pipeBoth, setUpNamespaceNetwork, type NamespaceNetwork } from "./namespace-network.js";
 
-interface LauncherConfig {
+interface LauncherConfig extends Partial<NamespaceNetwork> {
   command: string[];
   cwd: string;
   env: Record<string, string>;
   appPort: number;
   inboundSocket: string;
-  /** Loopback port inside the namespace → unix socket outside. */
-  outbound: Array<{ port: number; socket: string }>;
   /** runguard's own mount namespace (from /proc/self/ns/mnt), which this one must differ from. */
   hostMountNamespace: string;
   /** Directories bound read-only at their container paths, in this namespace only (secret volumes). */
   mounts: Array<{ source: string; target: string }>;
+  /** Files bound read-only over existing paths, in this namespace only (/etc/resolv.conf, /etc/hosts, CAs). */
+  guestFiles?: Array<{ source: string; target: string }>;
   /** False in process isolation: the host's network, no relays, no inbound socket. */
   network?: boolean;
   /** The `setpriv` prefix that drops the app's uid and capabilities (runtime/confinement.ts). */
@@ -49,18 +53,6 @@ export interface ContainerLaunch {
 const config = JSON.parse(process.env["RUNGUARD_LAUNCHER_CONFIG"] ?? "{}") as LauncherConfig;
 delete process.env["RUNGUARD_LAUNCHER_CONFIG"];
 
-function pipeBoth(a: Socket, b: Socket): void {
-  a.on("error", () => b.destroy());
-  b.on("error", () => a.destroy());
-  a.pipe(b).pipe(a);
-}
-
-function listenTcp(port: number, socketPath: string): Promise<void> {
-  return new Promise((resolve) => {
-    createServer((client) => pipeBoth(client, connect(socketPath))).listen(port, "127.0.0.1", resolve);
-  });
-}
-
 function appAccepts(): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = connect({ host: "127.0.0.1", port: config.appPort }, () => {
@@ -71,26 +63,43 @@ function appAccepts(): Promise<boolean> {
   });
 }
 
+function bindReadOnly(source: string, target: string): void {
+  execFileSync("mount", ["--bind", source, target]);
+  execFileSync("mount", ["-o", "remount,bind,ro", target]);
+}
+
+/**
+ * The mount namespace is private (unshare --mount): these binds are invisible outside the instance. A missing
+ * mount point of a secret volume is created as an empty directory, the one trace this leaves on the host's
+ * filesystem; a guest file whose path does not exist on this machine is left out. Never bind anything unless
+ * this really is a mount namespace of our own: a bind in the host's namespace would leak the instance's secrets,
+ * or its name resolution, to the whole machine.
+ */
+function bindInstanceFiles(): void {
+  const mounts = config.mounts ?? [];
+  const guestFiles = network ? (config.guestFiles ?? []) : [];
+  if (mounts.length + guestFiles.length === 0) return;
+  if (readlinkSync("/proc/self/ns/mnt") === config.hostMountNamespace)
+    throw new Error("refusing to mount secret volumes or guest files outside a private mount namespace");
+  for (const mount of mounts) {
+    mkdirSync(mount.target, { recursive: true });
+    bindReadOnly(mount.source, mount.target);
+  }
+  for (const file of guestFiles) if (existsSync(file.target)) bindReadOnly(file.source, file.target);
+}
+
 const network = config.network !== false;
+bindInstanceFiles();
 if (network) {
-  execFileSync("ip", ["link", "set", "lo", "up"]);
   // Any port, 80 included, for an app with no capabilities: the namespace is the instance's alone (as on
   // Cloud Run, where a container may listen on any port).
   writeFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "0");
+  await setUpNamespaceNetwork({
+    addresses: config.addresses ?? [],
+    outbound: config.outbound ?? [],
+    dns: config.dns ?? [],
+  });
 }
-// The mount namespace is private (unshare --mount): these binds are invisible outside the instance. A missing
-// mount point is created as an empty directory, the one trace this leaves on the host's filesystem.
-// Never bind anything unless this really is a mount namespace of our own: a bind in the host's namespace
-// would leak the instance's secrets to the whole machine.
-const ownMountNamespace = readlinkSync("/proc/self/ns/mnt") !== config.hostMountNamespace;
-if ((config.mounts ?? []).length > 0 && !ownMountNamespace)
-  throw new Error("refusing to mount secret volumes outside a private mount namespace");
-for (const mount of config.mounts ?? []) {
-  mkdirSync(mount.target, { recursive: true });
-  execFileSync("mount", ["--bind", mount.source, mount.target]);
-  execFileSync("mount", ["-o", "remount,bind,ro", mount.target]);
-}
-await Promise.all((config.outbound ?? []).map((o) => listenTcp(o.port, o.socket)));
 const argv = config.container
   ? prepareContainer(config.container)
   : [...(config.dropPrivileges ?? []), ...config.command];
@@ -110,7 +119,7 @@ if (network) await serveInbound();
  * presented by fuse-overlayfs with their owners mapped to the instance's uids. Returns runc's command line.
  */
 function prepareContainer(container: ContainerLaunch): string[] {
-  if (!ownMountNamespace)
+  if (readlinkSync("/proc/self/ns/mnt") === config.hostMountNamespace)
     throw new Error("refusing to mount a container's filesystem outside a private mount namespace");
   const dir = container.workDir;
   // Traversable (0711) so that runc, as the container's mapped root, reaches the root filesystem below it.

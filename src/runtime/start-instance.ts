@@ -15,8 +15,8 @@ import { requireProject } from "../accounts/projects.js";
 import { findServiceAccount } from "../accounts/service-accounts.js";
 import { createMetadataServer, type MetadataServer } from "../metadata/metadata-server.js";
 import type { LocalCa } from "../network/local-ca.js";
-import { createEgressProxy, type EgressProxy } from "../egress/egress-proxy.js";
-import { decideEgress, type EgressContext } from "../egress/egress-policy.js";
+import type { EgressContext } from "../egress/egress-policy.js";
+import { createInstanceEgress, type InstanceEgress } from "../egress/instance-egress.js";
 import { resolveVpcAccess } from "../run/vpc-access.js";
 import type { PrivateResourceIndex } from "../network/private-resources.js";
 import { buildArgv, buildContainerEnv } from "./container-env.js";
@@ -75,7 +75,7 @@ export async function startInstance(
   const container = revision.template.spec.containers[0];
   const image = await requireImage(options, revision, container);
   const metadata = await createIdentityServer(options.platform, revision, instanceId);
-  const egress = await createInstanceEgress(options, revision);
+  const egress = await openInstanceEgress(options, revision);
   const held = options.confinement.uidPerInstance ? await acquireInstanceUid() : undefined;
   const teardown = createTeardown();
   try {
@@ -177,8 +177,11 @@ async function createIdentityServer(
   });
 }
 
-/** The instance's egress proxy: what it may reach follows its project, its VPC access and the private resources. */
-async function createInstanceEgress(options: InstanceStartOptions, revision: StoredRevision): Promise<EgressProxy> {
+/**
+ * The instance's ways out (egress proxy, Google API address, private addresses): what it may reach follows its
+ * project, its VPC access and the private resources.
+ */
+async function openInstanceEgress(options: InstanceStartOptions, revision: StoredRevision): Promise<InstanceEgress> {
   const vpc = await resolveVpcAccess(
     options.platform.store,
     revision.template,
@@ -192,7 +195,7 @@ async function createInstanceEgress(options: InstanceStartOptions, revision: Sto
     serveRunApp: options.serveRunApp,
     serveGoogleApis: options.serveGoogleApis,
   };
-  return createEgressProxy({ ca: options.ca, decide: (target) => decideEgress(context, target) });
+  return createInstanceEgress(options.ca, context);
 }
 
 /** Where the instance lives on disk, and the uid that owns it when instances have uids of their own. */
@@ -250,7 +253,7 @@ async function planLaunch(
     pidNamespace: confinement.pidNamespace,
   };
   return sidecars.sockets
-    ? netnsLaunch(argv, image.dir, env, port, sidecars.sockets, secrets.mounts, confine)
+    ? netnsLaunch(argv, image.dir, env, port, sidecars.sockets, secrets.mounts, sidecars.guestFiles, confine)
     : processLaunch(argv, image.dir, env, port, confine);
 }
 
