@@ -97,8 +97,17 @@ const argv = config.container
 const app = spawn(argv[0] ?? "true", argv.slice(1), {
   cwd: config.container ? config.container.workDir : config.cwd,
   env: config.container ? { PATH: process.env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin" } : config.env,
-  stdio: "inherit",
+  // runc copies the container's output to its own stdout and gives up at the first EAGAIN, closing the
+  // container's pipe (its next write fails with EPIPE): runc gets pipes of its own, copied here with backpressure.
+  stdio: config.container ? ["ignore", "pipe", "pipe"] : "inherit",
 });
+for (const [from, to] of [
+  [app.stdout, process.stdout],
+  [app.stderr, process.stderr],
+] as const) {
+  to.on("error", () => undefined); // runguard gone: the instance ends with this namespace anyway
+  from?.pipe(to);
+}
 app.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
 for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => app.kill(signal));
 // In process isolation runguard reaches the app on the host's loopback itself: nothing more to set up here.
