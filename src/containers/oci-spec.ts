@@ -212,5 +212,7 @@ export function parseMemoryLimit(quantity: string | undefined): number | undefin
     G: 1e9,
     T: 1e12,
   };
-  return Math.floor(Number(match[1]) * (match[2] ? (units[match[2]] ?? 1) : 1));
+  const bytes = Math.floor(Number(match[1]) * (match[2] ? (units[match[2]] ?? 1) : 1));
+  // 0 would mean no limit at all, on the cgroup and on the in-memory filesystem alike.
+  return bytes > 0 ? bytes : undefined;
 }
