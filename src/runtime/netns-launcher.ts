@@ -3,7 +3,7 @@
 // network namespace (`unshare --net`), where only a down loopback interface exists: it brings loopback up, relays a few loopback ports to unix sockets that runguard serves
 // from outside (metadata server, egress proxy, control plane), starts the app, and only once the app accepts
 // connections opens the inbound unix socket runguard's front end uses. The app can reach nothing else.
-import { spawn, execFileSync } from "node:child_process";
+import { spawn, spawnSync, execFileSync } from "node:child_process";
 import { mkdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
 import type { LauncherReply, LauncherRequest } from "./process-instance.js";
@@ -109,6 +109,19 @@ for (const [from, to] of [
   from?.pipe(to);
 }
 app.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
+// runguard gone (killed, crashed): its channel closes. This process is the init of the instance's PID namespace,
+// so its exit ends everything in it (runc, the container, fuse-overlayfs): nothing is left running as the
+// instance's uid, whose lock died with runguard.
+// runc's cgroups outlive it when it is killed: runc deletes the container first, its cgroups with it.
+process.on("disconnect", () => {
+  const container = config.container;
+  if (container)
+    spawnSync(container.runc, ["--root", `${container.workDir}/state`, "delete", "--force", container.id], {
+      stdio: "ignore",
+      timeout: 5000,
+    });
+  process.exit(137);
+});
 for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => app.kill(signal));
 // In process isolation runguard reaches the app on the host's loopback itself: nothing more to set up here.
 if (network) await serveInbound();

@@ -4,8 +4,17 @@
 // does stops or grows runguard without bound.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -226,5 +235,32 @@ describe("container attacks", { skip }, () => {
     assert.ok(bomb.alive < 1024, JSON.stringify(bomb));
     assert.equal(bomb.error, "EAGAIN");
     assert.equal((await invokeUrl(rg.endpoints.frontEnd, url, { path: "/" })).status, 200);
+  });
+
+  it("after runguard itself is killed (SIGKILL), its container instance ends: no process, no cgroup is left", async () => {
+    const script = fileURLToPath(new URL("../../../test/fixtures/containers/runguard-to-kill.mjs", import.meta.url));
+    const child = spawn(process.execPath, [script, ROOT_IMAGE], { stdio: ["ignore", "pipe", "inherit"] });
+    let output = "";
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on("data", (chunk: Buffer) => {
+        output += String(chunk);
+        if (output.includes("ready")) resolve();
+        if (output.includes("failed")) reject(new Error(output));
+      });
+      child.once("exit", () => reject(new Error(`exited early: ${output}`)));
+    });
+    child.kill("SIGKILL");
+    const leftovers = () => ({
+      processes: spawnSync("pgrep", ["-f", "runguard-killed-runguard-"], { encoding: "utf8" }).stdout.trim(),
+      cgroups: existsSync("/sys/fs/cgroup/memory/runguard")
+        ? readdirSync("/sys/fs/cgroup/memory/runguard").filter((name) => name.startsWith("killed-runguard-"))
+        : [],
+    });
+    let left = leftovers();
+    for (let tries = 0; tries < 50 && (left.processes !== "" || left.cgroups.length > 0); tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      left = leftovers();
+    }
+    assert.deepEqual(left, { processes: "", cgroups: [] });
   });
 });
