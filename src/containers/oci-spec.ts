@@ -4,6 +4,8 @@
 // - its own PID, mount, IPC and UTS namespaces, and the instance's network namespace (made by runguard, whose
 //   only ways out are runguard's relays);
 // - no capabilities at all (as a process instance), no_new_privs, /proc's sensitive files masked, an empty /sys;
+// - a seccomp filter refusing what only a kernel exploit needs: new user namespaces (in which an app would
+//   again hold every capability, mount included), keys, bpf, perf, userfaultfd, modules, io_uring;
 // - the instance's memory limit and a bound on its processes on its cgroup.
 import type { ImageRunConfig } from "../run/container-images.js";
 
@@ -35,10 +37,81 @@ export interface OciSpecInput {
   cgroupsPath: string;
 }
 
+/**
+ * Refused with EPERM, as Docker's default profile does (so images made for Docker never need them). An
+ * unprivileged user namespace would give the app every capability inside it (mount, nftables, bpf...):
+ * the kernel surface most container escapes go through.
+ */
+const DENIED_SYSCALLS = [
+  "unshare",
+  "setns",
+  "mount",
+  "umount2",
+  "pivot_root",
+  "fsopen",
+  "fsconfig",
+  "fsmount",
+  "fspick",
+  "move_mount",
+  "open_tree",
+  "mount_setattr",
+  "keyctl",
+  "add_key",
+  "request_key",
+  "bpf",
+  "perf_event_open",
+  "userfaultfd",
+  "io_uring_setup",
+  "io_uring_enter",
+  "io_uring_register",
+  "init_module",
+  "finit_module",
+  "delete_module",
+  "kexec_load",
+  "kexec_file_load",
+  "open_by_handle_at",
+  "name_to_handle_at",
+  "swapon",
+  "swapoff",
+  "reboot",
+  "acct",
+  "quotactl",
+  "syslog",
+];
+const CLONE_NEWUSER = 0x10000000;
+const EPERM = 1;
+const ENOSYS = 38;
+/** The filter covers every ABI a process of this machine can call the kernel with. */
+const SECCOMP_ARCHITECTURES: Record<string, string[]> = {
+  x64: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+  arm64: ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
+};
+
+function seccompFilter(): Record<string, unknown> | undefined {
+  const architectures = SECCOMP_ARCHITECTURES[process.arch];
+  if (!architectures) return undefined;
+  return {
+    defaultAction: "SCMP_ACT_ALLOW",
+    architectures,
+    syscalls: [
+      { names: DENIED_SYSCALLS, action: "SCMP_ACT_ERRNO", errnoRet: EPERM },
+      // clone3's flags are behind a pointer a filter cannot read: ENOSYS makes libc fall back to clone.
+      { names: ["clone3"], action: "SCMP_ACT_ERRNO", errnoRet: ENOSYS },
+      {
+        names: ["clone"],
+        action: "SCMP_ACT_ERRNO",
+        errnoRet: EPERM,
+        args: [{ index: 0, value: CLONE_NEWUSER, valueTwo: CLONE_NEWUSER, op: "SCMP_CMP_MASKED_EQ" }],
+      },
+    ],
+  };
+}
+
 /** A fork bomb stops here instead of exhausting the machine's pids. */
 const MAX_PROCESSES = 1024;
 
 export function ociSpec(input: OciSpecInput): Record<string, unknown> {
+  const seccomp = seccompFilter();
   return {
     ociVersion: "1.0.2",
     process: {
@@ -111,6 +184,7 @@ export function ociSpec(input: OciSpecInput): Record<string, unknown> {
         "/proc/scsi",
       ],
       readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+      ...(seccomp ? { seccomp } : {}),
     },
   };
 }
@@ -138,5 +212,7 @@ export function parseMemoryLimit(quantity: string | undefined): number | undefin
     G: 1e9,
     T: 1e12,
   };
-  return Math.floor(Number(match[1]) * (match[2] ? (units[match[2]] ?? 1) : 1));
+  const bytes = Math.floor(Number(match[1]) * (match[2] ? (units[match[2]] ?? 1) : 1));
+  // 0 would mean no limit at all, on the cgroup and on the in-memory filesystem alike.
+  return bytes > 0 ? bytes : undefined;
 }

@@ -109,6 +109,37 @@ function validateVolumes(volumes: RevisionTemplate["spec"]["volumes"]): void {
   });
 }
 
+const MEMORY_QUANTITY = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|K|M|G|T)?$/;
+const MEMORY_UNITS: Record<string, number> = {
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  k: 1e3,
+  K: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+};
+const MIN_MEMORY = 128 * 2 ** 20;
+const MAX_MEMORY = 32 * 2 ** 30;
+
+/**
+ * Cloud Run's memory range. Below it a limit is no limit at all where instances run (a cgroup limit of 0 is
+ * left unset and a tmpfs of size 0 is unbounded): `--memory=0` must not let an instance take the machine's RAM.
+ */
+function validateMemory(limits: Record<string, string> | undefined, prefix: string): void {
+  const memory = limits?.["memory"];
+  if (memory === undefined) return;
+  const match = MEMORY_QUANTITY.exec(String(memory).trim());
+  const bytes = match ? Number(match[1]) * (match[2] ? (MEMORY_UNITS[match[2]] ?? 1) : 1) : NaN;
+  if (!(bytes >= MIN_MEMORY && bytes <= MAX_MEMORY))
+    throw fieldViolation(
+      `${prefix}.resources.limits.memory`,
+      `Invalid value specified for memory '${String(memory)}'. Memory must be between 128Mi and 32Gi inclusive.`,
+    );
+}
+
 function validateContainer(container: Container, index: number): Container {
   const prefix = `spec.template.spec.containers[${index}]`;
   validateMounts(container, prefix);
@@ -116,6 +147,7 @@ function validateContainer(container: Container, index: number): Container {
     throw fieldViolation(`${prefix}.image`, "An image is required.");
   }
   validateEnv(container.env ?? [], prefix);
+  validateMemory(container.resources?.limits, prefix);
   const port = container.ports?.[0]?.containerPort ?? 8080;
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw fieldViolation(`${prefix}.ports[0].containerPort`, "Port must be between 1 and 65535.");

@@ -6,7 +6,7 @@
 // private addresses on it, relays from them to unix sockets runguard serves from outside, a DNS server. Only
 // once the app accepts connections does it open the inbound unix socket runguard's front end uses. The app can
 // reach nothing else.
-import { spawn, execFileSync } from "node:child_process";
+import { spawn, spawnSync, execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
 import type { LauncherReply, LauncherRequest } from "./process-instance.js";
@@ -106,9 +106,31 @@ const argv = config.container
 const app = spawn(argv[0] ?? "true", argv.slice(1), {
   cwd: config.container ? config.container.workDir : config.cwd,
   env: config.container ? { PATH: process.env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin" } : config.env,
-  stdio: "inherit",
+  // runc copies the container's output to its own stdout and gives up at the first EAGAIN, closing the
+  // container's pipe (its next write fails with EPIPE): runc gets pipes of its own, copied here with backpressure.
+  stdio: config.container ? ["ignore", "pipe", "pipe"] : "inherit",
 });
+for (const [from, to] of [
+  [app.stdout, process.stdout],
+  [app.stderr, process.stderr],
+] as const) {
+  to.on("error", () => undefined); // runguard gone: the instance ends with this namespace anyway
+  from?.pipe(to);
+}
 app.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
+// runguard gone (killed, crashed): its channel closes. This process is the init of the instance's PID namespace,
+// so its exit ends everything in it (runc, the container, fuse-overlayfs): nothing is left running as the
+// instance's uid, whose lock died with runguard.
+// runc's cgroups outlive it when it is killed: runc deletes the container first, its cgroups with it.
+process.on("disconnect", () => {
+  const container = config.container;
+  if (container)
+    spawnSync(container.runc, ["--root", `${container.workDir}/state`, "delete", "--force", container.id], {
+      stdio: "ignore",
+      timeout: 5000,
+    });
+  process.exit(137);
+});
 for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => app.kill(signal));
 // In process isolation runguard reaches the app on the host's loopback itself: nothing more to set up here.
 if (network) await serveInbound();

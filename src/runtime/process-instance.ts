@@ -3,7 +3,8 @@
 // everything it started.
 import { spawn, type ChildProcess } from "node:child_process";
 import { Socket as SocketClass, connect, createServer, type Socket } from "node:net";
-import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
 import { InstanceStartError } from "./instance-errors.js";
 
 export interface InstanceSpec {
@@ -44,6 +45,31 @@ export interface RunningInstance {
 }
 
 const MAX_LINE = 64 * 1024;
+
+/**
+ * Calls `onLine` for each line of `readable` (ending in LF or CRLF). A line with no end yet is passed on in
+ * pieces of MAX_LINE: an app writing endlessly without a newline must not grow runguard's memory (readline
+ * keeps the whole line, up to V8's string limit, whose RangeError would end runguard).
+ */
+function forEachLine(readable: Readable, onLine: (line: string) => void): void {
+  const decoder = new StringDecoder("utf8");
+  let pending = "";
+  const emit = (line: string) => onLine(line.endsWith("\r") ? line.slice(0, -1) : line);
+  readable.on("data", (chunk: Buffer) => {
+    pending += decoder.write(chunk);
+    let start = 0;
+    for (let end = pending.indexOf("\n"); end !== -1; end = pending.indexOf("\n", start)) {
+      emit(pending.slice(start, end));
+      start = end + 1;
+    }
+    pending = pending.slice(start);
+    for (; pending.length > MAX_LINE; pending = pending.slice(MAX_LINE)) onLine(pending.slice(0, MAX_LINE));
+  });
+  readable.on("end", () => {
+    pending += decoder.end();
+    if (pending !== "") emit(pending);
+  });
+}
 
 export function findFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -91,7 +117,7 @@ export async function startProcessInstance(spec: InstanceSpec, hooks: InstanceHo
     ["stderr", child.stderr],
   ] as const) {
     if (!readable) continue;
-    createInterface({ input: readable, crlfDelay: Infinity }).on("line", (line) => {
+    forEachLine(readable, (line) => {
       for (let i = 0; i < Math.max(line.length, 1); i += MAX_LINE) {
         const part = line.slice(i, i + MAX_LINE);
         if (stream === "stderr") {
