@@ -47,7 +47,8 @@ export function containerBenchSkipReason(): string | undefined {
   if (process.getuid?.() !== 0) return "needs root (containers run only when runguard runs as root)";
   if (!podmanAvailable()) return "podman is not installed";
   for (const tool of ["runc", "fuse-overlayfs", "unshare"])
-    if (spawnSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" }).status !== 0) return `${tool} is not installed`;
+    if (spawnSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" }).status !== 0)
+      return `${tool} is not installed`;
   return undefined;
 }
 
@@ -89,9 +90,15 @@ async function waitForZero(rg: TestRunguard, revision: string): Promise<void> {
   await sleep(SETTLE_MS);
 }
 
-/** 1 and 2: deploy to first 200 over fresh services, and scale-from-zero to first 200 over rounds. */
-async function measureColdStarts(starts: number): Promise<Pick<ContainerBenchReport, "deploy" | "scaleFromZeroMs">> {
+/**
+ * 1, 2 and 3: deploy to first 200 over fresh services; then rounds of scale-from-zero to first 200, each next to
+ * one start of the runc baseline, so that noise on a shared machine falls on both alike.
+ */
+export async function measureColdStarts(
+  starts: number,
+): Promise<Pick<ContainerBenchReport, "deploy" | "scaleFromZeroMs" | "runcBaselineMs">> {
   const rg = await startTestRunguard({ idleTimeoutMs: IDLE_TIMEOUT_MS });
+  const baseline = await prepareRuncBaseline();
   try {
     if (rg.endpoints.containers !== "available")
       throw new Error(`runguard cannot run containers here: ${rg.endpoints.containers}`);
@@ -116,16 +123,21 @@ async function measureColdStarts(starts: number): Promise<Pick<ContainerBenchRep
     if (!url) throw new Error("from-zero has no URL");
     const revision = await latestRevisionOf(rg, "from-zero");
     await timedGet(front, url);
+    await baseline.startOnce();
     const scaleFromZeroMs: number[] = [];
+    const runcBaselineMs: number[] = [];
     for (let round = 0; round < starts; round++) {
+      runcBaselineMs.push(await baseline.startOnce());
       await waitForZero(rg, revision);
       scaleFromZeroMs.push(await timedGet(front, url));
     }
     return {
       deploy: { apiMs: median(apiMs), firstRequestMs: median(firstRequestMs), services: starts },
       scaleFromZeroMs,
+      runcBaselineMs,
     };
   } finally {
+    baseline.remove();
     await rg.stop();
   }
 }
@@ -135,8 +147,14 @@ interface PodmanImage {
   GraphDriver?: { Name?: string; Data?: Record<string, string> };
 }
 
-/** 3: `runc run -d` of the same image, in fresh namespaces, until the app accepts TCP connections. */
-async function measureRuncBaseline(starts: number): Promise<number[]> {
+/** 3: the same image with runc alone, in fresh namespaces: a bundle made once, then started once per call. */
+interface RuncBaseline {
+  /** ms from `runc run -d` until the app accepts TCP connections. */
+  startOnce(): Promise<number>;
+  remove(): void;
+}
+
+async function prepareRuncBaseline(): Promise<RuncBaseline> {
   const [image] = JSON.parse(
     (await run("podman", ["image", "inspect", "--format", "json", CONTAINER_IMAGE])).stdout,
   ) as PodmanImage[];
@@ -144,45 +162,31 @@ async function measureRuncBaseline(starts: number): Promise<number[]> {
   if (image?.GraphDriver?.Name !== "overlay" || !data["UpperDir"]) throw new Error("the image is not on overlay");
   const layers = [data["UpperDir"], ...(data["LowerDir"] ? data["LowerDir"].split(":") : [])].join(":");
   const bundle = mkdtempSync(join(tmpdir(), "rg-bench-runc-"));
-  try {
-    // runc's own default spec, with the app's command and PORT, joining the network namespace runc runs in.
-    await run("runc", ["spec", "--bundle", bundle]);
-    const spec = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8")) as {
-      process: { terminal: boolean; args: string[]; env: string[] };
-      root: { path: string; readonly: boolean };
-      linux: { namespaces: Array<{ type: string; path?: string }> };
-    };
-    spec.process.terminal = false;
-    spec.process.args = ["node", "/app/hello.mjs"];
-    spec.process.env = [...(image.Config?.Env ?? []), "PORT=8080"];
-    spec.root = { path: "rootfs", readonly: false };
-    spec.linux.namespaces = spec.linux.namespaces.map((namespace) =>
-      namespace.type === "network" ? { type: "network", path: "/proc/self/ns/net" } : namespace,
-    );
-    writeFileSync(join(bundle, "config.json"), JSON.stringify(spec, null, 2));
-    const times: number[] = [];
-    // The first start is not counted (page cache).
-    for (let i = 0; i <= starts; i++) {
-      const { stdout } = await run("unshare", [
-        "--net",
-        "--mount",
-        "--pid",
-        "--fork",
-        "--mount-proc",
-        "bash",
-        baselineScript,
-        bundle,
-        layers,
-        "8080",
-      ]);
+  // runc's own default spec, with the app's command and PORT, joining the network namespace runc runs in.
+  await run("runc", ["spec", "--bundle", bundle]);
+  const spec = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8")) as {
+    process: { terminal: boolean; args: string[]; env: string[] };
+    root: { path: string; readonly: boolean };
+    linux: { namespaces: Array<{ type: string; path?: string }> };
+  };
+  spec.process.terminal = false;
+  spec.process.args = ["node", "/app/hello.mjs"];
+  spec.process.env = [...(image.Config?.Env ?? []), "PORT=8080"];
+  spec.root = { path: "rootfs", readonly: false };
+  spec.linux.namespaces = spec.linux.namespaces.map((namespace) =>
+    namespace.type === "network" ? { type: "network", path: "/proc/self/ns/net" } : namespace,
+  );
+  writeFileSync(join(bundle, "config.json"), JSON.stringify(spec, null, 2));
+  const unshare = ["--net", "--mount", "--pid", "--fork", "--mount-proc"];
+  return {
+    async startOnce() {
+      const { stdout } = await run("unshare", [...unshare, "bash", baselineScript, bundle, layers, "8080"]);
       const ms = Number(stdout.trim().split("\n").at(-1));
       if (!Number.isFinite(ms)) throw new Error(`runc baseline printed: ${stdout}`);
-      if (i > 0) times.push(ms);
-    }
-    return times;
-  } finally {
-    rmSync(bundle, { recursive: true, force: true });
-  }
+      return ms;
+    },
+    remove: () => rmSync(bundle, { recursive: true, force: true }),
+  };
 }
 
 /** 4: wrk at 32 and 2 connections, container and process services in rotating rounds of one second. */
@@ -234,10 +238,9 @@ export async function runContainerBench(options: { starts: number; rounds: numbe
     files: { "/app/hello.mjs": join(fixtures, "hello.mjs") },
     instructions: ['CMD ["node", "/app/hello.mjs"]'],
   });
-  const runcBaselineMs = await measureRuncBaseline(options.starts);
   const cold = await measureColdStarts(options.starts);
   const throughput = await measureThroughput(options.rounds);
-  return { ...cold, runcBaselineMs, throughput };
+  return { ...cold, throughput };
 }
 
 const ms = (value: number) => `${value.toFixed(0)} ms`;
