@@ -14,6 +14,7 @@ import { bin, spawnUp, whenUp } from "../test/helpers/up-process.js";
 export const fixtures = fileURLToPath(new URL("../../bench/fixtures/", import.meta.url));
 
 export interface BenchRunguard {
+  dataDir: string;
   frontEnd: string;
   publicUrl: string;
   privateUrl: string;
@@ -27,8 +28,13 @@ export interface BenchRunguard {
 const runCli = async (dataDir: string, args: string[]) =>
   (await promisify(execFile)(process.execPath, [bin, "--data-dir", dataDir, ...args])).stdout.trim();
 
-/** Deploys the hello image as `name`; returns the service's URL. */
-async function deployHello(session: LocalSession, name: string, isPublic: boolean): Promise<string> {
+/** Deploys `image` (default: the hello catalogue entry) as `name`; returns the service's URL. */
+export async function deployHello(
+  session: LocalSession,
+  name: string,
+  isPublic: boolean,
+  image = "bench/hello",
+): Promise<string> {
   const { projectId, region } = session.endpoints;
   const owner = signedIn(defaultOwner(session));
   const service = (await callApi(
@@ -40,7 +46,7 @@ async function deployHello(session: LocalSession, name: string, isPublic: boolea
       apiVersion: "serving.knative.dev/v1",
       kind: "Service",
       metadata: { name, namespace: projectId },
-      spec: { template: { spec: { containers: [{ image: "bench/hello" }] } } },
+      spec: { template: { spec: { containers: [{ image }] } } },
     },
   )) as { metadata: { annotations: Record<string, string> } };
   if (isPublic) {
@@ -76,6 +82,7 @@ export async function startBenchRunguard(): Promise<BenchRunguard> {
       const token = await runCli(dataDir, ["token", "--audience", privateUrl]);
       const certs = (await (await fetch(`${session.endpoints.api}/oauth2/v1/certs`)).json()) as Record<string, string>;
       return {
+        dataDir,
         frontEnd: session.endpoints.frontEnd,
         publicUrl,
         privateUrl,

@@ -2,6 +2,7 @@
 import { runIamDecisionBench } from "./iam-decisions.js";
 import { formatFrontEndReport, runFrontEndBench } from "./front-end.js";
 import { runAnalyzerBench } from "./analyzer.js";
+import { containerBenchSkipReason, formatContainerReport, runContainerBench } from "./containers.js";
 
 const iam = runIamDecisionBench();
 console.log("IAM decisions (10k bindings, 1k principals, 100 groups):");
@@ -14,3 +15,15 @@ console.log(
 );
 console.log("Front end (wrk, hello backend):");
 console.log(formatFrontEndReport(await runFrontEndBench(Number(process.env["BENCH_ROUNDS"] ?? 5))));
+const skipContainers = containerBenchSkipReason();
+console.log("Containers (hello.mjs in an image, run under runc):");
+if (skipContainers) console.log(`  skipped: ${skipContainers}`);
+else
+  console.log(
+    formatContainerReport(
+      await runContainerBench({
+        starts: Number(process.env["BENCH_STARTS"] ?? 5),
+        rounds: Number(process.env["BENCH_ROUNDS"] ?? 5),
+      }),
+    ),
+  );

@@ -9,7 +9,7 @@
 import { spawn, spawnSync, execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
-import type { LauncherReply, LauncherRequest } from "./process-instance.js";
+import type { LauncherReady, LauncherReply, LauncherRequest } from "./process-instance.js";
 import { pipeBoth, setUpNamespaceNetwork, type NamespaceNetwork } from "./namespace-network.js";
 
 interface LauncherConfig extends Partial<NamespaceNetwork> {
@@ -177,10 +177,17 @@ function prepareContainer(container: ContainerLaunch): string[] {
 }
 
 async function serveInbound(): Promise<void> {
-  while (!(await appAccepts())) await new Promise((r) => setTimeout(r, 25));
-  createServer((client) => pipeBoth(client, connect({ host: "127.0.0.1", port: config.appPort }))).listen(
-    config.inboundSocket,
+  // A refused connection on loopback costs next to nothing: probing often finds the app ready soon after it is.
+  while (!(await appAccepts())) await new Promise((r) => setTimeout(r, 5));
+  await new Promise<void>((resolve) =>
+    createServer((client) => pipeBoth(client, connect({ host: "127.0.0.1", port: config.appPort }))).listen(
+      config.inboundSocket,
+      resolve,
+    ),
   );
+  // runguard waits for this instead of probing the inbound socket at its own, longer intervals.
+  const ready: LauncherReady = { ready: true };
+  process.send?.(ready);
   // With an IPC channel to runguard (never inherited by the app: Node opens it close-on-exec), runguard's front
   // end asks for connections here and gets the connected socket itself, so requests skip the relay above.
   process.on("message", (message: LauncherRequest) => {

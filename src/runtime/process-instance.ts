@@ -26,6 +26,8 @@ export interface InstanceSpec {
 /** IPC messages between runguard and its netns launcher. */
 export type LauncherRequest = { connect: number };
 export type LauncherReply = { id: number; connected: true } | { id: number; error: string };
+/** Sent once by the launcher when the app accepts connections and the inbound socket listens. */
+export type LauncherReady = { ready: true };
 
 export interface InstanceHooks {
   onLog(stream: "stdout" | "stderr", line: string): void;
@@ -111,6 +113,14 @@ export async function startProcessInstance(spec: InstanceSpec, hooks: InstanceHo
     stdio: spec.launcherIpc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"],
   });
   const connectToApp = spec.launcherIpc ? launcherConnector(child) : undefined;
+  // The launcher says when its app is ready, so the probes below need not wait out their interval.
+  const launcherReady = spec.launcherIpc
+    ? new Promise<void>((resolve) =>
+        child.on("message", (message: LauncherReady) => {
+          if (typeof message === "object" && message !== null && message.ready === true) resolve();
+        }),
+      )
+    : undefined;
   const stderrTail: string[] = [];
   for (const [stream, readable] of [
     ["stdout", child.stdout],
@@ -169,7 +179,9 @@ export async function startProcessInstance(spec: InstanceSpec, hooks: InstanceHo
         [...stderrTail],
       );
     }
-    await new Promise((r) => setTimeout(r, delay));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise((r) => (timer = setTimeout(r, delay))), launcherReady]);
+    clearTimeout(timer);
     delay = Math.min(delay * 2, 100);
   }
   return {
@@ -192,7 +204,11 @@ function launcherConnector(child: ChildProcess): () => Promise<Socket> {
     for (const waiter of waiting.values()) waiter.reject(new Error("The instance's launcher is gone."));
     waiting.clear();
   };
-  child.on("message", (message: LauncherReply, handle: unknown) => {
+  child.on("message", (message: LauncherReply | LauncherReady, handle: unknown) => {
+    if (typeof message === "object" && message !== null && "ready" in message) {
+      (handle as { destroy?: () => void } | undefined)?.destroy?.();
+      return;
+    }
     const waiter = typeof message === "object" && message !== null ? waiting.get(message.id) : undefined;
     const socket = handle instanceof SocketClass ? handle : undefined;
     if (!waiter || !("connected" in message) || !socket) {

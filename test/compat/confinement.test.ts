@@ -204,11 +204,11 @@ describe("a restart after a SIGKILLed runguard", () => {
     assert.equal(readdirSync(join(root, "h")).length, 1, "the instance's HOME exists");
     child.kill("SIGKILL");
     await new Promise((resolve) => child.once("exit", resolve));
-    assert.equal(processStartTime(record.pid), record.startTime, "the instance outlived its runguard");
+    // The instance's launcher ends itself once runguard's channel closes; whatever is left is the next start's.
     const second = await startTestRunguard({ dataDir });
     try {
       await new Promise((r) => setTimeout(r, 300));
-      assert.notEqual(processStartTime(record.pid), record.startTime, "the orphan was killed");
+      assert.notEqual(processStartTime(record.pid), record.startTime, "the orphan is gone");
       assert.deepEqual(readdirSync(join(dataDir, "instances")), []);
       for (const dir of ["h", "m", "s"]) assert.deepEqual(readdirSync(join(root, dir)), [], `${dir} emptied`);
     } finally {
