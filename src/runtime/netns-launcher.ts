@@ -9,15 +9,16 @@
 import { spawn, spawnSync, execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
-import type { LauncherReady, LauncherReply, LauncherRequest } from "./process-instance.js";
+import type { LauncherConfigure, LauncherReady, LauncherReply, LauncherRequest } from "./process-instance.js";
 import { pipeBoth, setUpNamespaceNetwork, type NamespaceNetwork } from "./namespace-network.js";
 
-interface LauncherConfig extends Partial<NamespaceNetwork> {
+export interface LauncherConfig extends Partial<NamespaceNetwork> {
   command: string[];
   cwd: string;
   env: Record<string, string>;
   appPort: number;
-  inboundSocket: string;
+  /** Where runguard's front end reaches the app (netns isolation only). */
+  inboundSocket?: string;
   /** runguard's own mount namespace (from /proc/self/ns/mnt), which this one must differ from. */
   hostMountNamespace: string;
   /** Directories bound read-only at their container paths, in this namespace only (secret volumes). */
@@ -49,9 +50,34 @@ export interface ContainerLaunch {
   id: string;
 }
 
-// The configuration arrives in the environment (never in a file: it holds the app's secret env vars).
-const config = JSON.parse(process.env["RUNGUARD_LAUNCHER_CONFIG"] ?? "{}") as LauncherConfig;
-delete process.env["RUNGUARD_LAUNCHER_CONFIG"];
+// runguard may start this launcher ahead of need, as a spare (runtime/warm-launcher.ts): it waits here, running
+// nothing, until runguard sends its instance's configuration over the IPC channel (never in the environment or
+// a file: it holds the app's secret env vars). runguard gone before that: nothing to clean up, just exit.
+const exitUnclaimed = () => process.exit(137);
+if (!process.connected) exitUnclaimed(); // started without runguard's channel: nothing will configure it
+process.once("disconnect", exitUnclaimed);
+const config = await new Promise<LauncherConfig>((resolve) => {
+  const receive = (message: LauncherConfigure) => {
+    if (typeof message !== "object" || message === null || typeof message.configure !== "object") return;
+    process.off("message", receive);
+    resolve(message.configure as LauncherConfig);
+  };
+  process.on("message", receive);
+});
+process.off("disconnect", exitUnclaimed);
+// runguard gone (killed, crashed): its channel closes. This process is the init of the instance's PID namespace,
+// so its exit ends everything in it (runc, the container, fuse-overlayfs): nothing is left running as the
+// instance's uid, whose lock died with runguard.
+// runc's cgroups outlive it when it is killed: runc deletes the container first, its cgroups with it.
+process.on("disconnect", () => {
+  const container = config.container;
+  if (container)
+    spawnSync(container.runc, ["--root", `${container.workDir}/state`, "delete", "--force", container.id], {
+      stdio: "ignore",
+      timeout: 5000,
+    });
+  process.exit(137);
+});
 
 function appAccepts(): Promise<boolean> {
   return new Promise((resolve) => {
@@ -118,19 +144,6 @@ for (const [from, to] of [
   from?.pipe(to);
 }
 app.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
-// runguard gone (killed, crashed): its channel closes. This process is the init of the instance's PID namespace,
-// so its exit ends everything in it (runc, the container, fuse-overlayfs): nothing is left running as the
-// instance's uid, whose lock died with runguard.
-// runc's cgroups outlive it when it is killed: runc deletes the container first, its cgroups with it.
-process.on("disconnect", () => {
-  const container = config.container;
-  if (container)
-    spawnSync(container.runc, ["--root", `${container.workDir}/state`, "delete", "--force", container.id], {
-      stdio: "ignore",
-      timeout: 5000,
-    });
-  process.exit(137);
-});
 for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => app.kill(signal));
 // In process isolation runguard reaches the app on the host's loopback itself: nothing more to set up here.
 if (network) await serveInbound();
@@ -177,11 +190,13 @@ function prepareContainer(container: ContainerLaunch): string[] {
 }
 
 async function serveInbound(): Promise<void> {
+  const inboundSocket = config.inboundSocket;
+  if (!inboundSocket) throw new Error("a launcher with a network of its own needs an inbound socket");
   // A refused connection on loopback costs next to nothing: probing often finds the app ready soon after it is.
   while (!(await appAccepts())) await new Promise((r) => setTimeout(r, 5));
   await new Promise<void>((resolve) =>
     createServer((client) => pipeBoth(client, connect({ host: "127.0.0.1", port: config.appPort }))).listen(
-      config.inboundSocket,
+      inboundSocket,
       resolve,
     ),
   );
