@@ -1,6 +1,7 @@
 // Instance stdout/stderr become the service's log (run.googleapis.com%2Fstdout / %2Fstderr). What an instance
 // writes must neither grow runguard's memory without bound nor crowd out other instances' logs, so each instance
-// has a budget (bytes per second, after a burst) and a share of one bounded queue of lines awaiting the store.
+// has a budget (bytes per second, after a burst) and a fair share of one bounded queue of lines awaiting the
+// store: with n instances' lines waiting, an instance may hold 1/(n+1) of it, so a newcomer always finds room.
 // Past them its lines are dropped and counted, and the count is written as one WARNING entry per instance in
 // run.googleapis.com%2Fvarlog%2Fsystem, the log where Cloud Run says what the platform did to an instance.
 import { randomBytes } from "node:crypto";
@@ -18,8 +19,6 @@ export interface InstanceLogLimits {
   instanceBytesPerSecond: number;
   /** Bytes an instance may log at once, before its rate applies. */
   instanceBurstBytes: number;
-  /** Bytes of one instance's lines waiting for the store, at most: others keep room in the queue. */
-  instanceQueuedBytes: number;
   /** Lines from all instances waiting for the store, at most this many bytes and this many entries. */
   queueMaxBytes: number;
   queueMaxEntries: number;
@@ -34,7 +33,6 @@ const MiB = 1024 * 1024;
 export const DEFAULT_INSTANCE_LOG_LIMITS: InstanceLogLimits = {
   instanceBytesPerSecond: 1 * MiB,
   instanceBurstBytes: 16 * MiB,
-  instanceQueuedBytes: 8 * MiB,
   queueMaxBytes: 32 * MiB,
   queueMaxEntries: 32_768,
   reportQuietMs: 1_000,
@@ -59,6 +57,7 @@ interface InstanceState {
   refilledAtMs: number;
   lastLineAtMs: number;
   queuedBytes: number;
+  queuedEntries: number;
   droppedOverRate: number;
   droppedQueueFull: number;
   firstDropAtMs: number;
@@ -121,6 +120,8 @@ export function createInstanceLogWriter(
   const instances = new Map<string, InstanceState>();
   let queue: Queued[] = [];
   let queuedBytes = 0;
+  /** Instances with lines in the queue. */
+  let queuing = 0;
   let writing: Promise<void> | undefined;
   let scheduled = false;
   let closed = false;
@@ -140,8 +141,11 @@ export function createInstanceLogWriter(
       .catch((error: unknown) => warnLost(batch.length, error))
       .finally(() => {
         for (const item of batch) {
+          // A drop report costs nothing and is no line of the instance's.
+          if (item.charge === 0) continue;
           queuedBytes -= item.charge;
           item.instance.queuedBytes -= item.charge;
+          if (--item.instance.queuedEntries === 0) queuing--;
         }
         writing = undefined;
         pump();
@@ -164,6 +168,7 @@ export function createInstanceLogWriter(
         refilledAtMs: at,
         lastLineAtMs: at,
         queuedBytes: 0,
+        queuedEntries: 0,
         droppedOverRate: 0,
         droppedQueueFull: 0,
         firstDropAtMs: 0,
@@ -180,7 +185,7 @@ export function createInstanceLogWriter(
   const reportDrops = (state: InstanceState) => {
     const reasons: Array<[number, string]> = [
       [state.droppedOverRate, `more than ${mib(limits.instanceBytesPerSecond)}/s`],
-      [state.droppedQueueFull, `more than ${mib(limits.instanceQueuedBytes)} waiting to be stored`],
+      [state.droppedQueueFull, "faster than runguard could store them"],
     ];
     const given = reasons.filter(([count]) => count > 0);
     const why =
@@ -199,7 +204,7 @@ export function createInstanceLogWriter(
       if (dropped(state) > 0) {
         if (at - state.lastDropAtMs >= limits.reportQuietMs || at - state.firstDropAtMs >= limits.reportEveryMs)
           reportDrops(state);
-      } else if (state.queuedBytes === 0 && at - state.lastLineAtMs >= FORGET_AFTER_MS) {
+      } else if (state.queuedEntries === 0 && at - state.lastLineAtMs >= FORGET_AFTER_MS) {
         instances.delete(state.instanceId);
       }
     }
@@ -221,11 +226,13 @@ export function createInstanceLogWriter(
       state.refilledAtMs = at;
       const charge = line.length + ENTRY_OVERHEAD_BYTES;
       const overRate = charge > state.budget;
+      const shares = queuing - (state.queuedEntries > 0 ? 1 : 0) + 2;
       const queueFull =
         !overRate &&
         (queuedBytes + charge > limits.queueMaxBytes ||
           queue.length >= limits.queueMaxEntries ||
-          state.queuedBytes + charge > limits.instanceQueuedBytes);
+          state.queuedBytes + charge > limits.queueMaxBytes / shares ||
+          state.queuedEntries + 1 > limits.queueMaxEntries / shares);
       if (overRate || queueFull) {
         if (overRate) state.droppedOverRate++;
         else state.droppedQueueFull++;
@@ -234,6 +241,7 @@ export function createInstanceLogWriter(
         return;
       }
       state.budget -= charge;
+      if (state.queuedEntries++ === 0) queuing++;
       state.queuedBytes += charge;
       queuedBytes += charge;
       const severity = stream === "stderr" ? "ERROR" : "INFO";
