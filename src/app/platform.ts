@@ -35,7 +35,7 @@ export async function openPlatform(
   const envelope = createEnvelope(loadKeyEncryptionKey(config.dataDir, kekSourceOf(config.kekFile)));
   const store = openSqliteStore({
     dataDir: config.dataDir,
-    requestLogRetention: {
+    logRetention: {
       maxAgeMs: config.requestLogMaxAgeDays * 24 * 3600_000,
       maxBytes: config.requestLogMaxBytes,
       checkEveryMs: config.requestLogRetentionCheckMs,

@@ -1,14 +1,10 @@
 // Writes log entries off the request path: callers enqueue, a timer flushes in order. Losing the last
 // fraction of a second of request logs on kill -9 is acceptable; blocking requests on disk writes is not.
-import type { LogEntryRecord, Store } from "../store/store.js";
-
 export interface Batcher<T> {
   enqueue(item: T): void;
   flush(): Promise<void>;
   close(): Promise<void>;
 }
-
-export type LogBatcher = Batcher<LogEntryRecord>;
 
 /**
  * Batches any items for a sink that writes a whole batch at once (one transaction). Batches go out every
@@ -40,8 +36,4 @@ export function createBatcher<T>(sink: (batch: T[]) => Promise<void>, flushEvery
       await flush();
     },
   };
-}
-
-export function createLogBatcher(store: Store, flushEveryMs = 10): LogBatcher {
-  return createBatcher((batch) => store.appendLogs(batch), flushEveryMs);
 }

@@ -1,10 +1,13 @@
 // The directories and the queue that building from source keeps beside the store.
 import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { ApiError } from "../core/errors.js";
 import type { ImageBuilder, ResumableUpload, SourceBuildsRuntime } from "./types.js";
 
 /** Builds run one or two at a time: each is a podman build, which uses a core or more. */
 export const MAX_CONCURRENT_BUILDS = 2;
+/** Builds waiting for a slot; past this a submission is refused rather than queued without bound. */
+export const MAX_QUEUED_BUILDS = 16;
 
 function privateDir(path: string): string {
   mkdirSync(path, { recursive: true, mode: 0o700 });
@@ -43,6 +46,8 @@ export function createSourceBuildsRuntime(dataDir: string, builder: ImageBuilder
     builder,
     uploads: new Map<string, ResumableUpload>(),
     enqueue(job) {
+      if (queue.length >= MAX_QUEUED_BUILDS)
+        throw new ApiError("RESOURCE_EXHAUSTED", `${MAX_QUEUED_BUILDS} builds are already waiting; try again later.`);
       queue.push(job);
       next();
     },

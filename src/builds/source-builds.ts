@@ -105,7 +105,12 @@ export async function submitBuild(
     logFile: join(deps.sourceBuilds.logsDir, `${id}.log`),
   };
   await deps.store.transact(async (tx) => tx.put("build", build.name, build));
-  deps.sourceBuilds.enqueue(() => runBuild(deps, build, objectPath(deps, object)));
+  try {
+    deps.sourceBuilds.enqueue(() => runBuild(deps, build, object));
+  } catch (error) {
+    await deps.store.transact(async (tx) => tx.delete("build", build.name));
+    throw error;
+  }
   return build;
 }
 
@@ -116,8 +121,18 @@ async function updateBuild(deps: BuildsDeps, name: string, change: Partial<Store
   });
 }
 
-async function runBuild(deps: BuildsDeps, build: StoredBuild, zipPath: string): Promise<void> {
-  const log = (line: string) => appendFileSync(build.logFile, `${line}\n`, { mode: 0o600 });
+/** A build's log stops growing here (podman's output of a RUN step is the app's to choose). */
+const MAX_LOG_BYTES = 1024 * 1024;
+
+async function runBuild(deps: BuildsDeps, build: StoredBuild, source: StoredObject): Promise<void> {
+  const zipPath = objectPath(deps, source);
+  let logged = 0;
+  const log = (line: string) => {
+    if (logged > MAX_LOG_BYTES) return;
+    const text = logged + line.length > MAX_LOG_BYTES ? "… (log truncated at 1 MiB)\n" : `${line}\n`;
+    logged += line.length + 1;
+    appendFileSync(build.logFile, text, { mode: 0o600 });
+  };
   await updateBuild(deps, build.name, { status: "WORKING", startTime: toRfc3339(deps.clock.now()) });
   const work = mkdtempSync(join(deps.sourceBuilds.workDir, `${build.id}-`));
   try {
@@ -142,6 +157,12 @@ async function runBuild(deps: BuildsDeps, build: StoredBuild, zipPath: string): 
     });
   } finally {
     rmSync(work, { recursive: true, force: true });
+    // The uploaded source has served its one purpose: kept, every deploy would add its size to the disk for good.
+    await deps.store.transact(async (tx) => {
+      const current = await tx.get<StoredObject>("storageObject", `${source.bucket}/${source.name}`);
+      if (current?.file === source.file) tx.delete("storageObject", `${source.bucket}/${source.name}`);
+    });
+    rmSync(zipPath, { force: true });
   }
 }
 

@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { noContainerImages, type ContainerImageStore } from "../run/container-images.js";
 import { createPodmanImageStore } from "./podman-images.js";
+import { sweepStaleCgroups } from "./cgroups.js";
 
 export interface ContainerEngine {
   images: ContainerImageStore;
@@ -43,6 +44,7 @@ export function detectContainerEngine(networkNamespaces: boolean): ContainerEngi
   if (missing.length > 0 || !runc || !fuseOverlayfs)
     return unavailable(`${missing.join(", ")} not installed (apt-get install podman runc fuse-overlayfs)`);
   if (!existsSync("/dev/fuse")) return unavailable("/dev/fuse is missing");
+  sweepStaleCgroups();
   mkdirSync(CONTAINER_MOUNT_POINT, { recursive: true, mode: 0o711 });
   chmodSync(CONTAINER_MOUNT_POINT, 0o711);
   return { images: createPodmanImageStore(), tools: { runc, fuseOverlayfs, mountPoint: CONTAINER_MOUNT_POINT } };

@@ -40,9 +40,10 @@ export const configSchema = z.object({
   /** A file holding the key-encryption key (base64, 32 bytes), kept outside the data directory; see
    * secrets/key-encryption-key.ts (RUNGUARD_KEK_FILE and RUNGUARD_KEK are read there). */
   kekFile: z.string().min(1).optional(),
-  /** Request logs older than this are deleted (Cloud Logging's default retention for _Default is 30 days). */
+  /** Request logs, and instances' logs (stdout, stderr), older than this are deleted (Cloud Logging's default
+   * retention for _Default is 30 days). */
   requestLogMaxAgeDays: z.number().positive().default(30),
-  /** Request logs beyond this many stored bytes are deleted, oldest first. */
+  /** Request logs beyond this many stored bytes are deleted, oldest first; instances' logs too, counted apart. */
   requestLogMaxBytes: z.number().int().positive().default(1_000_000_000),
   /** How often the log writer enforces the two limits above. */
   requestLogRetentionCheckMs: z.number().int().positive().default(60_000),

@@ -9,6 +9,7 @@ import type { Container, StoredRevision } from "../run/types.js";
 import { findImage, type ImageEntry } from "../run/images.js";
 import { imageNotFoundMessage, type ContainerImage } from "../run/container-images.js";
 import type { ContainerEngine } from "../containers/engine.js";
+import { removeInstanceCgroups } from "../containers/cgroups.js";
 import type { ContainerUser } from "../containers/oci-spec.js";
 import { containerLaunch, imageUserOf, needsSeparateRoot } from "./container-launch.js";
 import { requireProject } from "../accounts/projects.js";
@@ -83,6 +84,8 @@ export async function startInstance(
   const teardown = createTeardown();
   try {
     const place = prepareDirectories(options.dirs, instanceId, held, teardown);
+    // runc leaves its cgroups behind when the container is killed rather than stopped.
+    if (image.kind === "container") teardown.add(() => removeInstanceCgroups(instanceId));
     if (image.kind === "container" && needsSeparateRoot(image.user)) {
       const root = await acquireInstanceUid();
       teardown.add(() => root.release());

@@ -198,4 +198,54 @@ describe("log writer thread, request log retention", () => {
       },
       { retention: { maxAgeMs: 24 * HOUR, maxBytes: 10_000, checkEveryMs: 100 } },
     ));
+
+  const instanceLine = (log: string, ms: number, text: string) => ({
+    timestamp: new Date(ms).toISOString(),
+    logName: `projects/p/logs/run.googleapis.com%2F${log}`,
+    entry: { textPayload: text },
+  });
+  const storedTexts = (db: ReturnType<typeof openDatabase>) =>
+    (db.prepare("SELECT entry FROM log_entries WHERE format = 0 ORDER BY id").pluck().all() as string[]).map(
+      (entry) => (JSON.parse(entry) as { textPayload?: string }).textPayload ?? "audit",
+    );
+
+  it("deletes instance logs (stdout, stderr, varlog/system) older than maxAgeMs too, and leaves audit entries", () =>
+    withWriter(
+      async (writer, db) => {
+        const old = Date.now() - 3 * HOUR;
+        await writer.append([
+          instanceLine("stdout", old, "old out"),
+          instanceLine("stderr", old, "old err"),
+          instanceLine("varlog%2Fsystem", old, "old warning"),
+          { timestamp: new Date(old).toISOString(), logName: "projects/p/logs/audit", entry: {} },
+          instanceLine("stdout", Date.now(), "recent out"),
+        ]);
+        await writer.retain();
+        assert.deepEqual(storedTexts(db), ["audit", "recent out"]);
+      },
+      { retention: { maxAgeMs: 2 * HOUR, maxBytes: 1_000_000_000, checkEveryMs: 3_600_000 } },
+    ));
+
+  it("keeps instance logs under maxBytes counted apart: a noisy instance deletes its own oldest, not request logs", () =>
+    withWriter(
+      async (writer, db) => {
+        const now = Date.now();
+        for (let i = 0; i < 20; i++) writer.appendRequests([row(now - 1000 + i, `/r${i}`)]);
+        await writer.sync();
+        for (let i = 0; i < 40; i++) await writer.append([instanceLine("stdout", now + i, `line ${i}`.padEnd(500))]);
+        await writer.retain();
+        assert.equal(storedPaths(db).length, 20, "request logs are all kept");
+        const kept = storedTexts(db).map((text) => text.trim());
+        assert.ok(kept.length > 5 && kept.length < 40, `${kept.length} instance lines kept`);
+        assert.equal(kept.at(-1), "line 39", "the newest is kept");
+        const instanceBytes = db
+          .prepare(
+            "SELECT sum(length(entry) + length(log_name) + length(timestamp) + 16) FROM log_entries WHERE format = 0",
+          )
+          .pluck()
+          .get() as number;
+        assert.ok(instanceBytes <= 10_000, `${instanceBytes} bytes of instance logs kept`);
+      },
+      { retention: { maxAgeMs: 24 * HOUR, maxBytes: 10_000, checkEveryMs: 3_600_000 } },
+    ));
 });

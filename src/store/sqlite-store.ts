@@ -6,7 +6,7 @@
 import type Database from "better-sqlite3";
 import { ApiError } from "../core/errors.js";
 import { startLogWriter } from "./log-writer.js";
-import type { RequestLogRetention } from "./log-writer-worker.js";
+import type { LogRetention } from "./log-writer-worker.js";
 import { logLimit } from "./log-query.js";
 import { REQUEST_BATCH_FORMAT, batchInsertIdOf, decodeRequestBatch } from "./request-log-format.js";
 import { requestLogEntry } from "./request-log-entry.js";
@@ -29,8 +29,9 @@ export interface SqliteStoreOptions {
   fileName?: string;
   /** How often to look for commits by other processes, in ms; 0 disables. Defaults to 500. */
   watchExternalMs?: number;
-  /** Request log retention, enforced by the log writer thread (only by the process serving requests). */
-  requestLogRetention?: RequestLogRetention;
+  /** Retention of request logs and instance logs, enforced by the log writer thread (only by the process
+   * serving requests). */
+  logRetention?: LogRetention;
 }
 
 type DocRow = { name: string; value: string; version: number };
@@ -134,10 +135,7 @@ function createBackend(db: Db, assertOpen: () => void, onCommitted: OnCommitted)
 export function openSqliteStore(options: SqliteStoreOptions): Store {
   const fileName = options.fileName ?? DEFAULT_FILE_NAME;
   const db = openDatabase(options.dataDir, fileName);
-  const logWriter = startLogWriter(
-    db.name,
-    options.requestLogRetention ? { retention: options.requestLogRetention } : {},
-  );
+  const logWriter = startLogWriter(db.name, options.logRetention ? { retention: options.logRetention } : {});
   const listeners = new Set<(change: Change) => void>();
   let closed = false;
   let closing: Promise<void> | undefined;

@@ -4,7 +4,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { startTestRunguard, PROJECT, type TestRunguard } from "../helpers/runguard-instance.js";
@@ -36,6 +36,7 @@ describe("container instances", { skip }, () => {
   let rg: TestRunguard;
   let env: Record<string, string>;
   let digest: string;
+  let stopped = false;
   const run = (args: string[]) => gcloud(env, [...args, "--region=us-central1", "--quiet"]);
   const info = async (url: string, token?: string) => {
     const answer = await invokeUrl(rg.endpoints.frontEnd, url, {
@@ -74,7 +75,7 @@ describe("container instances", { skip }, () => {
     env = await rg.gcloudEnvFor();
   });
   after(async () => {
-    await rg?.stop();
+    if (!stopped) await rg?.stop();
     removeImage(REGISTRY_IMAGE);
   });
 
@@ -280,5 +281,20 @@ describe("container instances", { skip }, () => {
   it("keeps the container's filesystem out of the host's mount table", () => {
     const mounts = readFileSync("/proc/self/mounts", "utf8");
     assert.doesNotMatch(mounts, /fuse-overlayfs/);
+  });
+
+  it("once stopped, leaves no cgroup of its containers behind", async () => {
+    await rg.stop();
+    stopped = true;
+    const services = ["private-app", "public-app", "pinned-app", "root-app", "secret-app", "loaded-app"];
+    let left: string[] = [];
+    try {
+      left = readdirSync("/sys/fs/cgroup/memory/runguard").filter((name) =>
+        services.some((service) => name.startsWith(`${service}-`)),
+      );
+    } catch {
+      // no memory controller here, so no cgroup was made there
+    }
+    assert.deepEqual(left, []);
   });
 });

@@ -4,7 +4,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startTestRunguard, PROJECT, type TestRunguard } from "../helpers/runguard-instance.js";
@@ -76,6 +76,8 @@ describe("gcloud run deploy --source", { skip }, () => {
     const answer = await invokeUrl(rg.endpoints.frontEnd, url ?? "");
     assert.equal(answer.status, 200, answer.body);
     assert.equal(answer.body, "built from source: svc");
+    const objects = join(rg.dataDir, "storage", "objects");
+    assert.deepEqual(readdirSync(objects), [], "the uploaded source is removed once built");
   });
 
   it("a second deploy finds the repository and the bucket, and uploads large sources resumably", async () => {
