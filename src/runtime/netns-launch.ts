@@ -8,7 +8,8 @@ import { fileURLToPath } from "node:url";
 import type { StoredRevision } from "../run/types.js";
 import { unshareArgs } from "./isolation.js";
 import type { ContainerLaunch, LauncherConfig } from "./netns-launcher.js";
-import type { NamespaceNetwork } from "./namespace-network.js";
+import { METADATA_ADDRESS, type NamespaceNetwork, type SpareNetwork } from "./namespace-network.js";
+import { GOOGLE_API_VIP } from "../egress/google-vip.js";
 
 const launcher = fileURLToPath(new URL("./netns-launcher.js", import.meta.url));
 
@@ -40,7 +41,16 @@ export function netnsLaunch(
 ): InstanceLaunch {
   return {
     command: ["unshare", ...unshareArgs(confine.pidNamespace), process.execPath, launcher],
-    env: launcherEnv(env),
+    env: {
+      ...launcherEnv(env),
+      // What a spare may prepare before it knows its instance (runtime/netns-launcher.ts): none of it secret.
+      RUNGUARD_HOST_NETNS: readlinkSync("/proc/self/ns/net"),
+      RUNGUARD_HOST_MNTNS: readlinkSync("/proc/self/ns/mnt"),
+      RUNGUARD_SPARE_NETWORK: JSON.stringify(spareNetworkOf(sockets)),
+      ...(container
+        ? { RUNGUARD_CONTAINER_DIR: container.workDir, RUNGUARD_CONTAINER_TMPFS: String(container.defaultMemoryBytes) }
+        : {}),
+    },
     launcher: {
       connects: true,
       config: {
@@ -91,6 +101,16 @@ export function processLaunch(
       },
     },
     port: appPort,
+  };
+}
+
+/** Google's addresses, the same in every instance: a spare launcher sets them up before it knows its instance. */
+const WELL_KNOWN = new Set([METADATA_ADDRESS, GOOGLE_API_VIP]);
+
+function spareNetworkOf(network: NamespaceNetwork): SpareNetwork {
+  return {
+    addresses: network.addresses.filter((address) => WELL_KNOWN.has(address)),
+    redirects: network.outbound.filter((relay) => WELL_KNOWN.has(relay.host)).map(({ host, port }) => ({ host, port })),
   };
 }
 
