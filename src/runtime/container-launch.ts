@@ -119,6 +119,7 @@ export function containerLaunch(input: ContainerLaunchInput): InstanceLaunch {
     gidMapping: mappingOption(gidMappings),
     workDir: input.workDir,
     memoryBytes: memoryLimit,
+    defaultMemoryBytes: DEFAULT_MEMORY,
     runc: input.tools.runc,
     fuseOverlayfs: input.tools.fuseOverlayfs,
     id: `runguard-${input.instanceId}`,

@@ -10,6 +10,7 @@ import type { InstanceLease, InstanceProvider } from "./instance-lease.js";
 import { createInstanceLogWriter } from "./instance-logs.js";
 import type { InstanceSecrets } from "./secret-mounts.js";
 import { startInstance, type InstanceStartContext, type InstanceStartOptions } from "./start-instance.js";
+import { createWarmLauncher, type WarmLauncher } from "./warm-launcher.js";
 
 export interface InstanceManagerOptions extends InstanceStartOptions {
   idleTimeoutMs?: number;
@@ -41,9 +42,10 @@ function scaleOf(revision: StoredRevision) {
 export function createInstanceManager(options: InstanceManagerOptions): InstanceManager {
   const { store } = options.platform;
   const pools = new Map<string, PoolEntry>();
-  const context: InstanceStartContext = {
+  const context: InstanceStartContext & { launchers: WarmLauncher } = {
     logs: createInstanceLogWriter(store),
     running: new Map<string, InstanceSecrets>(),
+    launchers: createWarmLauncher(),
   };
 
   function createPool(revision: StoredRevision): InstancePool {
@@ -123,6 +125,7 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
       const all = [...pools.values()];
       pools.clear();
       await Promise.all(all.map((entry) => entry.pool.then((pool) => pool.close()).catch(() => undefined)));
+      await context.launchers.close();
       await context.logs.close();
     },
   };

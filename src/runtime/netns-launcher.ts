@@ -6,18 +6,27 @@
 // private addresses on it, relays from them to unix sockets runguard serves from outside, a DNS server. Only
 // once the app accepts connections does it open the inbound unix socket runguard's front end uses. The app can
 // reach nothing else.
-import { spawn, spawnSync, execFileSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
-import type { LauncherReady, LauncherReply, LauncherRequest } from "./process-instance.js";
-import { pipeBoth, setUpNamespaceNetwork, type NamespaceNetwork } from "./namespace-network.js";
+import type { LauncherConfigure, LauncherReady, LauncherReply, LauncherRequest } from "./process-instance.js";
+import {
+  pipeBoth,
+  prepareNetwork,
+  runWithInput,
+  setUpNamespaceNetwork,
+  type NamespaceNetwork,
+  type PreparedNetwork,
+  type SpareNetwork,
+} from "./namespace-network.js";
 
-interface LauncherConfig extends Partial<NamespaceNetwork> {
+export interface LauncherConfig extends Partial<NamespaceNetwork> {
   command: string[];
   cwd: string;
   env: Record<string, string>;
   appPort: number;
-  inboundSocket: string;
+  /** Where runguard's front end reaches the app (netns isolation only). */
+  inboundSocket?: string;
   /** runguard's own mount namespace (from /proc/self/ns/mnt), which this one must differ from. */
   hostMountNamespace: string;
   /** Directories bound read-only at their container paths, in this namespace only (secret volumes). */
@@ -44,14 +53,71 @@ export interface ContainerLaunch {
   workDir: string;
   /** Bytes of the in-memory filesystem (the image's writes, the bundle, runc's state). */
   memoryBytes: number;
+  /** The size a spare mounts that filesystem with before it knows its instance (Cloud Run's default memory). */
+  defaultMemoryBytes: number;
   runc: string;
   fuseOverlayfs: string;
   id: string;
 }
 
-// The configuration arrives in the environment (never in a file: it holds the app's secret env vars).
-const config = JSON.parse(process.env["RUNGUARD_LAUNCHER_CONFIG"] ?? "{}") as LauncherConfig;
-delete process.env["RUNGUARD_LAUNCHER_CONFIG"];
+// runguard may start this launcher ahead of need, as a spare (runtime/warm-launcher.ts): it waits here, running
+// nothing, until runguard sends its instance's configuration over the IPC channel (never in the environment or
+// a file: it holds the app's secret env vars). runguard gone before that: nothing to clean up, just exit.
+const exitUnclaimed = () => process.exit(137);
+if (!process.connected) exitUnclaimed(); // started without runguard's channel: nothing will configure it
+process.once("disconnect", exitUnclaimed);
+// While it waits, a launcher in a network namespace of its own (runguard names its own; this one must differ)
+// sets up what every instance's network has: nothing there depends on the instance. Never in runguard's
+// namespace: the host's.
+const hostNetwork = process.env["RUNGUARD_HOST_NETNS"];
+const spareNetwork = process.env["RUNGUARD_SPARE_NETWORK"];
+const ownNetwork = hostNetwork !== undefined && readlinkSync("/proc/self/ns/net") !== hostNetwork;
+const networkPrepared: Promise<PreparedNetwork | undefined> =
+  ownNetwork && spareNetwork
+    ? prepareNetwork(JSON.parse(spareNetwork) as SpareNetwork).then(
+        (prepared) => {
+          // Any port, 80 included, for an app with no capabilities: the namespace is the instance's alone (as on
+          // Cloud Run, where a container may listen on any port).
+          writeFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "0");
+          return prepared;
+        },
+        () => undefined,
+      )
+    : Promise.resolve(undefined);
+// A spare for a container also mounts the in-memory filesystem, at the default size, where the container's
+// will be (on a mount namespace of its own only: the host's must never see it).
+const containerDir = process.env["RUNGUARD_CONTAINER_DIR"];
+const hostMounts = process.env["RUNGUARD_HOST_MNTNS"];
+const presizedTmpfs = Number(process.env["RUNGUARD_CONTAINER_TMPFS"]);
+const containerDirReady: Promise<string | undefined> =
+  containerDir && hostMounts && readlinkSync("/proc/self/ns/mnt") !== hostMounts && presizedTmpfs > 0
+    ? mountContainerDir(containerDir, presizedTmpfs).then(
+        () => containerDir,
+        () => undefined,
+      )
+    : Promise.resolve(undefined);
+const config = await new Promise<LauncherConfig>((resolve) => {
+  const receive = (message: LauncherConfigure) => {
+    if (typeof message !== "object" || message === null || typeof message.configure !== "object") return;
+    process.off("message", receive);
+    resolve(message.configure as LauncherConfig);
+  };
+  process.on("message", receive);
+});
+process.off("disconnect", exitUnclaimed);
+// runguard gone (killed, crashed): its channel closes. This process is the init of the instance's PID namespace,
+// so its exit ends everything in it (runc, the container, fuse-overlayfs): nothing is left running as the
+// instance's uid, whose lock died with runguard.
+// runc's cgroups outlive it when it is killed: runc deletes the container first, its cgroups with it.
+process.on("disconnect", () => {
+  const container = config.container;
+  if (container)
+    spawnSync(container.runc, ["--root", `${container.workDir}/state`, "delete", "--force", container.id], {
+      stdio: "ignore",
+      timeout: 5000,
+    });
+  process.exit(137);
+});
 
 function appAccepts(): Promise<boolean> {
   return new Promise((resolve) => {
@@ -63,10 +129,12 @@ function appAccepts(): Promise<boolean> {
   });
 }
 
-function bindReadOnly(source: string, target: string): void {
-  execFileSync("mount", ["--bind", source, target]);
-  execFileSync("mount", ["-o", "remount,bind,ro", target]);
+async function run(file: string, args: string[]): Promise<void> {
+  if (!(await runWithInput(file, args, ""))) throw new Error(`${file} ${args.join(" ")} failed`);
 }
+
+/** `bind,ro` in one mount(8) run: it binds, then remounts the bind read-only. */
+const bindReadOnly = (source: string, target: string) => run("mount", ["-o", "bind,ro", source, target]);
 
 /**
  * The mount namespace is private (unshare --mount): these binds are invisible outside the instance. A missing
@@ -75,34 +143,35 @@ function bindReadOnly(source: string, target: string): void {
  * this really is a mount namespace of our own: a bind in the host's namespace would leak the instance's secrets,
  * or its name resolution, to the whole machine.
  */
-function bindInstanceFiles(): void {
+async function bindInstanceFiles(): Promise<void> {
   const mounts = config.mounts ?? [];
   const guestFiles = network ? (config.guestFiles ?? []) : [];
   if (mounts.length + guestFiles.length === 0) return;
   if (readlinkSync("/proc/self/ns/mnt") === config.hostMountNamespace)
     throw new Error("refusing to mount secret volumes or guest files outside a private mount namespace");
-  for (const mount of mounts) {
-    mkdirSync(mount.target, { recursive: true });
-    bindReadOnly(mount.source, mount.target);
-  }
-  for (const file of guestFiles) if (existsSync(file.target)) bindReadOnly(file.source, file.target);
+  for (const mount of mounts) mkdirSync(mount.target, { recursive: true });
+  await Promise.all([
+    ...mounts.map((mount) => bindReadOnly(mount.source, mount.target)),
+    ...guestFiles.filter((file) => existsSync(file.target)).map((file) => bindReadOnly(file.source, file.target)),
+  ]);
+}
+
+async function setUpNetwork(): Promise<void> {
+  const prepared = await networkPrepared;
+  if (!prepared) writeFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "0");
+  await setUpNamespaceNetwork(
+    { addresses: config.addresses ?? [], outbound: config.outbound ?? [], dns: config.dns ?? [] },
+    prepared,
+  );
 }
 
 const network = config.network !== false;
-bindInstanceFiles();
-if (network) {
-  // Any port, 80 included, for an app with no capabilities: the namespace is the instance's alone (as on
-  // Cloud Run, where a container may listen on any port).
-  writeFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "0");
-  await setUpNamespaceNetwork({
-    addresses: config.addresses ?? [],
-    outbound: config.outbound ?? [],
-    dns: config.dns ?? [],
-  });
-}
-const argv = config.container
-  ? prepareContainer(config.container)
-  : [...(config.dropPrivileges ?? []), ...config.command];
+// Independent steps side by side: the instance's files, its network, the container's filesystem.
+const [, , argv] = await Promise.all([
+  bindInstanceFiles(),
+  network ? setUpNetwork() : undefined,
+  config.container ? prepareContainer(config.container) : [...(config.dropPrivileges ?? []), ...config.command],
+]);
 const app = spawn(argv[0] ?? "true", argv.slice(1), {
   cwd: config.container ? config.container.workDir : config.cwd,
   env: config.container ? { PATH: process.env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin" } : config.env,
@@ -118,19 +187,6 @@ for (const [from, to] of [
   from?.pipe(to);
 }
 app.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
-// runguard gone (killed, crashed): its channel closes. This process is the init of the instance's PID namespace,
-// so its exit ends everything in it (runc, the container, fuse-overlayfs): nothing is left running as the
-// instance's uid, whose lock died with runguard.
-// runc's cgroups outlive it when it is killed: runc deletes the container first, its cgroups with it.
-process.on("disconnect", () => {
-  const container = config.container;
-  if (container)
-    spawnSync(container.runc, ["--root", `${container.workDir}/state`, "delete", "--force", container.id], {
-      stdio: "ignore",
-      timeout: 5000,
-    });
-  process.exit(137);
-});
 for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => app.kill(signal));
 // In process isolation runguard reaches the app on the host's loopback itself: nothing more to set up here.
 if (network) await serveInbound();
@@ -140,31 +196,34 @@ if (network) await serveInbound();
  * on Cloud Run) holding the overlay's upper layer, runc's bundle and runc's state; the image's layers below,
  * presented by fuse-overlayfs with their owners mapped to the instance's uids. Returns runc's command line.
  */
-function prepareContainer(container: ContainerLaunch): string[] {
-  if (readlinkSync("/proc/self/ns/mnt") === config.hostMountNamespace)
-    throw new Error("refusing to mount a container's filesystem outside a private mount namespace");
-  const dir = container.workDir;
+/** The container's in-memory filesystem, with the directories runc's bundle needs. */
+async function mountContainerDir(dir: string, bytes: number): Promise<void> {
   // Traversable (0711) so that runc, as the container's mapped root, reaches the root filesystem below it.
-  execFileSync("mount", ["-t", "tmpfs", "-o", `mode=0711,size=${container.memoryBytes}`, "tmpfs", dir]);
+  await run("mount", ["-t", "tmpfs", "-o", `mode=0711,size=${bytes}`, "tmpfs", dir]);
   // The upper layer's own directory is the container's `/`: it takes the mode of an image's root (0755).
   mkdirSync(`${dir}/upper`, { mode: 0o755 });
   for (const sub of ["work", "rootfs", "state"]) mkdirSync(`${dir}/${sub}`, { mode: 0o700 });
-  execFileSync(
-    container.fuseOverlayfs,
+}
+
+async function prepareContainer(container: ContainerLaunch): Promise<string[]> {
+  if (readlinkSync("/proc/self/ns/mnt") === config.hostMountNamespace)
+    throw new Error("refusing to mount a container's filesystem outside a private mount namespace");
+  const dir = container.workDir;
+  if ((await containerDirReady) !== dir) await mountContainerDir(dir, container.memoryBytes);
+  else if (presizedTmpfs !== container.memoryBytes)
+    await run("mount", ["-o", `remount,size=${container.memoryBytes}`, dir]);
+  await run(container.fuseOverlayfs, [
+    "-o",
     [
-      "-o",
-      [
-        `lowerdir=${container.layers.join(":")}`,
-        `upperdir=${dir}/upper`,
-        `workdir=${dir}/work`,
-        `uidmapping=${container.uidMapping}`,
-        `gidmapping=${container.gidMapping}`,
-        "allow_other",
-      ].join(","),
-      `${dir}/rootfs`,
-    ],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  ); // its notices (options it ignores) are not the app's output
+      `lowerdir=${container.layers.join(":")}`,
+      `upperdir=${dir}/upper`,
+      `workdir=${dir}/work`,
+      `uidmapping=${container.uidMapping}`,
+      `gidmapping=${container.gidMapping}`,
+      "allow_other",
+    ].join(","),
+    `${dir}/rootfs`,
+  ]); // its notices (options it ignores) are dropped: they are not the app's output
   // The spec holds the app's environment, secret env vars included: a 0600 file on this namespace's tmpfs.
   writeFileSync(
     `${dir}/config.json`,
@@ -177,11 +236,13 @@ function prepareContainer(container: ContainerLaunch): string[] {
 }
 
 async function serveInbound(): Promise<void> {
+  const inboundSocket = config.inboundSocket;
+  if (!inboundSocket) throw new Error("a launcher with a network of its own needs an inbound socket");
   // A refused connection on loopback costs next to nothing: probing often finds the app ready soon after it is.
   while (!(await appAccepts())) await new Promise((r) => setTimeout(r, 5));
   await new Promise<void>((resolve) =>
     createServer((client) => pipeBoth(client, connect({ host: "127.0.0.1", port: config.appPort }))).listen(
-      config.inboundSocket,
+      inboundSocket,
       resolve,
     ),
   );

@@ -6,6 +6,7 @@ import { Socket as SocketClass, connect, createServer, type Socket } from "node:
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { InstanceStartError } from "./instance-errors.js";
+import { coldLauncher, type LauncherSource } from "./warm-launcher.js";
 
 export interface InstanceSpec {
   id: string;
@@ -17,13 +18,15 @@ export interface InstanceSpec {
   /** When set, the instance is reached (and probed) through this unix socket instead of 127.0.0.1:port. */
   socketPath?: string;
   /**
-   * The command is runguard's netns launcher, which answers on an IPC channel with sockets already connected
-   * to the app inside its namespace (runtime/netns-launcher.ts). Never for a user's command.
+   * The command is runguard's launcher (runtime/netns-launcher.ts), which gets `config` over its IPC channel;
+   * with `connects`, it answers there with sockets already connected to the app inside its namespace, and says
+   * when the app is ready. Never for a user's command.
    */
-  launcherIpc?: boolean;
+  launcher?: { config: object; connects: boolean };
 }
 
-/** IPC messages between runguard and its netns launcher. */
+/** IPC messages between runguard and its netns launcher. The first one runguard sends: the configuration. */
+export type LauncherConfigure = { configure: object };
 export type LauncherRequest = { connect: number };
 export type LauncherReply = { id: number; connected: true } | { id: number; error: string };
 /** Sent once by the launcher when the app accepts connections and the inbound socket listens. */
@@ -103,18 +106,29 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-export async function startProcessInstance(spec: InstanceSpec, hooks: InstanceHooks): Promise<RunningInstance> {
+/**
+ * Starts the instance's process; a launcher comes from `launchers` (a spare already started, when there is
+ * one: runtime/warm-launcher.ts) and is then sent its configuration.
+ */
+export async function startProcessInstance(
+  spec: InstanceSpec,
+  hooks: InstanceHooks,
+  launchers: LauncherSource = coldLauncher,
+): Promise<RunningInstance> {
   const [file, ...args] = spec.command;
   if (!file) throw new InstanceStartError("spawn", "The container has no command to run.");
-  const child = spawn(file, args, {
-    cwd: spec.cwd,
-    env: spec.env,
-    detached: true,
-    stdio: spec.launcherIpc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"],
-  });
-  const connectToApp = spec.launcherIpc ? launcherConnector(child) : undefined;
+  const child = spec.launcher
+    ? launchers.take(spec.command, spec.env)
+    : spawn(file, args, { cwd: spec.cwd, env: spec.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  if (spec.launcher) {
+    const configure: LauncherConfigure = { configure: spec.launcher.config };
+    // A launcher that is gone cannot take it: its exit, seen below, says why the instance did not start.
+    child.send(configure, () => undefined);
+  }
+  const connects = spec.launcher?.connects === true;
+  const connectToApp = connects ? launcherConnector(child) : undefined;
   // The launcher says when its app is ready, so the probes below need not wait out their interval.
-  const launcherReady = spec.launcherIpc
+  const launcherReady = connects
     ? new Promise<void>((resolve) =>
         child.on("message", (message: LauncherReady) => {
           if (typeof message === "object" && message !== null && message.ready === true) resolve();

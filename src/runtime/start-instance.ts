@@ -31,6 +31,7 @@ import { containerPortOf, netnsLaunch, processLaunch, type InstanceLaunch } from
 import { findFreePort, startProcessInstance, type RunningInstance } from "./process-instance.js";
 import { prepareInstanceSecrets, type InstanceSecrets, type SecretMountDeps } from "./secret-mounts.js";
 import { startSidecars, type Sidecars } from "./sidecars.js";
+import type { LauncherSource } from "./warm-launcher.js";
 
 /** What starting instances needs of runguard's state: the store, tokens and clock, and what the look-ups take. */
 export type InstanceStartDeps = { store: Store; tokens: TokenService; clock: Clock } & Parameters<
@@ -65,6 +66,8 @@ export interface InstanceStartContext {
   logs: InstanceLogWriter;
   /** Secrets of running instances, so that `latest` file mounts follow new versions. */
   running: Map<string, InstanceSecrets>;
+  /** Where instances' launchers come from: a spare started ahead of need when one matches. */
+  launchers: LauncherSource;
 }
 
 export async function startInstance(
@@ -117,6 +120,7 @@ export async function startInstance(
         onLog: (stream, line) => context.logs.write(revision, instanceId, stream, line),
         onExit: () => void teardown.run(),
       },
+      context.launchers,
     );
     recordProcess(options.dirs, instanceId, place.owner, instance, teardown);
     return instance;
