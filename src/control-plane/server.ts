@@ -1,6 +1,6 @@
 // The control-plane HTTP front: find the route, authenticate, run the handler with an IAM-checking call
 // context, write the audit entry, and answer in Google's JSON shapes.
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { ApiError, invalidArgument } from "../core/errors.js";
 import { createCallContext, type CallContext } from "../iam/call-context.js";
@@ -70,23 +70,73 @@ function findRoute(routes: readonly Route[], target: RequestTarget, method: stri
   return undefined;
 }
 
+/**
+ * One API call, whatever carried it: HTTP/1.1 or HTTP/2 REST (this file), or gRPC transcoded to its REST form
+ * (control-plane/grpc). Authentication, IAM, validation, the audit entry and the error are the same for both.
+ */
+export interface ApiRequest {
+  method: string;
+  target: RequestTarget;
+  /** Lower-case names: authorization, user-agent, content-type. */
+  headers: IncomingHttpHeaders;
+  /** The parsed JSON body; routes with `rawBody` read `raw` instead. */
+  body?: unknown;
+  /** The body unread (HTTP only): routes with `rawBody` stream it; others have it read and parsed here. */
+  raw?: IncomingMessage;
+  /** The caller's socket address (never a forwarded header, which a client could forge). */
+  clientAddress?: string;
+}
+
+/** What a call answered: a status and body, or the ApiError it failed with (mapped by the transport). */
+export type ApiOutcome =
+  | { ok: true; status: number; body: unknown; headers?: Record<string, string>; json?: true }
+  | { ok: false; error: ApiError };
+
+/** A transport-neutral dispatcher over the routes: what the gRPC gateway calls. */
+export type ApiDispatch = (request: ApiRequest) => Promise<ApiOutcome>;
+
+export function createApiDispatch(options: ControlPlaneOptions): ApiDispatch {
+  return (request) => dispatch(options, request);
+}
+
 async function handle(options: ControlPlaneOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const { platform } = options;
-  let found: ReturnType<typeof findRoute>;
   let target: RequestTarget;
   try {
     target = parseTarget(req);
-    found = findRoute(options.routes, target, req.method ?? "GET");
   } catch (malformed) {
     req.resume();
     sendError(res, toApiError(malformed).error);
     return;
   }
-  if (!found) {
-    req.resume();
-    sendError(res, new ApiError("NOT_FOUND", `The requested URL ${target.pathname} was not found on this server.`));
-    return;
+  const outcome = await dispatch(options, {
+    method: req.method ?? "GET",
+    target,
+    headers: req.headers,
+    raw: req,
+    ...(req.socket.remoteAddress ? { clientAddress: req.socket.remoteAddress } : {}),
+  });
+  // A body left unread (an unknown route, a refused upload) is discarded, not left to stall the connection.
+  if (!req.readableEnded) req.resume();
+  if (res.headersSent) return;
+  if (outcome.ok && outcome.json) sendJson(res, outcome.status, outcome.body);
+  else if (outcome.ok) sendReply(res, outcome.status, outcome.body, outcome.headers);
+  else sendError(res, outcome.error);
+}
+
+async function dispatch(options: ControlPlaneOptions, request: ApiRequest): Promise<ApiOutcome> {
+  const { platform } = options;
+  const { target } = request;
+  let found: ReturnType<typeof findRoute>;
+  try {
+    found = findRoute(options.routes, target, request.method);
+  } catch (malformed) {
+    return { ok: false, error: toApiError(malformed).error };
   }
+  if (!found)
+    return {
+      ok: false,
+      error: new ApiError("NOT_FOUND", `The requested URL ${target.pathname} was not found on this server.`),
+    };
   const { route, params } = found;
   let principal: Principal = ANONYMOUS;
   let ctx: CallContext | undefined;
@@ -94,7 +144,7 @@ async function handle(options: ControlPlaneOptions, req: IncomingMessage, res: S
   let answered: AuditTarget = {};
   try {
     if (!route.anonymous) {
-      const caller = await authenticateCaller(req.headers, platform.tokens, (email) =>
+      const caller = await authenticateCaller(request.headers, platform.tokens, (email) =>
         platform.subjects.isDisabled(email),
       );
       requireScopes(route, caller.scopes);
@@ -102,7 +152,12 @@ async function handle(options: ControlPlaneOptions, req: IncomingMessage, res: S
     }
     let body: Record<string, unknown> = {};
     if (!route.rawBody) {
-      const parsed = parseJsonBody(await readBody(req, platform.config.maxBodyBytes), req.headers["content-type"]);
+      const parsed =
+        request.body !== undefined
+          ? request.body
+          : request.raw
+            ? parseJsonBody(await readBody(request.raw, platform.config.maxBodyBytes), request.headers["content-type"])
+            : {};
       body = (route.body ? decodeBody(route.body, parsed) : parsed) as Record<string, unknown>;
     }
     ctx = createCallContext({
@@ -117,26 +172,29 @@ async function handle(options: ControlPlaneOptions, req: IncomingMessage, res: S
       query: target.query,
       body,
       baseUrl: options.baseUrl,
-      ...(route.rawBody ? { raw: { headers: req.headers, body: req } } : {}),
-      ...(req.socket.remoteAddress ? { clientAddress: req.socket.remoteAddress } : {}),
+      ...(route.rawBody && request.raw ? { raw: { headers: request.headers, body: request.raw } } : {}),
+      ...(request.clientAddress ? { clientAddress: request.clientAddress } : {}),
       ...(target.region ? { region: target.region } : {}),
     };
     const { result, target: audited } = resultOf(await route.handle(call));
     answered = audited;
-    await auditCall(options, route, params, audited, ctx, req);
-    if (route.rawBody && !req.readableEnded) req.resume();
-    if (isReply(result)) sendReply(res, result.status, result.body, result.headers);
-    else sendJson(res, 200, result ?? {});
+    await auditCall(options, route, params, audited, ctx, request);
+    if (isReply(result))
+      return {
+        ok: true,
+        status: result.status,
+        body: result.body,
+        ...(result.headers ? { headers: result.headers } : {}),
+      };
+    return { ok: true, status: 200, body: result ?? {}, json: true };
   } catch (thrown) {
-    // A body left unread (a refused upload) is discarded, not left to stall the connection.
-    if (!req.readableEnded) req.resume();
     const { failure, target: audited = answered } = failureOf(thrown);
     const { error, unexpected, requestId } = toApiError(failure);
     if (unexpected && requestId) options.onUnexpectedError?.(requestId, failure);
     if (ctx && (route.mutates || route.dataAccess || error.status === "PERMISSION_DENIED")) {
-      await auditCall(options, route, params, audited, ctx, req, error).catch(() => undefined);
+      await auditCall(options, route, params, audited, ctx, request, error).catch(() => undefined);
     }
-    if (!res.headersSent) sendError(res, error);
+    return { ok: false, error };
   }
 }
 
@@ -150,13 +208,13 @@ async function auditCall(
   params: Record<string, string>,
   audited: AuditTarget,
   ctx: CallContext,
-  req: IncomingMessage,
+  request: ApiRequest,
   error?: ApiError,
 ): Promise<void> {
   if (!route.mutates && !route.dataAccess && !error) return;
   const { platform } = options;
   const projectId = audited.projectId ?? params["project"] ?? platform.config.projectId;
-  const userAgent = req.headers["user-agent"];
+  const userAgent = request.headers["user-agent"];
   const entry = buildAuditEntry(
     {
       projectId: projectId === "-" ? platform.config.projectId : projectId,
@@ -167,7 +225,7 @@ async function auditCall(
       principal: ctx.principal,
       authorizationInfo: ctx.authorizationInfo,
       ...(error ? { error: { status: error.status, message: error.message } } : {}),
-      ...(req.socket.remoteAddress ? { callerIp: req.socket.remoteAddress } : {}),
+      ...(request.clientAddress ? { callerIp: request.clientAddress } : {}),
       ...(userAgent ? { userAgent } : {}),
       ...(audited.resource ? { resource: audited.resource } : {}),
     },
