@@ -56,15 +56,28 @@ function copyWithLibraries(root: string, file: string): void {
 /** The npm packages `names` need, found by following `dependencies` in this repository's node_modules. */
 export function packageClosure(names: string[]): string[] {
   const seen = new Set<string>();
-  const visit = (name: string) => {
-    if (seen.has(name)) return;
-    const manifest = join(REPO, "node_modules", name, "package.json");
+  const top = join(REPO, "node_modules");
+  // A package's dependencies resolve as Node resolves them: its own nested node_modules first (copied with it),
+  // then the top level, whose packages join the closure.
+  const visitDir = (dir: string, visited: Set<string>) => {
+    if (visited.has(dir)) return;
+    visited.add(dir);
+    const manifest = join(dir, "package.json");
     if (!existsSync(manifest)) return;
-    seen.add(name);
     const json = JSON.parse(readFileSync(manifest, "utf8")) as { dependencies?: Record<string, string> };
-    for (const dependency of Object.keys(json.dependencies ?? {})) visit(dependency);
+    for (const dependency of Object.keys(json.dependencies ?? {})) {
+      const nested = join(dir, "node_modules", dependency);
+      if (existsSync(join(nested, "package.json"))) visitDir(nested, visited);
+      else visitTop(dependency, visited);
+    }
   };
-  names.forEach(visit);
+  const visitTop = (name: string, visited: Set<string>) => {
+    if (!existsSync(join(top, name, "package.json"))) return;
+    seen.add(name);
+    visitDir(join(top, name), visited);
+  };
+  const visited = new Set<string>();
+  for (const name of names) visitTop(name, visited);
   return [...seen].sort();
 }
 
