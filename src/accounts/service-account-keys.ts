@@ -28,6 +28,11 @@ export interface ServiceAccountKey {
   disabled?: boolean;
 }
 
+/**
+ * Google's own token URL, which google-auth-library 10 uses whatever the file says; runguard answers it through
+ * the proxy (and CONNECT) `runguard env` sets, and gcloud follows CLOUDSDK_AUTH_TOKEN_HOST.
+ */
+export const GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token";
 const PRIVATE_KEY_TYPES = ["TYPE_UNSPECIFIED", "TYPE_PKCS12_FILE", "TYPE_GOOGLE_CREDENTIALS_FILE"];
 const KEY_LIFETIME_MS = 10_000 * 365 * 24 * 3600 * 1000;
 
@@ -43,7 +48,6 @@ export async function createServiceAccountKey(
   ctx: CallContext,
   account: ServiceAccount,
   request: { privateKeyType?: unknown; keyAlgorithm?: unknown },
-  tokenUri: string,
 ): Promise<CreatedKey> {
   ctx.authorize("iam.serviceAccountKeys.create", account.name);
   const privateKeyType = request.privateKeyType ?? "TYPE_GOOGLE_CREDENTIALS_FILE";
@@ -76,7 +80,7 @@ export async function createServiceAccountKey(
     client_email: account.email,
     client_id: account.uniqueId,
     auth_uri: "https://accounts.google.com/o/oauth2/auth",
-    token_uri: tokenUri,
+    token_uri: GOOGLE_TOKEN_URI,
     auth_provider_x509_cert_url: "https://www.googleapis.com/oauth2/v1/certs",
     client_x509_cert_url: `https://www.googleapis.com/robot/v1/metadata/x509/${encodeURIComponent(account.email)}`,
     universe_domain: "googleapis.com",

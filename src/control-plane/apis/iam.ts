@@ -172,13 +172,7 @@ export const iamRoutes: Route[] = [
     mutates: true,
     handle: (call) =>
       withAccount(call, "iam.serviceAccountKeys.create", async (found) => {
-        const created = await createServiceAccountKey(
-          call.platform,
-          call.ctx,
-          found,
-          call.body,
-          `${call.baseUrl}/token`,
-        );
+        const created = await createServiceAccountKey(call.platform, call.ctx, found, call.body);
         return auditAs({ resourceName: created.key.name }, () => ({
           ...publicKey(created.key),
           privateKeyType: created.privateKeyType,
