@@ -262,6 +262,48 @@ describe("Google's credentials through the real libraries", () => {
     });
   });
 
+  describe("impersonation through a delegation chain (delegates)", () => {
+    const DELEGATE = `projects/-/serviceAccounts/${APP}`;
+    const grantTokenCreator = async (email: string, members: string[]) => {
+      const resource = `/v1/projects/${PROJECT}/serviceAccounts/${email}`;
+      const policy = await asOwner("POST", `${resource}:getIamPolicy`, {});
+      await asOwner("POST", `${resource}:setIamPolicy`, {
+        policy: { ...policy, bindings: [{ role: "roles/iam.serviceAccountTokenCreator", members }] },
+      });
+    };
+    const generate = async (delegates: unknown[]) =>
+      api(
+        await rg.accessTokenFor("user:bob@example.com"),
+        "POST",
+        `/v1/projects/-/serviceAccounts/${TARGET}:generateAccessToken`,
+        { delegates, scope: [CLOUD_PLATFORM], lifetime: "300s" },
+      );
+
+    it("needs the permission at every step: caller on the first delegate, each delegate on the next", async () => {
+      const denied = await generate([DELEGATE]);
+      assert.equal(denied.status, 403);
+      assert.equal(
+        denied.json["error"]["message"],
+        "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).",
+      );
+      await grantTokenCreator(APP, ["user:bob@example.com"]);
+      assert.equal((await generate([DELEGATE])).status, 403, "the delegate may not yet act as the target");
+      await grantTokenCreator(TARGET, ["user:alice@example.com", `serviceAccount:${APP}`]);
+      const granted = await generate([DELEGATE]);
+      assert.equal(granted.status, 200, JSON.stringify(granted.json));
+      const verified = await rg.platform.tokens.verifyAccessToken(String(granted.json["accessToken"]));
+      assert.equal(verified?.principal.email, TARGET);
+      // Bob holds nothing on the target itself: without the chain he is denied.
+      assert.equal((await generate([])).status, 403);
+    });
+
+    it("a malformed delegate is INVALID_ARGUMENT", async () => {
+      const result = await generate([APP]);
+      assert.equal(result.status, 400);
+      assert.equal(result.json["error"]["status"], "INVALID_ARGUMENT");
+    });
+  });
+
   describe("Python google.auth", () => {
     const python = (script: string) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {

@@ -60,16 +60,18 @@ export async function withAccount(call: ApiCall, permission: string, work: (foun
     call.params["account"] ?? "",
     permission,
   );
-  const target = {
-    resourceName: found.name,
-    projectId: found.projectId,
-    resource: {
-      type: "service_account",
-      labels: { email_id: found.email, project_id: found.projectId, unique_id: found.uniqueId },
-    },
-  };
-  return auditAs(target, () => work(found));
+  return auditAs(accountAuditTarget(found), () => work(found));
 }
+
+/** What the audit entry of a call on a service account names. */
+export const accountAuditTarget = (found: ServiceAccount) => ({
+  resourceName: found.name,
+  projectId: found.projectId,
+  resource: {
+    type: "service_account",
+    labels: { email_id: found.email, project_id: found.projectId, unique_id: found.uniqueId },
+  },
+});
 
 /** Runs `work` in the call's project, audited against the project. */
 function inAuditedProject(call: ApiCall, work: (projectId: string) => unknown) {
