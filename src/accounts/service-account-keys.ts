@@ -119,16 +119,18 @@ export async function deleteServiceAccountKey(deps: ServiceAccountKeysDeps, key:
 }
 
 /**
- * The enabled keys that may have signed a token-endpoint assertion: the one its `kid` names, or, when it names
- * none (google-auth-library sends no kid), every key of the account in its `iss`, as Google tries them.
+ * The enabled keys that may have signed an assertion or a self-signed JWT: the one its `kid` names, or, when it
+ * names none (google-auth-library's token requests carry none) or one that no longer exists (a deleted key),
+ * every key of the account in its `iss`, as Google tries them; the signature check then decides.
  */
 export async function assertionKeyCandidates(
   deps: ServiceAccountKeysDeps,
   kid: string | undefined,
   issuer: string | undefined,
 ): Promise<ServiceAccountKey[]> {
-  const keys = await deps.store.list<ServiceAccountKey>("serviceAccountKey");
-  return keys.filter(
-    (k) => !k.disabled && (kid ? k.keyId === kid : issuer !== undefined && k.serviceAccountEmail === issuer),
-  );
+  const live = (await deps.store.list<ServiceAccountKey>("serviceAccountKey")).filter((k) => !k.disabled);
+  const named = kid ? live.filter((k) => k.keyId === kid) : [];
+  if (named.length > 0) return named;
+  const account = issuer?.toLowerCase();
+  return account === undefined ? [] : live.filter((k) => k.serviceAccountEmail.toLowerCase() === account);
 }

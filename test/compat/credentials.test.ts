@@ -7,6 +7,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { request } from "node:http";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -88,6 +89,72 @@ describe("Google's credentials through the real libraries", () => {
 
   it("a runguard-issued key file names Google's token URL", () => {
     assert.equal(key.token_uri, "https://oauth2.googleapis.com/token");
+  });
+
+  describe("key assertions at the token endpoint", () => {
+    /** POSTs a form to runguard as to an HTTP proxy, in absolute form, the way gcloud reaches oauth2.googleapis.com. */
+    const postViaProxy = (url: string, form: Record<string, string>) =>
+      new Promise<{ status: number; json: Json }>((resolve, reject) => {
+        const proxy = new URL(rg.endpoints.api);
+        const body = new URLSearchParams(form).toString();
+        const req = request(
+          {
+            host: proxy.hostname,
+            port: proxy.port,
+            method: "POST",
+            path: url,
+            headers: { host: new URL(url).host, "content-type": "application/x-www-form-urlencoded" },
+          },
+          (res) => {
+            let text = "";
+            res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as Json }));
+          },
+        );
+        req.on("error", reject);
+        req.end(body);
+      });
+    const assertion = (kid: string | undefined, signer = createPrivateKey(key.private_key)) =>
+      new SignJWT({ iss: APP, scope: CLOUD_PLATFORM, aud: "https://oauth2.googleapis.com/token" })
+        .setProtectedHeader({ alg: "RS256", typ: "JWT", ...(kid ? { kid } : {}) })
+        .setIssuedAt()
+        .setExpirationTime("1h")
+        .sign(signer);
+    const grant = async (signed: string) =>
+      postViaProxy("http://oauth2.googleapis.com/token", {
+        grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        assertion: signed,
+      });
+
+    it("an assertion without kid, at oauth2.googleapis.com/token, is verified with the keys of its iss", async () => {
+      const result = await grant(await assertion(undefined));
+      assert.equal(result.status, 200, JSON.stringify(result.json));
+      const verified = await rg.platform.tokens.verifyAccessToken(String(result.json["access_token"]));
+      assert.equal(verified?.principal.email, APP);
+    });
+
+    it("google-auth-library's JWT client (no kid) gets a token from the key file", async () => {
+      const client = new JWT({ email: key.client_email, key: key.private_key, scopes: [CLOUD_PLATFORM] });
+      client.transporter.interceptors.request.add({
+        resolved: async (config) => {
+          if (String(config.url) === key.token_uri) config.url = new URL(`${rg.endpoints.api}/token`);
+          return config;
+        },
+      });
+      const response = await client.request<Json>({ url: `${rg.endpoints.api}${ACCESS}` });
+      assert.equal(secretValue(response.data), "s3cret");
+    });
+
+    it("a kid naming no key, or another key's signature: Google's invalid_grant", async () => {
+      const stale = await grant(await assertion("0".repeat(40)));
+      assert.equal(stale.status, 200, "a kid that names no key falls back to the account's keys");
+      const stranger = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
+      for (const kid of [key.private_key_id, undefined]) {
+        const forged = await grant(await assertion(kid, stranger));
+        assert.equal(forged.status, 400);
+        assert.deepEqual(forged.json, { error: "invalid_grant", error_description: "Invalid JWT Signature." });
+      }
+    });
   });
 
   describe("self-signed JWTs from a key file", () => {
