@@ -406,6 +406,21 @@ print(response.status_code, base64.b64decode(response.json()["payload"]["data"])
       assert.equal(result.stdout.trim(), "200 s3cret");
     });
 
+    it("without scopes, AuthorizedSession's default_host makes the aud (https://secretmanager.googleapis.com/)", async () => {
+      const result = await python(`
+import base64, json, os
+from google.oauth2 import service_account
+from google.auth.transport.requests import AuthorizedSession
+creds = service_account.Credentials.from_service_account_file(os.environ["KEY_FILE"], always_use_jwt_access=True)
+session = AuthorizedSession(creds, default_host="secretmanager.googleapis.com")
+response = session.get(os.environ["URL"])
+claims = json.loads(base64.urlsafe_b64decode(creds.token.split(".")[1] + "=="))
+print(response.status_code, claims["aud"])
+`);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout.trim(), "200 https://secretmanager.googleapis.com/");
+    });
+
     it("google.auth.jwt.Credentials with aud the API reads it; with aud another API gets 401", async () => {
       const result = await python(`
 import os
