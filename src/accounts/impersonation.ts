@@ -1,22 +1,60 @@
 // IAM Credentials: short-lived tokens for a service account, for callers holding
 // iam.serviceAccounts.getAccessToken / getOpenIdToken on it (roles/iam.serviceAccountTokenCreator).
-import { failedPrecondition, invalidArgument } from "../core/errors.js";
+import { failedPrecondition, invalidArgument, permissionDenied } from "../core/errors.js";
+import type { PolicyEngine } from "../iam/engine.js";
 import type { CallContext } from "../iam/call-context.js";
 import type { TokenService } from "../tokens/types.js";
-import type { ServiceAccount } from "./service-accounts.js";
+import { findServiceAccount, type ServiceAccount, type ServiceAccountsDeps } from "./service-accounts.js";
 
 /** What this module's operations use. */
-export interface ImpersonationDeps {
+export interface ImpersonationDeps extends ServiceAccountsDeps {
   readonly tokens: TokenService;
+  readonly engine: Pick<PolicyEngine, "decide">;
 }
 
 const MAX_LIFETIME_SECONDS = 3600;
 
-function rejectDelegates(delegates: unknown): void {
-  if (delegates === undefined || delegates === null) return;
+const DELEGATE = /^projects\/-\/serviceAccounts\/([^/]{1,320})$/;
+/** Bounds the lookups and decisions one request can cause; real chains are one or two long. */
+const MAX_DELEGATES = 10;
+
+/**
+ * Google's delegation chain: the caller needs the permission on the first delegate, each delegate on the next,
+ * and the last on the target (roles/iam.serviceAccountTokenCreator at each step). Without delegates, the caller
+ * needs it on the target.
+ */
+async function authorizeChain(
+  deps: ImpersonationDeps,
+  ctx: CallContext,
+  account: ServiceAccount,
+  delegates: unknown,
+  permission: string,
+): Promise<void> {
+  if (delegates === undefined || delegates === null) delegates = [];
   if (!Array.isArray(delegates)) throw invalidArgument("Invalid value at 'delegates': expected a list.");
-  if (delegates.length > 0) {
-    throw invalidArgument("Delegation chains are not supported by runguard; call with an empty 'delegates' list.");
+  if (delegates.length > MAX_DELEGATES)
+    throw invalidArgument(`Too many delegates: at most ${MAX_DELEGATES} service accounts may be chained.`);
+  const chain: ServiceAccount[] = [];
+  for (const delegate of delegates) {
+    const email = typeof delegate === "string" ? DELEGATE.exec(delegate)?.[1] : undefined;
+    if (!email)
+      throw invalidArgument(
+        `Invalid form of delegates: ${String(delegate)}. Expected projects/-/serviceAccounts/{ACCOUNT_EMAIL_OR_UNIQUEID}.`,
+      );
+    const found = await findServiceAccount(deps, "-", email);
+    // A delegate that does not exist is denied like one that may not be used (Google's "or it may not exist").
+    if (!found || found.disabled) throw permissionDenied(permission, delegate as string, ctx.serviceName);
+    chain.push(found);
+  }
+  chain.push(account);
+  const [first, ...rest] = chain;
+  if (first) ctx.authorize(permission, first.name);
+  let previous = first;
+  for (const next of rest) {
+    const holder = { kind: "serviceAccount" as const, email: previous?.email ?? "" };
+    if (!deps.engine.decide(holder, permission, next.name).allowed)
+      throw permissionDenied(permission, next.name, ctx.serviceName);
+    previous = next;
   }
 }
 
@@ -42,9 +80,8 @@ export async function generateAccessToken(
   account: ServiceAccount,
   request: { scope?: unknown; lifetime?: unknown; delegates?: unknown },
 ): Promise<{ accessToken: string; expireTime: string }> {
-  ctx.authorize("iam.serviceAccounts.getAccessToken", account.name);
+  await authorizeChain(deps, ctx, account, request.delegates, "iam.serviceAccounts.getAccessToken");
   assertEnabled(account);
-  rejectDelegates(request.delegates);
   const scopes = request.scope;
   if (!Array.isArray(scopes) || scopes.length === 0 || scopes.some((s) => typeof s !== "string")) {
     throw invalidArgument("Scope required.");
@@ -65,9 +102,8 @@ export async function generateIdToken(
   account: ServiceAccount,
   request: { audience?: unknown; includeEmail?: unknown; delegates?: unknown },
 ): Promise<{ token: string }> {
-  ctx.authorize("iam.serviceAccounts.getOpenIdToken", account.name);
+  await authorizeChain(deps, ctx, account, request.delegates, "iam.serviceAccounts.getOpenIdToken");
   assertEnabled(account);
-  rejectDelegates(request.delegates);
   if (typeof request.audience !== "string" || request.audience.length === 0) {
     throw invalidArgument("Invalid value for audience: must be a non-empty string.");
   }

@@ -28,6 +28,11 @@ export interface ServiceAccountKey {
   disabled?: boolean;
 }
 
+/**
+ * Google's own token URL, which google-auth-library 10 uses whatever the file says; runguard answers it through
+ * the proxy (and CONNECT) `runguard env` sets, and gcloud follows CLOUDSDK_AUTH_TOKEN_HOST.
+ */
+export const GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token";
 const PRIVATE_KEY_TYPES = ["TYPE_UNSPECIFIED", "TYPE_PKCS12_FILE", "TYPE_GOOGLE_CREDENTIALS_FILE"];
 const KEY_LIFETIME_MS = 10_000 * 365 * 24 * 3600 * 1000;
 
@@ -43,7 +48,6 @@ export async function createServiceAccountKey(
   ctx: CallContext,
   account: ServiceAccount,
   request: { privateKeyType?: unknown; keyAlgorithm?: unknown },
-  tokenUri: string,
 ): Promise<CreatedKey> {
   ctx.authorize("iam.serviceAccountKeys.create", account.name);
   const privateKeyType = request.privateKeyType ?? "TYPE_GOOGLE_CREDENTIALS_FILE";
@@ -76,7 +80,7 @@ export async function createServiceAccountKey(
     client_email: account.email,
     client_id: account.uniqueId,
     auth_uri: "https://accounts.google.com/o/oauth2/auth",
-    token_uri: tokenUri,
+    token_uri: GOOGLE_TOKEN_URI,
     auth_provider_x509_cert_url: "https://www.googleapis.com/oauth2/v1/certs",
     client_x509_cert_url: `https://www.googleapis.com/robot/v1/metadata/x509/${encodeURIComponent(account.email)}`,
     universe_domain: "googleapis.com",
@@ -115,16 +119,18 @@ export async function deleteServiceAccountKey(deps: ServiceAccountKeysDeps, key:
 }
 
 /**
- * The enabled keys that may have signed a token-endpoint assertion: the one its `kid` names, or, when it names
- * none (google-auth-library sends no kid), every key of the account in its `iss`, as Google tries them.
+ * The enabled keys that may have signed an assertion or a self-signed JWT: the one its `kid` names, or, when it
+ * names none (google-auth-library's token requests carry none) or one that no longer exists (a deleted key),
+ * every key of the account in its `iss`, as Google tries them; the signature check then decides.
  */
 export async function assertionKeyCandidates(
   deps: ServiceAccountKeysDeps,
   kid: string | undefined,
   issuer: string | undefined,
 ): Promise<ServiceAccountKey[]> {
-  const keys = await deps.store.list<ServiceAccountKey>("serviceAccountKey");
-  return keys.filter(
-    (k) => !k.disabled && (kid ? k.keyId === kid : issuer !== undefined && k.serviceAccountEmail === issuer),
-  );
+  const live = (await deps.store.list<ServiceAccountKey>("serviceAccountKey")).filter((k) => !k.disabled);
+  const named = kid ? live.filter((k) => k.keyId === kid) : [];
+  if (named.length > 0) return named;
+  const account = issuer?.toLowerCase();
+  return account === undefined ? [] : live.filter((k) => k.serviceAccountEmail.toLowerCase() === account);
 }

@@ -144,8 +144,11 @@ async function dispatch(options: ControlPlaneOptions, request: ApiRequest): Prom
   let answered: AuditTarget = {};
   try {
     if (!route.anonymous) {
-      const caller = await authenticateCaller(request.headers, platform.tokens, (email) =>
-        platform.subjects.isDisabled(email),
+      const caller = await authenticateCaller(
+        request.headers,
+        platform.tokens,
+        (email) => platform.subjects.isDisabled(email),
+        { target, api: route.api, keys: platform },
       );
       requireScopes(route, caller.scopes);
       principal = caller.principal;

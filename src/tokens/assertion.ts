@@ -6,6 +6,8 @@ import { compactVerify, decodeJwt, decodeProtectedHeader, importSPKI } from "jos
 import type { Clock } from "../core/clock.js";
 
 export interface AssertionKey {
+  /** The resource name (projects/P/serviceAccounts/E/keys/K). */
+  name?: string;
   publicKeyPem: string;
   serviceAccountEmail: string;
 }
@@ -48,9 +50,10 @@ const invalidGrant = (description: string): AssertionResult => ({
 });
 
 /** Google allows 10 keys per account; bounding the tries bounds the work one request can cause. */
-const MAX_KEYS_TRIED = 10;
+export const MAX_KEYS_TRIED = 10;
 
-async function verifiedClaims(
+/** The claims of a JWT signed (RS256) by this key, or undefined. Never throws. */
+export async function verifiedClaims(
   assertion: string,
   key: AssertionKey,
 ): Promise<{ key: AssertionKey; claims: Record<string, unknown> } | undefined> {

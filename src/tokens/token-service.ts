@@ -9,6 +9,7 @@ import { createEnvelope, type Envelope } from "../secrets/envelope.js";
 import { createKeyRing } from "./key-ring.js";
 import { createVerificationCache } from "./verification-cache.js";
 import { createSigningCertificates } from "./signing-certificates.js";
+import { createSelfSignedJwtVerifier } from "./self-signed-jwt.js";
 import type {
   AccessTokenRequest,
   IdTokenClaims,
@@ -66,6 +67,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   const certificateOf = createSigningCertificates();
   const idCache = createVerificationCache<{ claims: IdTokenClaims; principal: SignedIn }>(10_000);
   const accessCache = createVerificationCache<VerifiedAccessToken>(10_000);
+  const selfSigned = createSelfSignedJwtVerifier(store, clock);
 
   const keyFor = async (header: { kid?: string; alg?: string }) => {
     const key = header.kid ? await keys.byKid(header.kid) : undefined;
@@ -183,6 +185,8 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
         return undefined;
       }
     },
+
+    verifySelfSignedJwt: (token, request) => selfSigned.verify(token, request),
 
     async jwks() {
       return { keys: (await keys.published()).map((k) => k.publicJwk) };

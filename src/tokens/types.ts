@@ -1,5 +1,6 @@
 // Contracts of the token service: the only place that signs and verifies JWTs.
 import type { Principal } from "../iam/types.js";
+import type { SelfSignedJwtRequest, VerifiedSelfSignedJwt } from "./self-signed-jwt.js";
 
 /** Google's ID-token claims as runguard issues them. */
 export interface IdTokenClaims {
@@ -80,6 +81,11 @@ export interface TokenService {
   verifyIdTokenCached?(token: string, acceptedAudiences: (aud: string) => boolean): IdTokenVerification | undefined;
   /** Undefined when the token is not a valid, unexpired runguard access token. */
   verifyAccessToken(token: string): Promise<VerifiedAccessToken | undefined>;
+  /**
+   * A JWT a service-account key signed and sent as a bearer token (Google's JWT access), checked with Google's
+   * rules; undefined when it is not one that is valid for the request. Verifications are cached (bounded).
+   */
+  verifySelfSignedJwt?(token: string, request: SelfSignedJwtRequest): Promise<VerifiedSelfSignedJwt | undefined>;
   /** The public signing keys, current and those still needed to verify unexpired tokens. */
   jwks(): Promise<{ keys: Jwk[] }>;
   /** Google's v1 certs format: { kid: self-signed X.509 certificate, PEM } (www.googleapis.com/oauth2/v1/certs). */

@@ -3,6 +3,7 @@
 export interface VerificationCache<V> {
   get(token: string, nowMs: number): V | undefined;
   set(token: string, value: V, expiresAtMs: number): void;
+  clear(): void;
 }
 
 export function createVerificationCache<V>(maxEntries: number): VerificationCache<V> {
@@ -23,6 +24,9 @@ export function createVerificationCache<V>(maxEntries: number): VerificationCach
         if (oldest !== undefined) entries.delete(oldest);
       }
       entries.set(token, { value, expiresAtMs });
+    },
+    clear() {
+      entries.clear();
     },
   };
 }

@@ -60,16 +60,18 @@ export async function withAccount(call: ApiCall, permission: string, work: (foun
     call.params["account"] ?? "",
     permission,
   );
-  const target = {
-    resourceName: found.name,
-    projectId: found.projectId,
-    resource: {
-      type: "service_account",
-      labels: { email_id: found.email, project_id: found.projectId, unique_id: found.uniqueId },
-    },
-  };
-  return auditAs(target, () => work(found));
+  return auditAs(accountAuditTarget(found), () => work(found));
 }
+
+/** What the audit entry of a call on a service account names. */
+export const accountAuditTarget = (found: ServiceAccount) => ({
+  resourceName: found.name,
+  projectId: found.projectId,
+  resource: {
+    type: "service_account",
+    labels: { email_id: found.email, project_id: found.projectId, unique_id: found.uniqueId },
+  },
+});
 
 /** Runs `work` in the call's project, audited against the project. */
 function inAuditedProject(call: ApiCall, work: (projectId: string) => unknown) {
@@ -172,13 +174,7 @@ export const iamRoutes: Route[] = [
     mutates: true,
     handle: (call) =>
       withAccount(call, "iam.serviceAccountKeys.create", async (found) => {
-        const created = await createServiceAccountKey(
-          call.platform,
-          call.ctx,
-          found,
-          call.body,
-          `${call.baseUrl}/token`,
-        );
+        const created = await createServiceAccountKey(call.platform, call.ctx, found, call.body);
         return auditAs({ resourceName: created.key.name }, () => ({
           ...publicKey(created.key),
           privateKeyType: created.privateKeyType,

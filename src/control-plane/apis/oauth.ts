@@ -73,10 +73,15 @@ async function exchangeAssertion(call: ApiCall) {
  * token did not already carry, and once it has expired gcloud asks to sign in again (`runguard env`).
  */
 async function refreshSignedInToken(call: ApiCall) {
+  // google-auth-library (UserRefreshClient) and Python google.auth send client_id, client_secret, refresh_token
+  // and grant_type as a form; Google refuses a refresh that names no client before looking at the token.
+  if (!text(call.body["client_id"]))
+    return oauthError("invalid_request", "Could not determine client ID from request.");
   const token = text(call.body["refresh_token"]);
   if (!token) return oauthError("invalid_request", "Missing required parameter: refresh_token");
   const verified = await call.platform.tokens.verifyAccessToken(token);
-  if (!verified) return oauthError("invalid_grant", "Token has been expired or revoked: run `runguard env` again.");
+  // Google's words; once the token has expired the user signs in again (`runguard env`).
+  if (!verified) return oauthError("invalid_grant", "Token has been expired or revoked.");
   const expiresIn = Math.max(0, Math.floor((verified.expiresAtMs - call.platform.clock.now()) / 1000));
   return { access_token: token, expires_in: expiresIn, token_type: "Bearer", scope: verified.scopes.join(" ") };
 }
