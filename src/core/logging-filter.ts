@@ -1,9 +1,9 @@
 // Cloud Logging's query language (the `filter` of entries:list) for the LogEntry fields users filter on. Pure: a
 // filter is parsed once into a predicate over LogEntries in Google's JSON shape. Bounded: the filter's length and
-// nesting are capped, regular expressions are RE2 (linear time), and every failure is a typed INVALID_ARGUMENT.
+// nesting are capped, regular expressions run on the engine the caller gives (RE2 for linear time: core/ imports no
+// packages), and every failure is a typed INVALID_ARGUMENT.
 // As in Google's language, NOT binds tightest, then OR, then AND (`a OR b c` is `(a OR b) AND c`), and
 // juxtaposition is AND.
-import { RE2JS } from "re2js";
 import { invalidArgument, type ApiError } from "./errors.js";
 
 /** Google's limit on a filter's length. */
@@ -30,6 +30,9 @@ const severityNumber = (name: string): number | undefined => {
 
 export type LogEntryJson = Record<string, unknown>;
 
+/** Compiles a pattern of `=~` / `!~` into a search (partial match); throws on a pattern it refuses. */
+export type CompileRegex = (pattern: string) => (text: string) => boolean;
+
 export interface LogFilter {
   matches(entry: LogEntryJson): boolean;
   /**
@@ -47,7 +50,7 @@ type FieldKind = "timestamp" | "severity" | "number" | "duration" | "string";
 type Node =
   | { type: "and" | "or"; children: Node[] }
   | { type: "not"; child: Node }
-  | { type: "compare"; path: string[]; kind: FieldKind; op: Operator; value: string; regex?: RE2JS }
+  | { type: "compare"; path: string[]; kind: FieldKind; op: Operator; value: string; regex?: (text: string) => boolean }
   | { type: "global"; value: string }
   | { type: "logId"; logId: string };
 
@@ -217,7 +220,10 @@ const fieldName = (path: readonly string[]) =>
 class Parser {
   private pos = 0;
   private depth = 0;
-  constructor(private readonly tokens: Token[]) {}
+  constructor(
+    private readonly tokens: Token[],
+    private readonly compileRegex: CompileRegex,
+  ) {}
 
   parse(): Node | undefined {
     if (this.tokens.length === 0) return undefined;
@@ -318,22 +324,26 @@ class Parser {
     const value = this.next();
     if (value?.t !== "string" && value?.t !== "word")
       throw unparseable(`a value must follow '${following.op}'`, value?.at ?? following.at);
-    return compileComparison(token.segments, kind, following.op, value.value, value.t === "word", value.at);
+    return compileComparison(
+      { path: token.segments, kind, op: following.op, value: value.value },
+      value.t === "word",
+      value.at,
+      this.compileRegex,
+    );
   }
 }
 
 function compileComparison(
-  path: string[],
-  kind: FieldKind,
-  op: Operator,
-  value: string,
+  comparison: { path: string[]; kind: FieldKind; op: Operator; value: string },
   unquoted: boolean,
   at: number,
+  compileRegex: CompileRegex,
 ): Node {
-  const node = { type: "compare" as const, path, kind, op, value };
+  const { kind, op, value } = comparison;
+  const node = { type: "compare" as const, ...comparison };
   if (op === "=~" || op === "!~") {
     try {
-      return { ...node, regex: RE2JS.compile(value) };
+      return { ...node, regex: compileRegex(value) };
     } catch (error) {
       throw unparseable(`invalid regular expression: ${error instanceof Error ? error.message : "?"}`, at);
     }
@@ -435,7 +445,7 @@ function compareOne(node: Extract<Node, { type: "compare" }>, actual: unknown): 
   const { op, value, kind } = node;
   if (op === ":") return value === "*" || leaves(actual).some((leaf) => contains(leaf, value));
   if (node.regex) {
-    const found = leaves(actual).some((leaf) => node.regex?.matcher(leaf).find() === true);
+    const found = leaves(actual).some((leaf) => node.regex?.(leaf) === true);
     return op === "=~" ? found : !found;
   }
   const left = keyOf(kind, actual);
@@ -492,10 +502,10 @@ function timestampWindow(root: Node | undefined): Pick<LogFilter, "timestampFrom
 }
 
 /** Parses a filter; an empty one matches every entry. Throws only INVALID_ARGUMENT. */
-export function parseLogFilter(text: string): LogFilter {
+export function parseLogFilter(text: string, compileRegex: CompileRegex): LogFilter {
   if (text.length > MAX_FILTER_LENGTH)
     throw invalidArgument(`The filter is ${text.length} characters long; at most ${MAX_FILTER_LENGTH} are allowed.`);
-  const root = new Parser(tokenize(text)).parse();
+  const root = new Parser(tokenize(text), compileRegex).parse();
   return {
     matches: (entry) => root === undefined || evaluate(root, entry),
     ...timestampWindow(root),

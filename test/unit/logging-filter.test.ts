@@ -1,8 +1,21 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, parseLogFilter, type LogEntryJson } from "./logging-filter.js";
-import { isApiError } from "./errors.js";
+import { RE2JS } from "re2js";
+import {
+  MAX_FILTER_DEPTH,
+  MAX_FILTER_LENGTH,
+  parseLogFilter as parseWith,
+  type LogEntryJson,
+} from "../../src/core/logging-filter.js";
+import { isApiError } from "../../src/core/errors.js";
+
+/** As the control plane parses filters: regular expressions on RE2. */
+const parseLogFilter = (filter: string) =>
+  parseWith(filter, (pattern) => {
+    const compiled = RE2JS.compile(pattern);
+    return (text) => compiled.matcher(text).find();
+  });
 
 const request: LogEntryJson = {
   logName: "projects/p/logs/run.googleapis.com%2Frequests",
