@@ -187,6 +187,34 @@ describe("gcloud logging read against runguard", () => {
     }
   });
 
+  it("@google-cloud/logging over its REST transport reads the service's request log", async () => {
+    // gRPC (the library's default) is served once the gRPC work lands; REST needs only the endpoint.
+    const { Logging } = await import("@google-cloud/logging");
+    const { OAuth2Client } = await import("google-auth-library");
+    const authClient = new OAuth2Client();
+    authClient.setCredentials({ access_token: await rg.accessTokenFor(`user:${OWNER}`) });
+    const api = new URL(rg.endpoints.api);
+    // `port` and `protocol` go through to google-gax, which LoggingOptions does not declare; the library's
+    // google-gax also brings its own (older) google-auth-library, whose types differ from ours.
+    const logging = new Logging({
+      projectId: PROJECT,
+      apiEndpoint: api.hostname,
+      port: Number(api.port),
+      protocol: "http",
+      fallback: true,
+      authClient,
+    } as unknown as ConstructorParameters<typeof Logging>[0]);
+    const [entries] = await logging.getEntries({
+      filter: 'resource.labels.service_name="logger" AND httpRequest.status=403',
+      pageSize: 5,
+    });
+    assert.equal(entries.length, 2);
+    for (const entry of entries) {
+      assert.equal(entry.metadata.httpRequest?.status, 403);
+      assert.equal(entry.metadata.logName, `projects/${PROJECT}/logs/run.googleapis.com%2Frequests`);
+    }
+  });
+
   it("a caller without logging.logEntries.list gets 403 PERMISSION_DENIED", async () => {
     const stranger = await rg.gcloudEnvFor(`user:${STRANGER}`);
     const read = await g(stranger, ["logging", "read", "severity>=DEFAULT", "--limit=1"]);
