@@ -67,6 +67,9 @@ function collectLogRecords(
   return records;
 }
 
+/** Table rows one scanLogs call reads at most, unless the scan says otherwise. */
+const SCAN_ROW_WINDOW = 50_000;
+
 /** The entries of one stored row, in the scan's order, each with its step in the row. */
 function* rowEntries(r: LogRow, newestFirst: boolean): Generator<[LogEntryRecord, number]> {
   if (r.format !== REQUEST_BATCH_FORMAT) {
@@ -176,6 +179,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       : undefined;
   watcher?.unref();
 
+  const firstLogId = db.prepare("SELECT min(id) FROM log_entries").pluck();
+  const lastLogId = db.prepare("SELECT max(id) FROM log_entries").pluck();
   const logQueries = new Map<string, Database.Statement>();
   const logQuery = (sql: string) => {
     let statement = logQueries.get(sql);
@@ -238,26 +243,29 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       await logWriter.sync().catch(() => undefined);
       if (scan.limit <= 0 || scan.maxScanned <= 0 || scan.logNamePrefixes.length === 0) return { records: [] };
       const { fromTimestamp: from, beforeTimestamp: before, after, newestFirst } = scan;
+      const first = (newestFirst ? lastLogId : firstLogId).get() as number | null;
+      const last = (newestFirst ? firstLogId : lastLogId).get() as number | null;
+      if (first === null || last === null) return { records: [] };
+      // One call reads a window of table rows in id order (the primary key, never a sort): bounded work however
+      // few rows match. `+column` keeps SQLite from choosing an index that would need a sort.
+      const start = after ? after.row : first;
+      const end = newestFirst ? start - (scan.maxRows ?? SCAN_ROW_WINDOW) : start + (scan.maxRows ?? SCAN_ROW_WINDOW);
       const names: string[] = [];
-      const params: unknown[] = [];
+      const params: unknown[] = [start, end];
       for (const prefix of scan.logNamePrefixes) {
         const bound = prefixUpperBound(prefix);
-        names.push(bound === undefined ? "log_name >= ?" : "(log_name >= ? AND log_name < ?)");
+        names.push(bound === undefined ? "+log_name >= ?" : "(+log_name >= ? AND +log_name < ?)");
         params.push(prefix, ...(bound === undefined ? [] : [bound]));
       }
-      const clauses = [`(${names.join(" OR ")})`];
+      const clauses = [newestFirst ? "id <= ? AND id > ?" : "id >= ? AND id < ?", `(${names.join(" OR ")})`];
       if (from !== undefined) {
         // A request batch row's timestamp is its latest entry's: right for this bound, not for the upper one.
-        clauses.push("timestamp >= ?");
+        clauses.push("+timestamp >= ?");
         params.push(from);
       }
       if (before !== undefined) {
-        clauses.push(`(format = ${REQUEST_BATCH_FORMAT} OR timestamp < ?)`);
+        clauses.push(`(format = ${REQUEST_BATCH_FORMAT} OR +timestamp < ?)`);
         params.push(before);
-      }
-      if (after) {
-        clauses.push(newestFirst ? "id <= ?" : "id >= ?");
-        params.push(after.row);
       }
       const rows = logQuery(
         `SELECT id, timestamp, log_name, entry, format FROM log_entries WHERE ${clauses.join(" AND ")} ORDER BY id ${newestFirst ? "DESC" : "ASC"}`,
@@ -275,7 +283,9 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
           if (records.length >= scan.limit || scanned >= scan.maxScanned) return { records, next: { row: r.id, step } };
         }
       }
-      return { records };
+      // The window is read; rows lie beyond it unless it reached the table's other end. Resume at its edge.
+      const more = newestFirst ? end >= last : end <= last;
+      return more ? { records, next: { row: end, step: -1 } } : { records };
     },
     async scrub() {
       assertOpen();

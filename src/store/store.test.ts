@@ -333,10 +333,12 @@ for (const [backend, open] of backends) {
             .map(idOf)
             .filter((id) => id !== "https://api/3");
           assert.equal(expected.length, 6);
-          for (const [limit, maxScanned] of [
-            [2, 100],
-            [100, 1],
-            [1, 1],
+          for (const [limit, maxScanned, maxRows] of [
+            [2, 100, undefined],
+            [100, 1, undefined],
+            [1, 1, undefined],
+            [100, 100, 1],
+            [2, 100, 2],
           ] as const) {
             const seen: string[] = [];
             let after: LogPosition | undefined;
@@ -347,6 +349,7 @@ for (const [backend, open] of backends) {
                 newestFirst,
                 limit,
                 maxScanned,
+                ...(maxRows ? { maxRows } : {}),
                 ...(after ? { after } : {}),
                 matches: () => true,
               });
@@ -355,7 +358,7 @@ for (const [backend, open] of backends) {
               after = page.next;
               assert.ok(++pages < 20);
             } while (after);
-            assert.deepEqual(seen, expected, `limit ${limit}, maxScanned ${maxScanned}`);
+            assert.deepEqual(seen, expected, `limit ${limit}, maxScanned ${maxScanned}, maxRows ${maxRows}`);
           }
         }
         const denied = await store.scanLogs({

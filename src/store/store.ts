@@ -94,7 +94,10 @@ export interface LogQuery {
   limit?: number;
 }
 
-/** Where an entry lies in the order entries were recorded: its table row, and its step within a row of many. */
+/**
+ * Where an entry lies in the order entries were recorded: its table row, and its step within a row of many (-1:
+ * before the row's first entry).
+ */
 export interface LogPosition {
   row: number;
   step: number;
@@ -114,6 +117,8 @@ export interface LogScan {
   limit: number;
   /** The most entries to look at (matching or not) before answering, so that one page is bounded work. */
   maxScanned: number;
+  /** The most table rows to read, where the backend keeps rows (SQLite); a page may then end with no entries. */
+  maxRows?: number;
   /** Which entries to return, of those looked at. */
   matches(record: LogEntryRecord): boolean;
 }

@@ -56,7 +56,7 @@ function decodePageToken(token: string, digest: string): LogPosition {
   const given = Buffer.from(mac, "base64url");
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw refused();
   const [row, step, tokenDigest] = text.split(".");
-  if (tokenDigest !== digest || !/^\d+$/.test(row ?? "") || !/^\d+$/.test(step ?? "")) throw refused();
+  if (tokenDigest !== digest || !/^\d+$/.test(row ?? "") || !/^-?\d+$/.test(step ?? "")) throw refused();
   return { row: Number(row), step: Number(step) };
 }
 
