@@ -247,6 +247,23 @@ describe("gcloud logging read against runguard", () => {
       assert.equal(status, 400, filter);
       assert.equal(json.error?.status, "INVALID_ARGUMENT");
     }
+    // Hostile filters are refused quickly, and runguard keeps answering.
+    for (const filter of [
+      "(".repeat(5000) + "severity=ERROR" + ")".repeat(5000),
+      "NOT ".repeat(4000) + "x",
+      "x".repeat(20_001),
+      'textPayload=~"(a*)*$"',
+    ]) {
+      const started = Date.now();
+      const { status } = await list({ filter });
+      assert.ok(status === 400 || status === 200, `${filter.slice(0, 20)}: ${status}`);
+      assert.ok(Date.now() - started < 5000);
+    }
+    for (const body of [{ filter: 42 }, { pageSize: "many" }, { resourceNames: "projects/x" }]) {
+      const { status, json } = await list(body);
+      assert.equal(status, 400, JSON.stringify(body));
+      assert.equal(json.error?.status, "INVALID_ARGUMENT");
+    }
     const read = await g(owner, ["logging", "read", "httpRequest.status>=", "--limit=1"]);
     assert.notEqual(read.code, 0);
     assert.match(read.stderr, /INVALID_ARGUMENT|Unparseable filter/);
