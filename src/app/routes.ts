@@ -18,6 +18,7 @@ import { notEmulatedRoutes } from "../control-plane/apis/not-emulated.js";
 import { artifactRegistryRoutes } from "../control-plane/apis/artifactregistry.js";
 import { cloudBuildRoutes } from "../control-plane/apis/cloudbuild.js";
 import { runBuildRoutes } from "../control-plane/apis/run-builds.js";
+import { loggingRoutes } from "../control-plane/apis/logging.js";
 import { storageRoutes } from "../control-plane/apis/storage.js";
 import { createOauthRoutes } from "../control-plane/apis/oauth.js";
 import { createSignInRoutes } from "../control-plane/apis/signin.js";
@@ -59,6 +60,7 @@ export function controlPlaneRoutes(deps: RouteDeps): Route[] {
     ...resourceManagerRoutes,
     ...serviceUsageRoutes,
     ...adminRoutes,
+    ...loggingRoutes,
     ...createOauthRoutes(deps.codes),
     ...createSignInRoutes(deps.codes, deps.clients, deps.signInThrottle),
     ...createNetworkAdminRoutes(deps.gateway, deps.ca),

@@ -102,6 +102,24 @@ export function createMemoryStore(): Store {
       if (query.newestFirst !== false) rows = rows.reverse();
       return rows.slice(0, logLimit(query)).map(copyLog);
     },
+    async scanLogs(scan) {
+      assertOpen();
+      const { fromTimestamp: from, beforeTimestamp: before, after } = scan;
+      const records: LogEntryRecord[] = [];
+      let scanned = 0;
+      for (let k = 0; k < logs.length; k++) {
+        const row = scan.newestFirst ? logs.length - k : k + 1;
+        if (after && (scan.newestFirst ? row >= after.row : row <= after.row)) continue;
+        const record = logs[row - 1] as LogEntryRecord;
+        if (!scan.logNamePrefixes.some((prefix) => record.logName.startsWith(prefix))) continue;
+        if ((from !== undefined && record.timestamp < from) || (before !== undefined && record.timestamp >= before))
+          continue;
+        scanned += 1;
+        if (scan.matches(record)) records.push(copyLog(record));
+        if (records.length >= scan.limit || scanned >= scan.maxScanned) return { records, next: { row, step: 0 } };
+      }
+      return { records };
+    },
     async scrub() {
       // Nothing outlives the process: overwritten values are garbage.
       assertOpen();

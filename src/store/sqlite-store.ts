@@ -21,7 +21,7 @@ import {
   type VersionedDoc,
 } from "./optimistic-tx.js";
 import { DEFAULT_FILE_NAME, openDatabase, type Db } from "./sqlite-db.js";
-import type { Change, Kind, LogEntryRecord, LogQuery, RequestLogRow, Store } from "./store.js";
+import type { Change, Kind, LogEntryRecord, LogQuery, LogScan, LogScanPage, RequestLogRow, Store } from "./store.js";
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -65,6 +65,22 @@ function collectLogRecords(
     if (records.length >= limit) break;
   }
   return records;
+}
+
+/** Table rows one scanLogs call reads at most, unless the scan says otherwise. */
+const SCAN_ROW_WINDOW = 50_000;
+
+/** The entries of one stored row, in the scan's order, each with its step in the row. */
+function* rowEntries(r: LogRow, newestFirst: boolean): Generator<[LogEntryRecord, number]> {
+  if (r.format !== REQUEST_BATCH_FORMAT) {
+    yield [{ timestamp: r.timestamp, logName: r.log_name, entry: JSON.parse(r.entry) as Record<string, unknown> }, 0];
+    return;
+  }
+  const batch = decodeRequestBatch(r.entry);
+  for (let step = 0; step < batch.length; step++) {
+    const index = newestFirst ? batch.length - 1 - step : step;
+    yield [requestLogEntry(batch[index] as RequestLogRow, batchInsertIdOf(r.id, index)), step];
+  }
 }
 
 /** Told about each document commit: the commit sequence before it and the number it took. */
@@ -163,6 +179,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       : undefined;
   watcher?.unref();
 
+  const firstLogId = db.prepare("SELECT min(id) FROM log_entries").pluck();
+  const lastLogId = db.prepare("SELECT max(id) FROM log_entries").pluck();
   const logQueries = new Map<string, Database.Statement>();
   const logQuery = (sql: string) => {
     let statement = logQueries.get(sql);
@@ -219,6 +237,55 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         `SELECT id, timestamp, log_name, entry, format FROM log_entries ${where} ORDER BY id ${newestFirst ? "DESC" : "ASC"}`,
       ).iterate(...params) as IterableIterator<LogRow>;
       return collectLogRecords(rows, newestFirst, query.sinceTimestamp, limit);
+    },
+    async scanLogs(scan: LogScan): Promise<LogScanPage> {
+      assertOpen();
+      await logWriter.sync().catch(() => undefined);
+      if (scan.limit <= 0 || scan.maxScanned <= 0 || scan.logNamePrefixes.length === 0) return { records: [] };
+      const { fromTimestamp: from, beforeTimestamp: before, after, newestFirst } = scan;
+      const first = (newestFirst ? lastLogId : firstLogId).get() as number | null;
+      const last = (newestFirst ? firstLogId : lastLogId).get() as number | null;
+      if (first === null || last === null) return { records: [] };
+      // One call reads a window of table rows in id order (the primary key, never a sort): bounded work however
+      // few rows match. `+column` keeps SQLite from choosing an index that would need a sort.
+      const start = after ? after.row : first;
+      const end = newestFirst ? start - (scan.maxRows ?? SCAN_ROW_WINDOW) : start + (scan.maxRows ?? SCAN_ROW_WINDOW);
+      const names: string[] = [];
+      const params: unknown[] = [start, end];
+      for (const prefix of scan.logNamePrefixes) {
+        const bound = prefixUpperBound(prefix);
+        names.push(bound === undefined ? "+log_name >= ?" : "(+log_name >= ? AND +log_name < ?)");
+        params.push(prefix, ...(bound === undefined ? [] : [bound]));
+      }
+      const clauses = [newestFirst ? "id <= ? AND id > ?" : "id >= ? AND id < ?", `(${names.join(" OR ")})`];
+      if (from !== undefined) {
+        // A request batch row's timestamp is its latest entry's: right for this bound, not for the upper one.
+        clauses.push("+timestamp >= ?");
+        params.push(from);
+      }
+      if (before !== undefined) {
+        clauses.push(`(format = ${REQUEST_BATCH_FORMAT} OR +timestamp < ?)`);
+        params.push(before);
+      }
+      const rows = logQuery(
+        `SELECT id, timestamp, log_name, entry, format FROM log_entries WHERE ${clauses.join(" AND ")} ORDER BY id ${newestFirst ? "DESC" : "ASC"}`,
+      ).iterate(...params) as IterableIterator<LogRow>;
+      const records: LogEntryRecord[] = [];
+      let scanned = 0;
+      for (const r of rows) {
+        for (const [record, step] of rowEntries(r, newestFirst)) {
+          if (after && r.id === after.row && step <= after.step) continue;
+          if ((from !== undefined && record.timestamp < from) || (before !== undefined && record.timestamp >= before))
+            continue;
+          scanned += 1;
+          if (scan.matches(record)) records.push(record);
+          // Leaving the loop ends the statement's iteration (return() resets it).
+          if (records.length >= scan.limit || scanned >= scan.maxScanned) return { records, next: { row: r.id, step } };
+        }
+      }
+      // The window is read; rows lie beyond it unless it reached the table's other end. Resume at its edge.
+      const more = newestFirst ? end >= last : end <= last;
+      return more ? { records, next: { row: end, step: -1 } } : { records };
     },
     async scrub() {
       assertOpen();

@@ -8,7 +8,7 @@ import { ApiError } from "../core/errors.js";
 import { createMemoryStore } from "./memory-store.js";
 import { compareNames, MAX_ATTEMPTS } from "./optimistic-tx.js";
 import { openSqliteStore } from "./sqlite-store.js";
-import type { Change, Store } from "./store.js";
+import type { Change, LogEntryRecord, LogPosition, RequestLogRow, Store } from "./store.js";
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -299,6 +299,91 @@ for (const [backend, open] of backends) {
           { kind: "group", name: "groups/b", value: undefined },
         ]);
         assert.deepEqual(await store.get("group", "groups/c"), { email: "c" });
+      }),
+    );
+
+    it(
+      "scans logs a bounded page at a time, resuming after the last entry, request rows included",
+      withStore(async (store) => {
+        const row = (i: number, projectId: string): RequestLogRow => ({
+          timestampMs: Date.UTC(2026, 0, 1, 0, 0, i),
+          projectId,
+          serviceName: "api",
+          region: "us-central1",
+          revision: undefined,
+          method: "GET",
+          url: `https://api/${i}`,
+          status: i % 2 === 0 ? 200 : 403,
+          latencyMs: 1,
+          requestSize: 0,
+          responseSize: undefined,
+          userAgent: undefined,
+          remoteIp: "127.0.0.1",
+          principalEmail: undefined,
+          textPayload: undefined,
+          trace: undefined,
+        });
+        await store.appendLog({ timestamp: "2026-01-01T00:00:00.000Z", logName: "projects/p/logs/x", entry: { i: 0 } });
+        await store.appendRequestLogs([1, 2, 3, 4, 5].map((i) => row(i, i === 3 ? "q" : "p")));
+        await store.appendLog({ timestamp: "2026-01-01T00:00:09.000Z", logName: "projects/p/logs/x", entry: { i: 9 } });
+        const idOf = (r: LogEntryRecord) =>
+          String(r.entry["i"] ?? (r.entry["httpRequest"] as { requestUrl: string }).requestUrl);
+        for (const newestFirst of [true, false]) {
+          const expected = (await store.readLogs({ logNamePrefix: "projects/p/", newestFirst, limit: Infinity }))
+            .map(idOf)
+            .filter((id) => id !== "https://api/3");
+          assert.equal(expected.length, 6);
+          for (const [limit, maxScanned, maxRows] of [
+            [2, 100, undefined],
+            [100, 1, undefined],
+            [1, 1, undefined],
+            [100, 100, 1],
+            [2, 100, 2],
+          ] as const) {
+            const seen: string[] = [];
+            let after: LogPosition | undefined;
+            let pages = 0;
+            do {
+              const page = await store.scanLogs({
+                logNamePrefixes: ["projects/p/"],
+                newestFirst,
+                limit,
+                maxScanned,
+                ...(maxRows ? { maxRows } : {}),
+                ...(after ? { after } : {}),
+                matches: () => true,
+              });
+              assert.ok(page.records.length <= Math.min(limit, maxScanned));
+              seen.push(...page.records.map(idOf));
+              after = page.next;
+              assert.ok(++pages < 20);
+            } while (after);
+            assert.deepEqual(seen, expected, `limit ${limit}, maxScanned ${maxScanned}, maxRows ${maxRows}`);
+          }
+        }
+        const denied = await store.scanLogs({
+          logNamePrefixes: ["projects/p/", "projects/q/"],
+          fromTimestamp: "2026-01-01T00:00:02.000Z",
+          beforeTimestamp: "2026-01-01T00:00:05.000Z",
+          newestFirst: false,
+          limit: 10,
+          maxScanned: 10,
+          matches: (r) => (r.entry["httpRequest"] as { status?: number } | undefined)?.status === 403,
+        });
+        assert.deepEqual(denied.records.map(idOf), ["https://api/3"]);
+        assert.equal(denied.next, undefined);
+        assert.deepEqual(
+          (
+            await store.scanLogs({
+              logNamePrefixes: [],
+              newestFirst: true,
+              limit: 5,
+              maxScanned: 5,
+              matches: () => true,
+            })
+          ).records,
+          [],
+        );
       }),
     );
 

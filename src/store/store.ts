@@ -94,6 +94,41 @@ export interface LogQuery {
   limit?: number;
 }
 
+/**
+ * Where an entry lies in the order entries were recorded: its table row, and its step within a row of many (-1:
+ * before the row's first entry).
+ */
+export interface LogPosition {
+  row: number;
+  step: number;
+}
+
+/** One bounded page of a log read, resumable (LogEntries' paging). */
+export interface LogScan {
+  /** Only log names under one of these prefixes, e.g. projects/P/logs/ (none: nothing). */
+  logNamePrefixes: readonly string[];
+  /** RFC 3339 bounds on the entries' timestamps: from is inclusive, before exclusive. */
+  fromTimestamp?: string;
+  beforeTimestamp?: string;
+  newestFirst: boolean;
+  /** Resume after this entry (the `next` of the page before). */
+  after?: LogPosition;
+  /** The most entries to return. */
+  limit: number;
+  /** The most entries to look at (matching or not) before answering, so that one page is bounded work. */
+  maxScanned: number;
+  /** The most table rows to read, where the backend keeps rows (SQLite); a page may then end with no entries. */
+  maxRows?: number;
+  /** Which entries to return, of those looked at. */
+  matches(record: LogEntryRecord): boolean;
+}
+
+export interface LogScanPage {
+  records: LogEntryRecord[];
+  /** Where to resume; absent when no entries are left. */
+  next?: LogPosition;
+}
+
 export interface Store {
   get<T>(kind: Kind, name: string): Promise<T | undefined>;
   /** All documents of a kind whose name starts with prefix, ordered by name. */
@@ -110,6 +145,8 @@ export interface Store {
   appendRequestLogs(rows: readonly RequestLogRow[]): Promise<void>;
   /** Whole entries as appended, and request log rows as the LogEntries requestLogEntry makes of them. */
   readLogs(query: LogQuery): Promise<LogEntryRecord[]>;
+  /** One page of entries in recorded order (the same entries readLogs gives), resumable after its last. */
+  scanLogs(scan: LogScan): Promise<LogScanPage>;
   /**
    * Rewrites the store's files so that nothing already overwritten or deleted can be read back from them (run
    * once after sealing keys an older runguard kept in clear).
