@@ -6,7 +6,14 @@ import { LISTENERS, bindPort, type BoundPort, type ListenerRole } from "./listen
 import { lockDataDir } from "./data-dir-lock.js";
 import type { Config } from "../core/config.js";
 import type { Clock } from "../core/clock.js";
-import { answerMalformedApiRequests, createControlPlaneHandler, refuseConnect } from "../control-plane/server.js";
+import {
+  answerMalformedApiRequests,
+  createApiDispatch,
+  createControlPlaneHandler,
+  type ControlPlaneOptions,
+} from "../control-plane/server.js";
+import { createGrpcGateway } from "../control-plane/grpc/index.js";
+import { serveEveryProtocol } from "./api-listener.js";
 import type { Logger } from "../core/logger.js";
 import { createLogger } from "./logger.js";
 import { cannotBuild, openPlatform, type OpenedPlatform } from "./platform.js";
@@ -161,7 +168,7 @@ async function start(
     dataPlane.frontEnd(req, res, { source });
   const serveGoogleApis = (req: IncomingMessage, res: ServerResponse) => controlPlane(req, res);
   const gateway = createVpcGateway({ ca, privateResources, serveRunApp, serveGoogleApis });
-  const controlPlane = createControlPlaneHandler({
+  const controlPlaneOptions: ControlPlaneOptions = {
     platform,
     routes: controlPlaneRoutes({
       codes,
@@ -173,10 +180,17 @@ async function start(
     }),
     baseUrl: apiUrl,
     onUnexpectedError: (requestId, error) => logger.error({ requestId, err: error }, "unexpected control-plane error"),
+  };
+  const controlPlane = createControlPlaneHandler(controlPlaneOptions);
+  const grpc = createGrpcGateway({
+    dispatch: createApiDispatch(controlPlaneOptions),
+    onUnexpectedError: (requestId, error) => logger.error({ requestId, err: error }, "unexpected gRPC error"),
   });
-  const api = createServer({ keepAliveTimeout: 65_000 }, controlPlane);
-  api.on("connect", refuseConnect);
+  undo.push(() => grpc.close());
+  const api = createServer({ keepAliveTimeout: 65_000 }, (req, res) => serveApiPort(req, res));
   answerMalformedApiRequests(api);
+  const apiListener = serveEveryProtocol(api, ca, grpc, (req, res) => serveRunApp(req, res, { kind: "external" }));
+  const serveApiPort = apiListener.serve(controlPlane);
   // Min instances start warming here, with everything they can call in place.
   const instances = createInstanceManager({
     platform,
@@ -185,6 +199,7 @@ async function start(
     privateResources,
     serveRunApp,
     serveGoogleApis,
+    serveGrpc: (connection) => grpc.injectConnection(connection),
     apiEndpoint: () => apiUrl.replace(/^http:\/\//, ""),
     dirs,
     confinement,
@@ -218,6 +233,8 @@ async function start(
     iapSigner: signer,
     async close() {
       await ports.controlPlane.close();
+      apiListener.close();
+      await grpc.close();
       await dataPlane.close();
       directory.close();
       await iapAccounts.close();
