@@ -49,6 +49,8 @@ export interface Endpoints {
   loadBalancerHttps: string;
   /** The file holding runguard's local CA (PEM), which signs the load balancer's certificates. */
   caCertificatePath: string;
+  /** runguard's local CA followed by the system CAs, for clients that trust one bundle file. */
+  caBundlePath: string;
   isolation: IsolationMode;
   /** What confines each instance here, and one line per protection this machine lacks. */
   confinement: ConfinementReport;
@@ -219,6 +221,7 @@ async function start(
     loadBalancer: dataPlane.loadBalancerUrl,
     loadBalancerHttps: dataPlane.loadBalancerHttpsUrl,
     caCertificatePath: ca.caCertPath,
+    caBundlePath: ca.bundlePath,
     projectId: config.projectId,
     projectNumber: project?.projectNumber ?? "",
     region: config.region,
