@@ -12,6 +12,8 @@ import { sniffConnections } from "../http/protocol-listener.js";
 import { parseAuthority } from "../egress/egress-proxy.js";
 import { parseRequestUrl } from "../core/http-input.js";
 
+const MAX_CACHED_CONTEXTS = 1000;
+
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export interface ApiListener {
@@ -33,6 +35,8 @@ export function serveEveryProtocol(server: Server, ca: LocalCa, grpc: GrpcGatewa
     if (!isServedHost(name)) return undefined;
     let context = contexts.get(name);
     if (!context) {
+      // Any number of names can be asked for: the cache is bounded, a name asked again is signed again.
+      if (contexts.size >= MAX_CACHED_CONTEXTS) contexts.clear();
       context = ca.certificateFor(name).then((pair) => createSecureContext(pair));
       contexts.set(name, context);
       context.catch(() => contexts.delete(name));
