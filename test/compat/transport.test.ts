@@ -18,6 +18,7 @@ import { bin } from "../helpers/up-process.js";
 
 const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+const CLOUD_SDK_PYTHON = "/usr/lib/google-cloud-sdk/lib/third_party";
 const SECRETS = `/v1/projects/${PROJECT}/secrets`;
 
 /** What a raw connection gets back after sending `bytes`: the answer, and when the socket closed. */
@@ -66,7 +67,7 @@ describe("one endpoint for REST and gRPC, CONNECT, runguard env", () => {
   });
   after(async () => rg.stop());
 
-  it("HTTP/1.1 as gcloud's proxy (absolute-form target) still answers", async () => {
+  it("HTTP/1.1 proxy requests (absolute-form target) still answer", async () => {
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = httpRequest(
         {
@@ -231,6 +232,52 @@ describe("one endpoint for REST and gRPC, CONNECT, runguard env", () => {
     assert.equal(out.project, PROJECT);
     const verified = await rg.platform.tokens.verifyAccessToken(out.token);
     assert.equal(verified?.principal.email, "developer@example.com");
+  });
+
+  it("Python google.auth with the same ADC file gets runguard's token through the proxy and the CA bundle", async () => {
+    const script = [
+      "import json, google.auth",
+      "from google.auth.transport.requests import AuthorizedSession",
+      "credentials, project = google.auth.default(scopes=['https://www.googleapis.com/auth/cloud-platform'])",
+      `response = AuthorizedSession(credentials).get('https://secretmanager.googleapis.com${SECRETS}')`,
+      "print(json.dumps({'status': response.status_code, 'project': project, 'token': credentials.token}))",
+    ].join("\n");
+    const { stdout } = await run("python3", ["-c", script], {
+      // The Cloud SDK's bundled copy of google-auth and requests.
+      env: { PATH: process.env["PATH"] ?? "", HOME: rg.dataDir, PYTHONPATH: CLOUD_SDK_PYTHON, ...env },
+      timeout: 60_000,
+    });
+    const out = JSON.parse(stdout) as { token: string; status: number; project: string };
+    assert.equal(out.status, 200);
+    assert.equal(out.project, PROJECT);
+    assert.equal((await rg.platform.tokens.verifyAccessToken(out.token))?.principal.email, "developer@example.com");
+  });
+
+  it("runguard env --as a service account: its ADC file is refreshed by the token endpoint too", async () => {
+    const created = await fetch(`${rg.endpoints.api}/v1/projects/${PROJECT}/serviceAccounts`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ accountId: "adc-robot" }),
+    });
+    assert.equal(created.status, 200, await created.clone().text());
+    const email = ((await created.json()) as { email: string }).email;
+    const printed = await run(
+      process.execPath,
+      [bin, "--data-dir", rg.dataDir, "env", "--format", "json", "--as", `serviceAccount:${email}`],
+      { timeout: 60_000 },
+    );
+    const robotEnv = JSON.parse(printed.stdout) as Record<string, string>;
+    const script = `
+      import { GoogleAuth } from "google-auth-library";
+      const client = await new GoogleAuth({ scopes: ["https://www.googleapis.com/auth/cloud-platform"] }).getClient();
+      console.log((await client.getAccessToken()).token);`;
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: repoRoot,
+      env: { PATH: process.env["PATH"] ?? "", HOME: rg.dataDir, ...robotEnv },
+      timeout: 60_000,
+    });
+    const verified = await rg.platform.tokens.verifyAccessToken(stdout.trim());
+    assert.deepEqual(verified?.principal, { kind: "serviceAccount", email });
   });
 
   it("with the env, plain http:// to other hosts does not go through runguard; https:// ones are refused", async () => {
