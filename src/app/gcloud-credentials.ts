@@ -51,8 +51,16 @@ function setCoreAccount(configDir: string, account: string): void {
   writeFileSync(file, next, { mode: 0o600 });
 }
 
+/** Application Default Credentials for the principal signed in in `configDir` (GOOGLE_APPLICATION_CREDENTIALS). */
+export function adcFileIn(configDir: string): string {
+  return join(configDir, "application_default_credentials.json");
+}
+
 export function signInGcloud(configDir: string, account: string, accessToken: string, expiresAt: Date): void {
   mkdirSync(configDir, { recursive: true, mode: 0o700 });
+  // Where `gcloud auth application-default login` leaves it, the same credential: client libraries refresh it at
+  // https://oauth2.googleapis.com/token (through runguard) and get the principal's token back.
+  writeFileSync(adcFileIn(configDir), credentialFor(accessToken), { mode: 0o600 });
   upsert(
     join(configDir, "credentials.db"),
     'CREATE TABLE IF NOT EXISTS "credentials" (account_id TEXT PRIMARY KEY, value BLOB)',

@@ -1,6 +1,13 @@
-// The environment that points the real gcloud CLI at runguard (shared/reference/gcloud-wire.md §1.5):
-// every API overridden to its real host name over plain http, runguard as the HTTP proxy, so gcloud never looks
-// up a Google host; the chosen principal signed in in gcloud's own credential store (gcloud-credentials.ts).
+// The environment that points the real gcloud CLI and Google's client libraries at runguard
+// (shared/reference/gcloud-wire.md §1.5, docs/network.md): every gcloud API overridden to its real host name over
+// https, runguard as the HTTPS and gRPC proxy of every client (it answers CONNECT for Google's API hosts and
+// *.run.app with TLS from its local CA, and refuses every other target), that CA in the trust stores clients read,
+// so nothing ever looks up a Google host; the chosen principal signed in in gcloud's own credential store and as
+// Application Default Credentials (gcloud-credentials.ts).
+// Plain HTTP is not proxied: no proxy variable can say "only these hosts" (NO_PROXY lists exceptions, and `*`
+// turns the proxy off), and runguard forwards to nowhere, so an `HTTP_PROXY` would answer every plain http:// URL
+// with runguard's 404.
+import { adcFileIn } from "./gcloud-credentials.js";
 
 export const GCLOUD_APIS = [
   "run",
@@ -29,9 +36,14 @@ export interface GcloudEnvOptions {
   region: string;
   /** gcloud's configuration directory, where the principal is signed in (signInGcloud). */
   configDir: string;
+  /** runguard's local CA followed by the system CAs (LocalCa.bundlePath). */
+  caBundlePath?: string;
 }
 
+const LOOPBACK = "127.0.0.1,localhost,::1";
+
 export function gcloudEnv(options: GcloudEnvOptions): Record<string, string> {
+  const proxy = new URL(options.apiUrl);
   const env: Record<string, string> = {
     CLOUDSDK_CONFIG: options.configDir,
     CLOUDSDK_CORE_PROJECT: options.projectId,
@@ -43,15 +55,34 @@ export function gcloudEnv(options: GcloudEnvOptions): Record<string, string> {
     CLOUDSDK_CORE_DISABLE_USAGE_REPORTING: "true",
     CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: "true",
     CLOUDSDK_CORE_DISABLE_PROMPTS: "1",
-    CLOUDSDK_AUTH_TOKEN_HOST: "http://oauth2.googleapis.com/token",
-    HTTP_PROXY: options.apiUrl,
-    http_proxy: options.apiUrl,
-    NO_PROXY: "127.0.0.1,localhost,::1",
-    no_proxy: "127.0.0.1,localhost,::1",
+    CLOUDSDK_AUTH_TOKEN_HOST: "https://oauth2.googleapis.com/token",
+    CLOUDSDK_PROXY_TYPE: "http",
+    CLOUDSDK_PROXY_ADDRESS: proxy.hostname.replace(/^\[|\]$/g, ""),
+    CLOUDSDK_PROXY_PORT: proxy.port || "80",
+    // gaxios reads HTTPS_PROXY, grpc-js only the lower-case names (grpc_proxy first), Python both.
+    HTTPS_PROXY: options.apiUrl,
+    https_proxy: options.apiUrl,
+    grpc_proxy: options.apiUrl,
+    NO_PROXY: LOOPBACK,
+    no_proxy: LOOPBACK,
+    GOOGLE_APPLICATION_CREDENTIALS: adcFileIn(options.configDir),
+    GOOGLE_CLOUD_PROJECT: options.projectId,
   };
+  if (options.caBundlePath) {
+    // Node (added to its own roots), grpc-js (its roots), Python requests, OpenSSL-based tools and curl.
+    env["CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE"] = options.caBundlePath;
+    for (const name of [
+      "NODE_EXTRA_CA_CERTS",
+      "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
+      "REQUESTS_CA_BUNDLE",
+      "SSL_CERT_FILE",
+      "CURL_CA_BUNDLE",
+    ])
+      env[name] = options.caBundlePath;
+  }
   for (const api of GCLOUD_APIS) {
     env[`CLOUDSDK_API_ENDPOINT_OVERRIDES_${api.toUpperCase()}`] =
-      `http://${api}.googleapis.com/${API_BASE_PATHS[api] ?? ""}`;
+      `https://${api}.googleapis.com/${API_BASE_PATHS[api] ?? ""}`;
   }
   return env;
 }

@@ -6,7 +6,14 @@ import { LISTENERS, bindPort, type BoundPort, type ListenerRole } from "./listen
 import { lockDataDir } from "./data-dir-lock.js";
 import type { Config } from "../core/config.js";
 import type { Clock } from "../core/clock.js";
-import { answerMalformedApiRequests, createControlPlaneHandler, refuseConnect } from "../control-plane/server.js";
+import {
+  answerMalformedApiRequests,
+  createApiDispatch,
+  createControlPlaneHandler,
+  type ControlPlaneOptions,
+} from "../control-plane/server.js";
+import { createGrpcGateway } from "../control-plane/grpc/index.js";
+import { serveEveryProtocol } from "./api-listener.js";
 import type { Logger } from "../core/logger.js";
 import { createLogger } from "./logger.js";
 import { cannotBuild, openPlatform, type OpenedPlatform } from "./platform.js";
@@ -42,6 +49,8 @@ export interface Endpoints {
   loadBalancerHttps: string;
   /** The file holding runguard's local CA (PEM), which signs the load balancer's certificates. */
   caCertificatePath: string;
+  /** runguard's local CA followed by the system CAs, for clients that trust one bundle file. */
+  caBundlePath: string;
   isolation: IsolationMode;
   /** What confines each instance here, and one line per protection this machine lacks. */
   confinement: ConfinementReport;
@@ -161,7 +170,7 @@ async function start(
     dataPlane.frontEnd(req, res, { source });
   const serveGoogleApis = (req: IncomingMessage, res: ServerResponse) => controlPlane(req, res);
   const gateway = createVpcGateway({ ca, privateResources, serveRunApp, serveGoogleApis });
-  const controlPlane = createControlPlaneHandler({
+  const controlPlaneOptions: ControlPlaneOptions = {
     platform,
     routes: controlPlaneRoutes({
       codes,
@@ -173,10 +182,17 @@ async function start(
     }),
     baseUrl: apiUrl,
     onUnexpectedError: (requestId, error) => logger.error({ requestId, err: error }, "unexpected control-plane error"),
+  };
+  const controlPlane = createControlPlaneHandler(controlPlaneOptions);
+  const grpc = createGrpcGateway({
+    dispatch: createApiDispatch(controlPlaneOptions),
+    onUnexpectedError: (requestId, error) => logger.error({ requestId, err: error }, "unexpected gRPC error"),
   });
-  const api = createServer({ keepAliveTimeout: 65_000 }, controlPlane);
-  api.on("connect", refuseConnect);
+  undo.push(() => grpc.close());
+  const api = createServer({ keepAliveTimeout: 65_000 }, (req, res) => serveApiPort(req, res));
   answerMalformedApiRequests(api);
+  const apiListener = serveEveryProtocol(api, ca, grpc, (req, res) => serveRunApp(req, res, { kind: "external" }));
+  const serveApiPort = apiListener.serve(controlPlane);
   // Min instances start warming here, with everything they can call in place.
   const instances = createInstanceManager({
     platform,
@@ -185,6 +201,7 @@ async function start(
     privateResources,
     serveRunApp,
     serveGoogleApis,
+    serveGrpc: (connection) => grpc.injectConnection(connection),
     apiEndpoint: () => apiUrl.replace(/^http:\/\//, ""),
     dirs,
     confinement,
@@ -204,6 +221,7 @@ async function start(
     loadBalancer: dataPlane.loadBalancerUrl,
     loadBalancerHttps: dataPlane.loadBalancerHttpsUrl,
     caCertificatePath: ca.caCertPath,
+    caBundlePath: ca.bundlePath,
     projectId: config.projectId,
     projectNumber: project?.projectNumber ?? "",
     region: config.region,
@@ -218,6 +236,8 @@ async function start(
     iapSigner: signer,
     async close() {
       await ports.controlPlane.close();
+      apiListener.close();
+      await grpc.close();
       await dataPlane.close();
       directory.close();
       await iapAccounts.close();

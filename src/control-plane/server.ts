@@ -1,7 +1,7 @@
 // The control-plane HTTP front: find the route, authenticate, run the handler with an IAM-checking call
 // context, write the audit entry, and answer in Google's JSON shapes.
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { ApiError, invalidArgument } from "../core/errors.js";
 import { createCallContext, type CallContext } from "../iam/call-context.js";
 import type { ApiDeps } from "./api-deps.js";
@@ -46,8 +46,26 @@ export function answerMalformedApiRequests(server: Pick<Server, "on">): void {
   }));
 }
 
-/** runguard is an HTTP proxy for plain-http Google API calls only; it never tunnels anywhere. */
-export function refuseConnect(req: IncomingMessage, socket: Socket): void {
+/** What CONNECT may reach: Google's API hosts and Cloud Run's, whose TLS runguard terminates itself. */
+const TUNNELLED_HOST = /^(?:[a-z0-9-]+\.)*(?:googleapis\.com|run\.app)$/;
+
+/** Whether runguard answers this host itself (a Google API or a *.run.app service), so may serve it over TLS. */
+export function isServedHost(host: string): boolean {
+  return TUNNELLED_HOST.test(host.toLowerCase());
+}
+
+/**
+ * The host of a `CONNECT host:443` runguard answers itself, or undefined: runguard tunnels to nothing, it only
+ * terminates TLS for the names it serves, and refuses every other target.
+ */
+export function tunnelHostOf(req: IncomingMessage): string | undefined {
+  const match = /^([A-Za-z0-9.-]{1,253}):443$/.exec(req.url ?? "");
+  const host = match?.[1]?.toLowerCase();
+  return host && isServedHost(host) ? host : undefined;
+}
+
+/** A CONNECT to anything runguard does not serve: 403, as a proxy that never tunnels anywhere else. */
+export function refuseConnect(req: IncomingMessage, socket: Duplex): void {
   socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n`);
   req.resume();
 }

@@ -4,6 +4,7 @@
 // - private ranges: only with VPC access, and only to private resources registered in that network;
 // - anything else: unreachable (there is no internet here, and all-traffic has no Cloud NAT).
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import type { TrafficSource } from "../network/traffic-source.js";
 import { isPrivateAddress } from "../network/cidr.js";
 import type { EgressDecision, EgressTarget } from "./egress-proxy.js";
@@ -16,6 +17,8 @@ export interface EgressContext {
   privateResources: () => PrivateResource[];
   serveRunApp: (req: IncomingMessage, res: ServerResponse, source: TrafficSource) => void;
   serveGoogleApis: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Takes an HTTP/2 connection to a Google API (the control plane's gRPC gateway). */
+  serveGrpc?: (connection: Duplex) => void;
 }
 
 export function decideEgress(context: EgressContext, target: EgressTarget): EgressDecision {
@@ -23,7 +26,11 @@ export function decideEgress(context: EgressContext, target: EgressTarget): Egre
   // Google's APIs and the well-known key URLs apps verify tokens with (www.googleapis.com/oauth2/v1/certs,
   // www.gstatic.com/iap/verify/public_key-jwk) are answered by runguard, with runguard's keys.
   if (target.host.endsWith(".googleapis.com") || target.host === "www.gstatic.com")
-    return { kind: "handle", handler: context.serveGoogleApis };
+    return {
+      kind: "handle",
+      handler: context.serveGoogleApis,
+      ...(context.serveGrpc ? { h2: context.serveGrpc } : {}),
+    };
   if (target.host.endsWith(".run.app")) {
     const source: TrafficSource =
       vpc?.egress === "all-traffic"

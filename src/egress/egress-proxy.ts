@@ -18,7 +18,12 @@ export interface EgressTarget {
 }
 
 export type EgressDecision =
-  | { kind: "handle"; handler: (req: IncomingMessage, res: ServerResponse) => void }
+  | {
+      kind: "handle";
+      handler: (req: IncomingMessage, res: ServerResponse) => void;
+      /** What answers an HTTP/2 connection for this host (the gRPC gateway), when anything does. */
+      h2?: (connection: Duplex) => void;
+    }
   | { kind: "forward"; host: string; port: number }
   | { kind: "refuse"; reason: string };
 

@@ -2,12 +2,13 @@
 // restricted.googleapis.com). The namespace's DNS sends *.googleapis.com, www.gstatic.com and *.run.app there, so
 // clients that ignore proxy variables arrive here directly: on port 443 TLS is terminated with a certificate from
 // runguard's local CA for the name the client asked for (SNI), on port 80 the request is plain HTTP. Each request
-// then gets the very decision the instance's egress proxy would give it (egress-policy.ts).
+// then gets the very decision the instance's egress proxy would give it (egress-policy.ts). A TLS client that
+// offers only h2 (gRPC) for a Google API name is handed to the control plane's gRPC gateway.
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { createServer as createHttpsServer } from "node:https";
 import { createSecureContext, type SecureContext, type TLSSocket } from "node:tls";
 import type { LocalCa } from "../network/local-ca.js";
 import { answerClientErrors } from "../http/client-errors.js";
+import { sniffConnections } from "../http/protocol-listener.js";
 import { badRequest, parseAuthority, type EgressDecision, type EgressTarget } from "./egress-proxy.js";
 
 /** restricted.googleapis.com's real address: where names of Google's APIs and of Cloud Run resolve inside. */
@@ -48,8 +49,10 @@ export function createGoogleVip(options: { ca: LocalCa; decide: (target: EgressT
   };
 
   const contexts = new Map<string, Promise<SecureContext>>();
-  const contextFor = (servername: string): Promise<SecureContext> => {
+  const contextFor = (servername: string): Promise<SecureContext> | undefined => {
     const name = servername.toLowerCase();
+    // Only names runguard answers get a certificate; anything else (or no SNI at all) fails the handshake.
+    if (!served("https", name)) return undefined;
     let context = contexts.get(name);
     if (!context) {
       context = options.ca.certificateFor(name).then(({ key, cert }) => createSecureContext({ key, cert }));
@@ -58,30 +61,38 @@ export function createGoogleVip(options: { ca: LocalCa; decide: (target: EgressT
     }
     return context;
   };
-  const https = createHttpsServer(
-    {
-      // Only names runguard answers get a certificate; anything else (or no SNI at all) fails the handshake.
-      SNICallback: (servername, done) => {
-        if (!served("https", servername.toLowerCase())) return done(new Error(`no certificate for ${servername}`));
-        contextFor(servername).then(
-          (context) => done(null, context),
-          (error: Error) => done(error),
-        );
-      },
-    },
-    answer("https"),
-  );
+  // HTTP/2 (gRPC) only where the instance's own decision names something that speaks it: Google's APIs.
+  const h2Of = (servername: string) => {
+    const decision = options.decide({ scheme: "https", host: servername, port: 443 });
+    return decision.kind === "handle" ? decision.h2 : undefined;
+  };
+  const https = createHttpServer(answer("https"));
   const http = createHttpServer(answer("http"));
-  https.on("tlsClientError", (_error, socket) => socket.destroy());
+  const sniffed = (server: typeof http, clear: boolean) =>
+    sniffConnections(server, {
+      contextFor,
+      h2For: (servername) => h2Of(servername) !== undefined,
+      h2: (connection) => {
+        const servername = (connection as TLSSocket).servername;
+        const take = typeof servername === "string" ? h2Of(servername) : undefined;
+        if (take) take(connection);
+        else connection.destroy();
+      },
+      // Port 443 is TLS only, port 80 plain HTTP only (Google serves gRPC only over TLS).
+      tls: !clear,
+      clear,
+      h2c: false,
+    });
+  const listeners = [sniffed(https, false), sniffed(http, true)];
   answerClientErrors(https);
   answerClientErrors(http);
 
-  const listen = (server: typeof http | typeof https, path: string) =>
+  const listen = (server: typeof http, path: string) =>
     new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(path, () => resolve());
     });
-  const close = (server: typeof http | typeof https) =>
+  const close = (server: typeof http) =>
     new Promise<void>((resolve) => {
       if (!server.listening) return resolve();
       server.close(() => resolve());
@@ -93,6 +104,7 @@ export function createGoogleVip(options: { ca: LocalCa; decide: (target: EgressT
       await listen(http, paths.http);
     },
     async close() {
+      for (const listener of listeners) listener.close();
       await Promise.all([close(https), close(http)]);
     },
   };

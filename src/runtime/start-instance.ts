@@ -47,6 +47,8 @@ export interface InstanceStartOptions {
   serveRunApp: EgressContext["serveRunApp"];
   /** Answers a request an instance makes to a Google API (*.googleapis.com): runguard's control plane. */
   serveGoogleApis: EgressContext["serveGoogleApis"];
+  /** Answers an instance's gRPC (HTTP/2) connection to a Google API: the control plane's gRPC gateway. */
+  serveGrpc?: EgressContext["serveGrpc"];
   privateResources: PrivateResourceIndex;
   /** Own network namespace per instance, or the host's network (see isolation.ts). */
   isolation: IsolationMode;
@@ -201,6 +203,7 @@ async function openInstanceEgress(options: InstanceStartOptions, revision: Store
     privateResources: options.privateResources.list,
     serveRunApp: options.serveRunApp,
     serveGoogleApis: options.serveGoogleApis,
+    ...(options.serveGrpc ? { serveGrpc: options.serveGrpc } : {}),
   };
   return createInstanceEgress(options.ca, context);
 }

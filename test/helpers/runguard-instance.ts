@@ -64,6 +64,7 @@ export async function startTestRunguard(overrides: Record<string, unknown> = {})
         projectId: PROJECT,
         region: "us-central1",
         configDir: await signInGcloudAs(platform, dataDir, principal),
+        caBundlePath: runguard.endpoints.caBundlePath,
       });
     },
     async stop() {

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { connect as connectNet, createServer as createTcpServer, type AddressInfo } from "node:net";
-import { connect as connectTls } from "node:tls";
+import { connect as connectTls, type TLSSocket } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -57,11 +57,19 @@ describe("the Google API virtual address", () => {
   let ca: LocalCa;
   let vip: GoogleVip;
   const paths = () => ({ https: join(dir, "https.sock"), http: join(dir, "http.sock") });
+  /** The SNI names of the connections handed to the gRPC gateway. */
+  const grpcConnections: string[] = [];
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "rg-vip-"));
     ca = await openLocalCa(join(dir, "ca"), createEnvelope(randomBytes(32)));
-    const ctx = context({ vpc: { network: "projects/p/global/networks/n", egress: "all-traffic" } });
+    const ctx = context({
+      vpc: { network: "projects/p/global/networks/n", egress: "all-traffic" },
+      serveGrpc: (connection) => {
+        grpcConnections.push(String((connection as TLSSocket).servername));
+        connection.destroy();
+      },
+    });
     vip = createGoogleVip({ ca, decide: (target) => decideEgress(ctx, target) });
     await vip.listenPaths(paths());
   });
@@ -85,6 +93,24 @@ describe("the Google API virtual address", () => {
       "GET /tokeninfo HTTP/1.1\r\nhost: oauth2.googleapis.com\r\nconnection: close\r\n\r\n",
     );
     assert.match(answer, /^HTTP\/1\.1 200[\s\S]*apis oauth2\.googleapis\.com \/tokeninfo$/);
+  });
+
+  it("hands a TLS client that offers only h2 (gRPC) for a Google API name to the gRPC gateway", async () => {
+    const alpn = (servername: string, protocols: string[]) =>
+      new Promise<string>((resolve) => {
+        const socket = connectTls({ path: paths().https, servername, ALPNProtocols: protocols, ca: ca.caCertPem });
+        socket.on("secureConnect", () => resolve(socket.alpnProtocol || "none"));
+        socket.on("error", (error) => resolve(`error: ${error.message}`));
+      });
+    assert.equal(await alpn("secretmanager.googleapis.com", ["h2", "http/1.1"]), "http/1.1");
+    assert.deepEqual(grpcConnections, []);
+    assert.equal(await alpn("secretmanager.googleapis.com", ["h2"]), "h2");
+    // Cloud Run services answer HTTP/1.1 here: an h2-only client gets no protocol.
+    assert.match(await alpn("svc-abc.a.run.app", ["h2"]), /^error/);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(grpcConnections, ["secretmanager.googleapis.com"]);
+    // h2c is not served at the address's port 80 (Google serves gRPC over TLS only): the HTTP/1.1 parser refuses it.
+    assert.match(await exchange(paths().http, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), /^(HTTP\/1\.1 4\d\d |)/);
   });
 
   it("hostile or foreign input gets a 4xx or a failed handshake, and the server keeps serving", async () => {
