@@ -83,6 +83,7 @@ export async function openLocalCa(dir: string, envelope: Envelope): Promise<Loca
     ["sign"],
   );
   const leaves = new Map<string, Promise<{ key: string; cert: string }>>();
+  const MAX_CACHED_LEAVES = 1000;
 
   const issue = async (hostname: string) => {
     const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
@@ -116,10 +117,17 @@ export async function openLocalCa(dir: string, envelope: Envelope): Promise<Loca
     bundlePath,
     certificateFor(hostname) {
       let pending = leaves.get(hostname);
-      if (!pending) {
-        pending = issue(hostname);
+      if (pending) {
+        // Most recently used last, so the oldest unused name is the one dropped below.
+        leaves.delete(hostname);
         leaves.set(hostname, pending);
+        return pending;
       }
+      pending = issue(hostname);
+      pending.catch(() => leaves.delete(hostname));
+      leaves.set(hostname, pending);
+      // Any name a client asks for (every *.googleapis.com or *.run.app name) gets a certificate: bounded.
+      if (leaves.size > MAX_CACHED_LEAVES) leaves.delete(leaves.keys().next().value as string);
       return pending;
     },
   };
