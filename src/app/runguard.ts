@@ -6,7 +6,14 @@ import { LISTENERS, bindPort, type BoundPort, type ListenerRole } from "./listen
 import { lockDataDir } from "./data-dir-lock.js";
 import type { Config } from "../core/config.js";
 import type { Clock } from "../core/clock.js";
-import { answerMalformedApiRequests, createControlPlaneHandler, refuseConnect } from "../control-plane/server.js";
+import {
+  answerMalformedApiRequests,
+  createApiDispatch,
+  createControlPlaneHandler,
+  refuseConnect,
+  type ControlPlaneOptions,
+} from "../control-plane/server.js";
+import { createGrpcGateway, type GrpcGateway } from "../control-plane/grpc/gateway.js";
 import type { Logger } from "../core/logger.js";
 import { createLogger } from "./logger.js";
 import { cannotBuild, openPlatform, type OpenedPlatform } from "./platform.js";
@@ -61,6 +68,8 @@ export interface Runguard {
   endpoints: Endpoints;
   /** Signs IAP's assertions (tests replay one against the wrong resource). */
   iapSigner: IapSigner;
+  /** gRPC for the Google APIs runguard serves: the transport listener hands it HTTP/2 connections. */
+  grpc: GrpcGateway;
   close(): Promise<void>;
 }
 
@@ -161,7 +170,7 @@ async function start(
     dataPlane.frontEnd(req, res, { source });
   const serveGoogleApis = (req: IncomingMessage, res: ServerResponse) => controlPlane(req, res);
   const gateway = createVpcGateway({ ca, privateResources, serveRunApp, serveGoogleApis });
-  const controlPlane = createControlPlaneHandler({
+  const controlPlaneOptions: ControlPlaneOptions = {
     platform,
     routes: controlPlaneRoutes({
       codes,
@@ -173,7 +182,14 @@ async function start(
     }),
     baseUrl: apiUrl,
     onUnexpectedError: (requestId, error) => logger.error({ requestId, err: error }, "unexpected control-plane error"),
+  };
+  const controlPlane = createControlPlaneHandler(controlPlaneOptions);
+  const grpc = createGrpcGateway({
+    dispatch: createApiDispatch(controlPlaneOptions),
+    maxMessageBytes: config.maxBodyBytes,
+    onUnexpectedError: (requestId, error) => logger.error({ requestId, err: error }, "unexpected gRPC error"),
   });
+  undo.push(() => grpc.close());
   const api = createServer({ keepAliveTimeout: 65_000 }, controlPlane);
   api.on("connect", refuseConnect);
   answerMalformedApiRequests(api);
@@ -216,8 +232,10 @@ async function start(
     instances,
     endpoints,
     iapSigner: signer,
+    grpc,
     async close() {
       await ports.controlPlane.close();
+      await grpc.close();
       await dataPlane.close();
       directory.close();
       await iapAccounts.close();
