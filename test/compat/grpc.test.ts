@@ -10,7 +10,7 @@ import { ServicesClient } from "@google-cloud/run";
 import { IAMCredentialsClient } from "@google-cloud/iam-credentials";
 import { OAuth2Client } from "google-auth-library";
 import { OWNER, PROJECT, startTestRunguard, type TestRunguard } from "../helpers/runguard-instance.js";
-import { deploy, registerTestImages } from "../helpers/deploy.js";
+import { deploy, ECHO_IMAGE, registerTestImages } from "../helpers/deploy.js";
 
 const READER = "reader@example.com";
 const SECRET_VALUE = "grpc-transcoded-value";
@@ -155,6 +155,30 @@ describe("gRPC gateway (h2c, transcoded to the REST routes)", () => {
     await assert.rejects(run.getService({ name: `${parent}/services/nope` }, owner), {
       code: grpc.status.NOT_FOUND,
     });
+  });
+
+  it("@google-cloud/run v2 creates and deletes over gRPC: long-running operations carry the Service as Any", async () => {
+    const run = new ServicesClient(clientOptions());
+    clients.push(run);
+    const owner = await asUser(OWNER);
+    const parent = `projects/${PROJECT}/locations/us-central1`;
+    const [operation] = await run.createService(
+      { parent, serviceId: "made-over-grpc", service: { template: { containers: [{ image: ECHO_IMAGE }] } } },
+      owner,
+    );
+    const [created] = await operation.promise();
+    assert.equal(created.name, `${parent}/services/made-over-grpc`);
+    assert.equal(created.template?.containers?.[0]?.image, ECHO_IMAGE);
+    // Operations.GetOperation on Run's own path, as the library polls it.
+    const [polled] = await run.operationsClient.getOperation(
+      { name: operation.name ?? "" } as Parameters<typeof run.operationsClient.getOperation>[0],
+      owner,
+    );
+    assert.equal(polled.done, true);
+    assert.equal(polled.response?.type_url, "type.googleapis.com/google.cloud.run.v2.Service");
+    const [deleting] = await run.deleteService({ name: created.name ?? "" }, owner);
+    await deleting.promise();
+    await assert.rejects(run.getService({ name: created.name ?? "" }, owner), { code: grpc.status.NOT_FOUND });
   });
 
   it("IAMCredentials generateAccessToken and generateIdToken", async () => {

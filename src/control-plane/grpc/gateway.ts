@@ -73,7 +73,7 @@ function registerService(server: Server, root: protobuf.Root, served: ServedServ
   const statusType = root.lookupType("google.rpc.Status");
   const api = served.host.split(".")[0] as ApiName;
   for (const method of service.methodsArray) {
-    const bindings = httpBindingsOf(method);
+    const bindings = served.bindings ? (served.bindings[method.name] ?? []) : httpBindingsOf(method);
     // Streaming methods (Logging's TailLogEntries) and methods without a REST form stay UNIMPLEMENTED.
     if (method.requestStream || method.responseStream || bindings.length === 0) continue;
     const requestType = method.resolvedRequestType ?? root.lookupType(method.requestType);

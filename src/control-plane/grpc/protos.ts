@@ -3,6 +3,7 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import protobuf from "protobufjs";
+import type { HttpBinding } from "./transcode.js";
 
 /** A gRPC service served by transcoding each method to the REST route Google maps it to. */
 export interface ServedService {
@@ -10,6 +11,11 @@ export interface ServedService {
   name: string;
   /** The `google.api.default_host` of the service, as the REST target's host. */
   host: string;
+  /**
+   * Bindings from the API's service configuration rather than the proto (google.longrunning.Operations is one
+   * service for every API; each maps it onto its own paths). When given, only these methods are served.
+   */
+  bindings?: Readonly<Record<string, readonly HttpBinding[]>>;
 }
 
 export const SERVED_SERVICES: readonly ServedService[] = [
@@ -18,6 +24,12 @@ export const SERVED_SERVICES: readonly ServedService[] = [
   { name: "google.cloud.run.v2.Services", host: "run.googleapis.com" },
   { name: "google.cloud.run.v2.Revisions", host: "run.googleapis.com" },
   { name: "google.logging.v2.LoggingServiceV2", host: "logging.googleapis.com" },
+  // Run v2's operations (run_v2.yaml), which @google-cloud/run polls for a long-running operation not yet done.
+  {
+    name: "google.longrunning.Operations",
+    host: "run.googleapis.com",
+    bindings: { GetOperation: [{ verb: "GET", template: "/v2/{name=projects/*/locations/*/operations/*}" }] },
+  },
 ];
 
 const PROTO_FILES = [

@@ -6,7 +6,7 @@ import { invalidArgument } from "../../core/errors.js";
 
 type Json = Record<string, unknown>;
 
-interface HttpBinding {
+export interface HttpBinding {
   verb: string;
   /** e.g. /v1/{name=projects/*\/secrets/*}:access */
   template: string;
