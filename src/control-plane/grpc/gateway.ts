@@ -56,7 +56,13 @@ export function createGrpcGateway(options: GrpcGatewayOptions): GrpcGateway {
   };
   return {
     injectConnection(connection) {
-      ready().injectConnection(connection);
+      try {
+        ready().injectConnection(connection);
+      } catch (error) {
+        // The protos failed to load (a broken install): this connection is refused, runguard keeps serving.
+        options.onUnexpectedError?.("grpc-load", error);
+        connection.destroy();
+      }
     },
     async close() {
       injector?.destroy();
