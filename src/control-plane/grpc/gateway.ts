@@ -35,6 +35,8 @@ export interface GrpcGatewayOptions {
 /** What grpc-js accepts by default; the REST side's limit is smaller (1 MiB) unless configured. */
 const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
+const MAX_CONCURRENT_STREAMS = 100;
+
 /** The request headers a REST route reads, from the call's metadata. */
 const FORWARDED_METADATA = ["authorization", "user-agent", "x-goog-api-client", "x-goog-request-params"];
 
@@ -45,6 +47,8 @@ export function createGrpcGateway(options: GrpcGatewayOptions): GrpcGateway {
   const server = new Server({
     "grpc.max_receive_message_length": maxBytes,
     "grpc.max_send_message_length": -1,
+    // Bounds what one connection can hold in memory at once: streams × message size.
+    "grpc.max_concurrent_streams": MAX_CONCURRENT_STREAMS,
   });
   let injector: ConnectionInjector | undefined;
   const ready = () => {
