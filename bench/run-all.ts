@@ -2,6 +2,7 @@
 import { runIamDecisionBench } from "./iam-decisions.js";
 import { formatFrontEndReport, runFrontEndBench } from "./front-end.js";
 import { runAnalyzerBench } from "./analyzer.js";
+import { formatGrpcReport, runGrpcBench } from "./grpc.js";
 import { containerBenchSkipReason, formatContainerReport, runContainerBench } from "./containers.js";
 
 const iam = runIamDecisionBench();
@@ -15,6 +16,8 @@ console.log(
 );
 console.log("Front end (wrk, hello backend):");
 console.log(formatFrontEndReport(await runFrontEndBench(Number(process.env["BENCH_ROUNDS"] ?? 5))));
+console.log("Secret Manager access from @google-cloud/secret-manager (gRPC vs REST fallback):");
+console.log(formatGrpcReport(await runGrpcBench(Number(process.env["BENCH_GRPC_CALLS"] ?? 500))));
 const skipContainers = containerBenchSkipReason();
 console.log("Containers (hello.mjs in an image, run under runc):");
 if (skipContainers) console.log(`  skipped: ${skipContainers}`);

@@ -6,7 +6,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { createSecureContext, type SecureContext, type TLSSocket } from "node:tls";
 import type { LocalCa } from "../network/local-ca.js";
-import type { GrpcGateway } from "../control-plane/grpc/index.js";
+import type { GrpcGateway } from "../control-plane/grpc/gateway.js";
 import { isServedHost, refuseConnect, tunnelHostOf } from "../control-plane/server.js";
 import { sniffConnections } from "../http/protocol-listener.js";
 import { parseAuthority } from "../egress/egress-proxy.js";

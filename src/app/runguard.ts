@@ -12,7 +12,7 @@ import {
   createControlPlaneHandler,
   type ControlPlaneOptions,
 } from "../control-plane/server.js";
-import { createGrpcGateway } from "../control-plane/grpc/index.js";
+import { createGrpcGateway, type GrpcGateway } from "../control-plane/grpc/gateway.js";
 import { serveEveryProtocol } from "./api-listener.js";
 import type { Logger } from "../core/logger.js";
 import { createLogger } from "./logger.js";
@@ -70,6 +70,8 @@ export interface Runguard {
   endpoints: Endpoints;
   /** Signs IAP's assertions (tests replay one against the wrong resource). */
   iapSigner: IapSigner;
+  /** gRPC for the Google APIs runguard serves: the transport listener hands it HTTP/2 connections. */
+  grpc: GrpcGateway;
   close(): Promise<void>;
 }
 
@@ -186,6 +188,7 @@ async function start(
   const controlPlane = createControlPlaneHandler(controlPlaneOptions);
   const grpc = createGrpcGateway({
     dispatch: createApiDispatch(controlPlaneOptions),
+    maxMessageBytes: config.maxBodyBytes,
     onUnexpectedError: (requestId, error) => logger.error({ requestId, err: error }, "unexpected gRPC error"),
   });
   undo.push(() => grpc.close());
@@ -234,6 +237,7 @@ async function start(
     instances,
     endpoints,
     iapSigner: signer,
+    grpc,
     async close() {
       await ports.controlPlane.close();
       apiListener.close();

@@ -1,8 +1,9 @@
-// The one place where errors become HTTP: Google's {"error":{"code","message","status","details"}} shape.
+// The one place where errors become HTTP (Google's {"error":{"code","message","status","details"}} shape) and
+// gRPC (a status code, and a google.rpc.Status in grpc-status-details-bin: control-plane/grpc encodes it).
 // Unexpected errors never leak their message (it could hold anything): clients get INTERNAL and a request id.
 import type { ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
-import { ApiError, type GoogleStatus } from "../core/errors.js";
+import { ApiError, type ErrorDetail, type GoogleStatus } from "../core/errors.js";
 
 const HTTP_CODES: Record<GoogleStatus, number> = {
   CANCELLED: 499,
@@ -24,6 +25,33 @@ const HTTP_CODES: Record<GoogleStatus, number> = {
 };
 
 export const httpCodeOf = (status: GoogleStatus): number => HTTP_CODES[status];
+
+/** google.rpc.Code, which gRPC status codes are. */
+const GRPC_CODES: Record<GoogleStatus, number> = {
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+};
+
+export const grpcCodeOf = (status: GoogleStatus): number => GRPC_CODES[status];
+
+/** google.rpc.Status in its JSON form: what a gRPC error carries in grpc-status-details-bin. */
+export function rpcStatusOf(error: ApiError): { code: number; message: string; details: ErrorDetail[] } {
+  return { code: grpcCodeOf(error.status), message: error.message, details: [...error.details] };
+}
 
 /** Legacy `errors[].reason` values some Google clients (compute, older APIs) still read. */
 const LEGACY_REASONS: Partial<Record<GoogleStatus, string>> = {

@@ -1,4 +1,4 @@
-// Typed errors carrying a Google canonical status. They are mapped to HTTP in exactly one place
+// Typed errors carrying a Google canonical status. They are mapped to HTTP and gRPC in exactly one place
 // (control-plane/respond.ts); domain code throws them and never thinks about HTTP.
 
 export const GOOGLE_STATUSES = [
