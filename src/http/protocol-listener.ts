@@ -103,6 +103,9 @@ export function createProtocolListener(options: ProtocolListenerOptions): Protoc
       tls.on("error", () => tls.destroy());
       tls.once("secure", () => {
         release();
+        // A TLSSocket made without a tls.Server never clears `secureConnecting` (only a server's handshake
+        // callback does), and Node's HTTP/2 session waits for 'secureConnect' while it is set: it would hang.
+        (tls as { secureConnecting?: boolean }).secureConnecting = false;
         if (tls.alpnProtocol === "h2") options.h2(tls);
         else toHttp(tls);
       });
