@@ -239,9 +239,11 @@ async function start(
     iapSigner: signer,
     grpc,
     async close() {
-      await ports.controlPlane.close();
+      // Connections handed to the gRPC gateway or waiting in the listener are the port's too: ended first, or
+      // closing the port would wait for them forever.
       apiListener.close();
       await grpc.close();
+      await ports.controlPlane.close();
       await dataPlane.close();
       directory.close();
       await iapAccounts.close();

@@ -58,8 +58,12 @@ export function createGrpcGateway(options: GrpcGatewayOptions): GrpcGateway {
     injector = server.createConnectionInjector(ServerCredentials.createInsecure());
     return injector;
   };
+  const connections = new Set<Duplex>();
   return {
     injectConnection(connection) {
+      // Tracked so that close() ends them: an HTTP/2 session left open would keep runguard from exiting.
+      connections.add(connection);
+      connection.once("close", () => connections.delete(connection));
       try {
         ready().injectConnection(connection);
       } catch (error) {
@@ -69,6 +73,8 @@ export function createGrpcGateway(options: GrpcGatewayOptions): GrpcGateway {
       }
     },
     async close() {
+      for (const connection of connections) connection.destroy();
+      connections.clear();
       injector?.destroy();
       server.forceShutdown();
       await Promise.resolve();
