@@ -58,10 +58,10 @@ describe("runguard CLI", () => {
   it("`env --as` points the real gcloud at runguard as that principal", async () => {
     const { stdout } = await cli("env", "--format", "json", "--as", "user:alice@example.com");
     const env = JSON.parse(stdout) as Record<string, string>;
-    assert.equal(env["CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN"], "http://run.googleapis.com/");
+    assert.equal(env["CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN"], "https://run.googleapis.com/");
     // What `gcloud run deploy --source` calls besides Run: storage's base URL has a path, as its client's has.
-    assert.equal(env["CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE"], "http://storage.googleapis.com/storage/v1/");
-    assert.equal(env["CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBUILD"], "http://cloudbuild.googleapis.com/");
+    assert.equal(env["CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE"], "https://storage.googleapis.com/storage/v1/");
+    assert.equal(env["CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBUILD"], "https://cloudbuild.googleapis.com/");
     const denied = await gcloud(env, ["iam", "service-accounts", "list"]);
     assert.equal(denied.code, 1);
     assert.match(denied.stderr, /iam\.serviceAccounts\.list/);

@@ -39,6 +39,8 @@ const PROTO_FILES = [
   "google/cloud/run/v2/revision.proto",
   "google/logging/v2/logging.proto",
   "google/longrunning/operations.proto",
+  // Audit entries carry an AuditLog in protoPayload: the Any must name a loaded type to encode.
+  "google/cloud/audit/audit_log.proto",
   // What error details and Status carry (ErrorInfo, BadRequest, ...), so their Any values encode.
   "google/rpc/error_details.proto",
   "google/rpc/status.proto",
