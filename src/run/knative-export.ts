@@ -39,7 +39,8 @@ export function parseServiceExports(text: string, source: string): ExportedServi
   const services: ExportedService[] = [];
   for (const document of parseAllDocuments(text)) {
     const error = document.errors[0];
-    if (error) throw invalidArgument(`${source}: not valid YAML: ${(error.message.split("\n")[0] ?? "").replace(/:$/, "")}`);
+    if (error)
+      throw invalidArgument(`${source}: not valid YAML: ${(error.message.split("\n")[0] ?? "").replace(/:$/, "")}`);
     const value: unknown = document.toJSON();
     if (isExportedService(value)) services.push(value);
   }
