@@ -122,7 +122,7 @@ export function createTerminal(options: { fd: number; colour: boolean; writer?: 
         if (!work.announced && event.ok) return;
         const seconds = ((event.atMs - work.startedMs) / 1000).toFixed(1);
         const outcome = event.ok ? event.outcome : palette.warn(event.outcome);
-        return writer.line(`${palette.dim(clockTime(event.atMs))} ${work.label}: ${outcome} in ${seconds} s`);
+        return writer.line(`${palette.dim(clockTime(event.atMs))} ${work.label}… ${outcome} in ${seconds} s`);
       }
     }
   };
