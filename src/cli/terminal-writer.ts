@@ -8,6 +8,9 @@ import type { TerminalWriterData, TerminalWriterReply } from "./terminal-writer-
 export interface TerminalWriter {
   /** Queues one line (without its newline). Never blocks, never throws. */
   line(text: string): void;
+  /** Whether a line would be kept now; when not, skip() counts one dropped without making it. */
+  hasRoom(): boolean;
+  skip(): void;
   /** Resolves once every line queued so far is written, the reader is gone, or `timeoutMs` has passed. */
   flush(timeoutMs: number): Promise<void>;
   /**
@@ -91,6 +94,10 @@ export function createTerminalWriter(options: TerminalWriterOptions): TerminalWr
         // After the lines of this turn of the event loop: they go out together.
         setImmediate(send);
       }
+    },
+    hasRoom: () => !gone && queue.length < maxQueued,
+    skip() {
+      if (!gone) dropped++;
     },
     flush(timeoutMs) {
       if (gone || (!inFlight && !scheduled && queue.length === 0 && dropped === 0)) return Promise.resolve();

@@ -95,6 +95,8 @@ export function createTerminal(options: { fd: number; colour: boolean; writer?: 
   };
 
   const print = (event: LiveEvent) => {
+    // Under a flood the terminal is behind: requests and output are counted, not formatted to be dropped.
+    if ((event.kind === "request" || event.kind === "line") && !writer.hasRoom()) return writer.skip();
     switch (event.kind) {
       case "request":
         return writer.line(formatRequest(event.row, palette));
