@@ -14,6 +14,7 @@ import { registerVpc } from "./vpc.js";
 import { registerAudit } from "./audit.js";
 import { registerLb } from "./lb.js";
 import { registerBuild } from "./build.js";
+import { registerExec } from "./exec.js";
 
 export function buildCli(): Command {
   const program = new Command("runguard")
@@ -43,6 +44,7 @@ export function buildCli(): Command {
   registerAudit(program);
   registerLb(program);
   registerBuild(program);
+  registerExec(program);
   return program;
 }
 
