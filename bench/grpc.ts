@@ -1,9 +1,8 @@
 // Secret Manager access from @google-cloud/secret-manager against runguard: over gRPC (h2c into the gRPC
 // gateway, which transcodes to the REST route) and over REST (`fallback: true`), per-call latency.
-// runguard runs in this process (the gateway takes connections from the transport listener; until that is in
-// place a loopback h2c listener stands in), so client and server share one event loop: numbers are an upper bound.
+// Both go to runguard's one API port, as a client library outside an instance does (h2c for gRPC, HTTP/1.1 for
+// REST). runguard runs in this process, so client and server share one event loop: numbers are an upper bound.
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
@@ -42,19 +41,16 @@ export async function runGrpcBench(calls = 500): Promise<GrpcBenchResult> {
     ownerEmail: OWNER,
   });
   const rg = await startRunguard(config, { logger: createLogger({ level: "silent" }) });
-  const listener = createServer((socket) => rg.grpc.injectConnection(socket));
   const clients: SecretManagerServiceClient[] = [];
   try {
-    await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
-    const port = (listener.address() as { port: number }).port;
     await ensureUser(rg.platform, OWNER);
     const token = await mintAccessToken(rg.platform, { kind: "user", email: OWNER });
     const authClient = new OAuth2Client();
     authClient.setCredentials({ access_token: token });
     const api = new URL(rg.endpoints.api);
     const overGrpc = new SecretManagerServiceClient({
-      servicePath: "127.0.0.1",
-      port,
+      servicePath: api.hostname,
+      port: Number(api.port),
       sslCreds: grpc.credentials.createInsecure(),
       authClient,
     } as never);
@@ -94,7 +90,6 @@ export async function runGrpcBench(calls = 500): Promise<GrpcBenchResult> {
     };
   } finally {
     for (const client of clients) await client.close();
-    listener.close();
     await rg.close();
     rmSync(dataDir, { recursive: true, force: true });
   }

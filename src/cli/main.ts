@@ -14,6 +14,7 @@ import { registerVpc } from "./vpc.js";
 import { registerAudit } from "./audit.js";
 import { registerLb } from "./lb.js";
 import { registerBuild } from "./build.js";
+import { registerState } from "./state.js";
 import { registerExec } from "./exec.js";
 
 export function buildCli(): Command {
@@ -44,6 +45,7 @@ export function buildCli(): Command {
   registerAudit(program);
   registerLb(program);
   registerBuild(program);
+  registerState(program);
   registerExec(program);
   return program;
 }

@@ -7,6 +7,7 @@ import { runDemo } from "../../examples/demo/demo.js";
 import { createLogger } from "../app/logger.js";
 import { installProcessGuard } from "../app/process-guard.js";
 import { serveWithNodeFlags } from "../app/node-flags.js";
+import { loadDeclaredConfig, applyDeclaredConfig } from "./up-state.js";
 
 interface UpOptions {
   project?: string;
@@ -23,6 +24,7 @@ interface UpOptions {
   pendingSignIns?: string;
   demo: boolean;
   exitAfterDemo: boolean;
+  config?: string;
 }
 
 export function registerUp(program: Command): void {
@@ -69,6 +71,7 @@ export function registerUp(program: Command): void {
       "IAP sign-ins in progress remembered at most, the oldest dropped (default 10000)",
       process.env["RUNGUARD_PENDING_SIGN_INS"],
     )
+    .option("--config <file>", "apply this state file at start (default: ./runguard.yaml when it exists)")
     .option("--demo", "deploy demo services and show calls succeeding and failing as on Cloud Run", false)
     .option("--exit-after-demo", "stop after the demo (exit code 0 when every call answered as on Cloud Run)", false)
     .action(async (options: UpOptions, command: Command) => {
@@ -77,9 +80,12 @@ export function registerUp(program: Command): void {
         process.exitCode = launched;
         return;
       }
+      // Read before anything starts: a bad file stops `up` with its error, and it may name the project.
+      const declared = await loadDeclaredConfig(options.config);
+      const projectId = options.project ?? declared?.state.project;
       const config = parseConfig({
         dataDir: dataDirOf(command),
-        ...(options.project ? { projectId: options.project } : {}),
+        ...(projectId ? { projectId } : {}),
         ...(options.owner ? { ownerEmail: options.owner } : {}),
         ...(options.port ? { apiPort: Number(options.port) } : {}),
         ...(options.region ? { region: options.region } : {}),
@@ -127,6 +133,7 @@ export function registerUp(program: Command): void {
       ].filter(Boolean);
       console.log(`  confinement:    each instance runs with ${inForce.join(", ") || "no confinement"}`);
       for (const missing of confinement.missing) console.log(`  missing:        ${missing}`);
+      if (declared) await applyDeclaredConfig(runguard, declared);
       console.log(
         `  point gcloud:   eval "$(runguard env)"   or as someone else: eval "$(runguard env --as user:alice@example.com)"`,
       );

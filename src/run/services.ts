@@ -65,7 +65,8 @@ export function notFoundService(scope: RunScope, name: string): ApiError {
   );
 }
 
-function userAnnotations(annotations: Record<string, string> | undefined): Record<string, string> {
+/** The annotations a client may set: server-written ones (creator, URLs, ingress status) are dropped. */
+export function userAnnotations(annotations: Record<string, string> | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(annotations ?? {}).filter(([k]) => !USER_ANNOTATION_DROP.includes(k)));
 }
 

@@ -137,6 +137,32 @@ describe("gRPC gateway (h2c, transcoded to the REST routes)", () => {
     });
   });
 
+  it("IAM v1 on a secret over gRPC: setIamPolicy, getIamPolicy with its etag, testIamPermissions, then access", async () => {
+    const owner = await asUser(OWNER);
+    const resource = `projects/${PROJECT}/secrets/db-password`;
+    const [set] = await secrets.setIamPolicy(
+      {
+        resource,
+        policy: { bindings: [{ role: "roles/secretmanager.secretAccessor", members: [`user:${READER}`] }] },
+      },
+      owner,
+    );
+    assert.ok(set.etag && set.etag.length > 0);
+    const [got] = await secrets.getIamPolicy({ resource }, owner);
+    assert.deepEqual(
+      got.bindings?.map((b) => [b.role, b.members]),
+      [["roles/secretmanager.secretAccessor", [`user:${READER}`]]],
+    );
+    assert.equal(Buffer.from(got.etag ?? "").toString("base64"), Buffer.from(set.etag ?? "").toString("base64"));
+    const [tested] = await secrets.testIamPermissions(
+      { resource, permissions: ["secretmanager.versions.access", "secretmanager.secrets.delete"] },
+      await asUser(READER),
+    );
+    assert.deepEqual(tested.permissions, ["secretmanager.versions.access"]);
+    const [accessed] = await secrets.accessSecretVersion({ name: `${resource}/versions/1` }, await asUser(READER));
+    assert.equal(Buffer.from(accessed.payload?.data ?? "").toString(), SECRET_VALUE);
+  });
+
   it("@google-cloud/run v2 ServicesClient lists and gets a service", async () => {
     await registerTestImages(rg);
     await deploy(rg, "hello");

@@ -1,10 +1,9 @@
 // The analyzer's input from a real Google Cloud project's exported files: `gcloud run services describe
 // --format=export` YAML, `get-iam-policy --format=json` of services and the project, `gcloud secrets list
 // --format=json`, and a Terraform plan (`terraform show -json`).
-import { parseAllDocuments } from "yaml";
 import { invalidArgument } from "../../core/errors.js";
 import type { Policy } from "../../iam/types.js";
-import type { RevisionTemplate } from "../../run/types.js";
+import { LOCATION_LABEL, parseServiceExports } from "../../run/knative-export.js";
 import type { AnalysisInput } from "../model.js";
 import { analyzedService } from "./from-service.js";
 import { terraformInput } from "./terraform.js";
@@ -18,12 +17,6 @@ export interface OfflineFiles {
   projectPolicy?: string;
   secretsList?: string;
   terraformPlan?: string;
-}
-
-interface ExportedService {
-  kind?: string;
-  metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec?: { template?: RevisionTemplate };
 }
 
 function parseJson<T>(text: string, what: string): T {
@@ -42,15 +35,13 @@ export function offlineInput(files: OfflineFiles): AnalysisInput {
     ? terraformInput(parseJson(files.terraformPlan, "The Terraform plan"), files.projectId, defaultServiceAccount)
     : { projectId: files.projectId, services: [], policies: new Map(), serviceAccounts: [], secrets: [], groups: [] };
   if (files.projectNumber) input.projectNumber = files.projectNumber;
-  for (const text of files.serviceExports) {
-    for (const document of parseAllDocuments(text)) {
-      const service = document.toJSON() as ExportedService | null;
-      if (service?.kind !== "Service" || !service.metadata?.name || !service.spec?.template) continue;
+  for (const [index, text] of files.serviceExports.entries()) {
+    for (const service of parseServiceExports(text, `The service export #${index + 1}`)) {
       const labels = service.metadata.labels ?? {};
       input.services.push(
         analyzedService({
           name: service.metadata.name,
-          region: labels["cloud.googleapis.com/location"] ?? "us-central1",
+          region: labels[LOCATION_LABEL] ?? "us-central1",
           projectId: files.projectId,
           serviceAnnotations: service.metadata.annotations ?? {},
           labels,

@@ -1,0 +1,80 @@
+// loadState: a state file (`runguard.yaml`) or a directory of the files a team already keeps (Knative YAML, IAM
+// policy JSON, gcloud's lists; see export-files.ts). Every problem is INVALID_ARGUMENT naming the file and field.
+import { stat } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { invalidArgument } from "../core/errors.js";
+import { parseServiceExports } from "../run/knative-export.js";
+import { emptyState, parseStateFile, type DeclaredService, type DeclaredState } from "./schema.js";
+import { STATE_FILE_NAME, parsePolicyJson, parseYaml, readText } from "./files.js";
+import { readExportDirectory } from "./export-files.js";
+
+/** Reads a state file and every file it names (paths relative to it). */
+export async function loadStateFile(path: string): Promise<DeclaredState> {
+  const source = resolve(path);
+  const file = parseStateFile(parseYaml(await readText(source), source), source);
+  const base = dirname(source);
+  const services: DeclaredService[] = [];
+  for (const [index, entry] of file.services.entries()) {
+    const where = `${source}: services[${index}]`;
+    if (!("file" in entry) && !("service" in entry)) {
+      services.push({ service: entry });
+      continue;
+    }
+    const iamPolicy =
+      entry.iamPolicy ??
+      (entry.iamPolicyFile
+        ? parsePolicyJson(await readText(resolve(base, entry.iamPolicyFile)), `${where}.iamPolicyFile`)
+        : undefined);
+    const exportFile = "file" in entry ? resolve(base, entry.file) : undefined;
+    const found = exportFile
+      ? parseServiceExports(await readText(exportFile), exportFile)
+      : "service" in entry
+        ? [entry.service]
+        : [];
+    if (found.length === 0)
+      throw invalidArgument(`${where}.file: ${exportFile ?? ""} holds no Knative Service (kind: Service).`);
+    if (iamPolicy && found.length > 1)
+      throw invalidArgument(
+        `${where}: an iamPolicy belongs to one service, and ${exportFile ?? ""} holds ${found.length}.`,
+      );
+    for (const service of found) services.push({ service, ...(iamPolicy ? { iamPolicy } : {}) });
+  }
+  const secrets = file.secrets.map((secret, index) => {
+    if (secret.valueFile === undefined) return secret;
+    const valueFile = resolve(base, secret.valueFile);
+    if (!existsSync(valueFile))
+      throw invalidArgument(`${source}: secrets[${index}].valueFile: ${valueFile} does not exist.`);
+    return { ...secret, valueFile };
+  });
+  return {
+    ...emptyState(),
+    ...(file.project ? { project: file.project } : {}),
+    ...(file.projectNumber !== undefined ? { projectNumber: String(file.projectNumber) } : {}),
+    ...(file.region ? { region: file.region } : {}),
+    users: file.users,
+    groups: file.groups,
+    serviceAccounts: file.serviceAccounts,
+    iam: { bindings: file.iam?.bindings ?? [] },
+    secrets,
+    vpc: {
+      networks: file.vpc?.networks ?? [],
+      connectors: file.vpc?.connectors ?? [],
+      addresses: file.vpc?.addresses ?? [],
+    },
+    services,
+  };
+}
+
+/**
+ * The declared state at `path`: a state file, or a directory (its runguard.yaml, if any, plus the exported files
+ * beside it).
+ */
+export async function loadState(path: string): Promise<DeclaredState> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info) throw invalidArgument(`${path}: no such file or directory.`);
+  if (!info.isDirectory()) return loadStateFile(path);
+  const stateFile = join(path, STATE_FILE_NAME);
+  const base = existsSync(stateFile) ? await loadStateFile(stateFile) : emptyState();
+  return readExportDirectory(path, base);
+}
