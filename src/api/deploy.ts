@@ -153,7 +153,7 @@ export function createDeployer(deps: {
 }
 
 /** A new service's loopback port opens when the change feed reaches the port manager: moments after the deploy. */
-async function waitForLocalUrl(localUrl: () => string | undefined): Promise<string> {
+export async function waitForLocalUrl(localUrl: () => string | undefined): Promise<string> {
   for (let waited = 0; waited < 5_000; waited += 20) {
     const url = localUrl();
     if (url) return url;

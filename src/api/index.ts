@@ -3,4 +3,5 @@ export { start, type StartOptions, type StartedRunguard, type PrincipalText } fr
 export type { DeployOptions, DeployedService, ServiceBinding } from "./deploy.js";
 export type { ServiceAddress } from "./environment.js";
 export type { Endpoints } from "../app/runguard.js";
+export type { ApplySummary, StateChange } from "../declarative/index.js";
 export { ApiError, type GoogleStatus } from "../core/errors.js";

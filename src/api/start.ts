@@ -16,7 +16,14 @@ import type { StoredService } from "../run/types.js";
 import { urlsOf } from "../run/render.js";
 import { createAdminClient } from "./admin-client.js";
 import { endpointVariables, type ServiceAddress } from "./environment.js";
-import { createDeployer, type DeployedService, type DeployOptions, type ServiceBinding } from "./deploy.js";
+import { applyState, loadState, resetState, type ApplySummary, type DeclaredState } from "../declarative/index.js";
+import {
+  createDeployer,
+  waitForLocalUrl,
+  type DeployedService,
+  type DeployOptions,
+  type ServiceBinding,
+} from "./deploy.js";
 
 export interface StartOptions {
   /** Keep runguard's state here (kept by stop()). Default: a new directory under the system's temp dir, removed by stop(). */
@@ -28,6 +35,12 @@ export interface StartOptions {
   ports?: { api?: number; frontEnd?: number; loadBalancer?: number; loadBalancerHttps?: number };
   /** "auto" (default): a network namespace per instance where the machine allows it. */
   isolation?: "auto" | "netns" | "process";
+  /**
+   * A state file (`runguard.yaml`) or a directory of gcloud's exports, read before anything starts (a bad file
+   * stops start() with INVALID_ARGUMENT naming the file and field) and applied once runguard is up. Its `project`
+   * is the project unless projectId is given.
+   */
+  config?: string;
   /** runguard's own log on stderr: a pino level (default "warn"). */
   logLevel?: "silent" | "fatal" | "error" | "warn" | "info" | "debug";
 }
@@ -55,6 +68,10 @@ export interface StartedRunguard {
     policy: { bindings: { role: string; members: string[] }[] },
     region?: string,
   ): Promise<void>;
+  /** Applies a state file or export directory (docs/declarative.md): creates and updates, never deletes. */
+  apply(path: string): Promise<ApplySummary>;
+  /** The project back to how a first start leaves it: no services, service accounts, secrets, groups… */
+  reset(): Promise<ApplySummary>;
   /** Every service, with its URL and loopback URL. */
   services(): Promise<ServiceAddress[]>;
   /** Stops runguard and every instance; removes the data directory if start() made it. Safe to call twice. */
@@ -73,6 +90,8 @@ const kindOfEmail = (email: string) => (/\.gserviceaccount\.com$/i.test(email) ?
 
 export async function start(options: StartOptions = {}): Promise<StartedRunguard> {
   const throwaway = options.dataDir === undefined;
+  const declared = options.config === undefined ? undefined : await loadState(resolve(options.config));
+  const projectId = options.projectId ?? declared?.project;
   const dataDir = throwaway ? mkdtempSync(join(tmpdir(), "runguard-data-")) : resolve(options.dataDir as string);
   let runguard: Runguard;
   try {
@@ -82,7 +101,7 @@ export async function start(options: StartOptions = {}): Promise<StartedRunguard
       frontEndPort: options.ports?.frontEnd ?? 0,
       lbPort: options.ports?.loadBalancer ?? 0,
       lbHttpsPort: options.ports?.loadBalancerHttps ?? 0,
-      ...(options.projectId ? { projectId: options.projectId } : {}),
+      ...(projectId ? { projectId } : {}),
       ...(options.ownerEmail ? { ownerEmail: options.ownerEmail } : {}),
       ...(options.region ? { region: options.region } : {}),
       ...(options.isolation ? { isolation: options.isolation } : {}),
@@ -92,7 +111,24 @@ export async function start(options: StartOptions = {}): Promise<StartedRunguard
     if (throwaway) rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
-  return wrap(runguard, dataDir, throwaway);
+  const started = await wrap(runguard, dataDir, throwaway);
+  if (declared) await applyOrStop(started, () => applyState(runguard.platform, declared));
+  return started;
+}
+
+/** A state that cannot be applied stops what start() started: the caller gets the error and nothing running. */
+async function applyOrStop(started: StartedRunguard, apply: () => Promise<unknown>): Promise<void> {
+  try {
+    await apply();
+  } catch (error) {
+    await started.stop();
+    throw error;
+  }
+}
+
+async function applyFile(runguard: Runguard, path: string): Promise<ApplySummary> {
+  const state: DeclaredState = await loadState(resolve(path));
+  return applyState(runguard.platform, state);
 }
 
 async function wrap(runguard: Runguard, dataDir: string, throwaway: boolean): Promise<StartedRunguard> {
@@ -142,16 +178,21 @@ async function wrap(runguard: Runguard, dataDir: string, throwaway: boolean): Pr
     addBinding: (binding) => deployer.changeBinding(binding, "add"),
     removeBinding: (binding) => deployer.changeBinding(binding, "remove"),
     setIamPolicy: (service, policy, region) => deployer.setIamPolicy(service, policy, region),
+    apply: (path) => applyFile(runguard, path),
+    reset: () => resetState(platform),
     async services() {
       const services = await platform.store.list<StoredService>("service");
-      return services.map((service) => {
-        const localUrl = localUrlOf(service.resource);
-        return {
-          name: service.name,
-          url: urlsOf(service, endpoints.projectNumber)[0] ?? "",
-          ...(localUrl ? { localUrl } : {}),
-        };
-      });
+      return Promise.all(
+        services.map(async (service) => {
+          // A service just applied gets its port when the change feed reaches the port manager: moments later.
+          const localUrl = await waitForLocalUrl(() => localUrlOf(service.resource));
+          return {
+            name: service.name,
+            url: urlsOf(service, endpoints.projectNumber)[0] ?? "",
+            ...(localUrl ? { localUrl } : {}),
+          };
+        }),
+      );
     },
     stop,
     [Symbol.asyncDispose]: stop,

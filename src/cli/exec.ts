@@ -2,13 +2,16 @@
 // data directory and free ports unless told otherwise), runs CMD with gcloud and the client libraries pointed at
 // it, passes signals on, stops everything when CMD ends and exits with CMD's exit code (a signal n: 128+n).
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { constants } from "node:os";
 import type { Command } from "commander";
 import { start, type StartedRunguard, type StartOptions } from "../api/start.js";
 import { serviceVariables } from "../api/environment.js";
+import { STATE_FILE_NAME } from "../declarative/index.js";
 import { dataDirOf } from "./local.js";
 
 interface ExecOptions {
+  config?: string;
   project?: string;
   owner?: string;
   region?: string;
@@ -27,7 +30,15 @@ export function registerExec(program: Command): void {
     .command("exec")
     .description("start runguard, run CMD against it, stop everything; exit with CMD's exit code")
     .argument("<command...>", 'the command and its arguments after --, or one shell line ("npm test")')
-    .option("--project <id>", "the project", process.env["RUNGUARD_PROJECT"])
+    .option(
+      "--config <file>",
+      `apply this state file once runguard is up (default: ./${STATE_FILE_NAME} when it exists)`,
+    )
+    .option(
+      "--project <id>",
+      "the project (default: the state file's, or my-gcp-project)",
+      process.env["RUNGUARD_PROJECT"],
+    )
     .option("--owner <email>", "the project's owner, whom CMD's gcloud is signed in as", process.env["RUNGUARD_OWNER"])
     .option("--region <region>", "default region", process.env["RUNGUARD_REGION"])
     .option("--port <port>", "control-plane port (default: a free one)")
@@ -51,7 +62,9 @@ function startOptionsOf(options: ExecOptions, command: Command): StartOptions {
   const port = (text: string | undefined) => (text === undefined ? 0 : Number(text));
   // Only a --data-dir typed on the command line keeps state: RUNGUARD_DATA_DIR is what exec sets for CMD.
   const keep = command.parent?.getOptionValueSource("dataDir") === "cli";
+  const config = options.config ?? (existsSync(STATE_FILE_NAME) ? STATE_FILE_NAME : undefined);
   return {
+    ...(config ? { config } : {}),
     ...(keep ? { dataDir: dataDirOf(command) } : {}),
     ...(options.project ? { projectId: options.project } : {}),
     ...(options.owner ? { ownerEmail: options.owner } : {}),
@@ -74,11 +87,13 @@ async function runExec(argv: string[], options: ExecOptions, command: Command): 
   for (const signal of FORWARDED) process.on(signal, onEarlySignal);
   let runguard: StartedRunguard | undefined;
   try {
-    runguard = await start(startOptionsOf(options, command));
+    const startOptions = startOptionsOf(options, command);
+    runguard = await start(startOptions);
     if (early) return exitCodeOf(null, early);
     const env = { ...process.env, ...runguard.env, ...serviceVariables(await runguard.services()) };
     console.error(
-      `runguard exec: runguard is up (control plane ${runguard.endpoints.api}, front end ${runguard.endpoints.frontEnd}); running ${argv.join(" ")}`,
+      `runguard exec: runguard is up (control plane ${runguard.endpoints.api}, front end ${runguard.endpoints.frontEnd}` +
+        `${startOptions.config ? `, ${startOptions.config} applied` : ""}); running ${argv.join(" ")}`,
     );
     return await runCommand(argv, env);
   } finally {

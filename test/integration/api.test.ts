@@ -5,7 +5,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -109,6 +109,58 @@ describe("start() from the npm API", () => {
     await assert.rejects(
       runguard.token({ principal: "ghost@my-gcp-project.iam.gserviceaccount.com", audience: "https://x.run.app" }),
       /ghost@my-gcp-project\.iam\.gserviceaccount\.com does not exist/,
+    );
+  });
+});
+
+describe("declared state through the API", () => {
+  let project: string;
+  before(() => {
+    project = mkdtempSync(join(tmpdir(), "rg-api-state-"));
+    writeFileSync(
+      join(project, "runguard.yaml"),
+      [
+        "serviceAccounts: [{ name: web-sa }]",
+        "services:",
+        "  - service:",
+        "      apiVersion: serving.knative.dev/v1",
+        "      kind: Service",
+        "      metadata: { name: web }",
+        "      spec:",
+        "        template:",
+        "          spec:",
+        "            serviceAccountName: web-sa@my-gcp-project.iam.gserviceaccount.com",
+        `            containers: [{ image: ${HELLO} }]`,
+        "    iamPolicy: { bindings: [{ role: roles/run.invoker, members: [allUsers] }] }",
+        "",
+      ].join("\n"),
+    );
+  });
+  after(() => rmSync(project, { recursive: true, force: true }));
+
+  it("start({ config }) applies a state file; apply() again changes nothing; reset() empties the project", async () => {
+    await using runguard = await start({ config: join(project, "runguard.yaml") });
+    const [web] = await runguard.services();
+    assert.equal(web?.name, "web");
+    assert.equal(await call(web?.localUrl ?? ""), 200);
+    const again = await runguard.apply(join(project, "runguard.yaml"));
+    assert.deepEqual(again.changes, []);
+    await runguard.reset();
+    assert.deepEqual(await runguard.services(), []);
+    const reapplied = await runguard.apply(project);
+    assert.ok(reapplied.changes.length > 0);
+    assert.deepEqual(
+      (await runguard.services()).map((s) => s.name),
+      ["web"],
+    );
+  });
+
+  it("a malformed state file stops start() with INVALID_ARGUMENT naming it, before anything starts", async () => {
+    writeFileSync(join(project, "bad.yaml"), "serviceAccounts: 7\n");
+    await assert.rejects(
+      start({ config: join(project, "bad.yaml") }),
+      (error: unknown) =>
+        error instanceof ApiError && error.status === "INVALID_ARGUMENT" && error.message.includes("bad.yaml"),
     );
   });
 });

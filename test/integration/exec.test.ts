@@ -4,7 +4,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -136,4 +136,53 @@ describe("runguard exec", () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
+
+  it("applies ./runguard.yaml from its working directory, with that file's project, before CMD runs", async () => {
+    const project = mkdtempSync(join(tmpdir(), "rg-exec-yaml-"));
+    try {
+      writeFileSync(join(project, "runguard.yaml"), SHOP_STATE);
+      const script = `echo "$RUNGUARD_PROJECT $RUNGUARD_URL_STOREFRONT"; curl -s -o /dev/null -w '%{http_code}' "$RUNGUARD_LOCAL_URL_STOREFRONT/"`;
+      const result = await runExec(["exec", "--", "bash", "-c", script], { cwd: project });
+      assert.equal(result.code, 0, result.stderr);
+      const [line, status] = result.stdout.trim().split("\n");
+      assert.match(line ?? "", /^shop-dev https:\/\/storefront-\d+\.us-central1\.run\.app$/);
+      assert.equal(status, "200", "the file's allUsers binding is in force");
+      assert.match(result.stderr, /runguard\.yaml applied/);
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a malformed --config with the file and field, without a stack trace, before CMD runs", async () => {
+    const project = mkdtempSync(join(tmpdir(), "rg-exec-bad-"));
+    try {
+      writeFileSync(join(project, "broken.yaml"), "services:\n  - service: { kind: Service, spec: 3 }\nbogus: [\n");
+      const before = new Set(readdirSync(tmpdir()));
+      const result = await runExec(["exec", "--config", "broken.yaml", "--", "bash", "-c", "echo ran"], {
+        cwd: project,
+      });
+      assert.equal(result.code, 1);
+      assert.equal(result.stdout, "", "CMD did not run");
+      assert.match(result.stderr, /^ERROR: .*broken\.yaml/m);
+      assert.doesNotMatch(result.stderr, /^\s+at /m);
+      const left = readdirSync(tmpdir()).filter((name) => !before.has(name) && name.startsWith("runguard-data-"));
+      assert.deepEqual(left, []);
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
+  });
 });
+
+const SHOP_STATE = `project: shop-dev
+services:
+  - service:
+      apiVersion: serving.knative.dev/v1
+      kind: Service
+      metadata: { name: storefront }
+      spec:
+        template:
+          spec:
+            containers: [{ image: us-docker.pkg.dev/cloudrun/container/hello }]
+    iamPolicy:
+      bindings: [{ role: roles/run.invoker, members: [allUsers] }]
+`;
