@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { constants } from "node:os";
 import type { Command } from "commander";
-import { start, type StartedRunguard, type StartOptions } from "../api/start.js";
+import type { StartedRunguard, StartOptions } from "../api/start.js";
 import { serviceVariables } from "../api/environment.js";
 import { STATE_FILE_NAME } from "../declarative/index.js";
 import { dataDirOf } from "./local.js";
@@ -88,6 +88,8 @@ async function runExec(argv: string[], options: ExecOptions, command: Command): 
   let runguard: StartedRunguard | undefined;
   try {
     const startOptions = startOptionsOf(options, command);
+    // Loaded when exec runs: every other command starts without runguard's whole server in memory.
+    const { start } = await import("../api/start.js");
     runguard = await start(startOptions);
     if (early) return exitCodeOf(null, early);
     const env = { ...process.env, ...runguard.env, ...serviceVariables(await runguard.services()) };

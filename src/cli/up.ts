@@ -1,9 +1,7 @@
 // `runguard up`: start everything in the foreground, print the endpoints, shut down cleanly on Ctrl-C.
 import type { Command } from "commander";
 import { parseConfig } from "../core/config.js";
-import { startRunguard } from "../app/runguard.js";
 import { dataDirOf } from "./local.js";
-import { runDemo } from "../../examples/demo/demo.js";
 import { createLogger } from "../app/logger.js";
 import { installProcessGuard } from "../app/process-guard.js";
 import { serveWithNodeFlags } from "../app/node-flags.js";
@@ -107,6 +105,8 @@ export function registerUp(program: Command): void {
       });
       // Before anything listens: an error a handler missed is logged, and runguard keeps serving.
       installProcessGuard(createLogger());
+      // Loaded here, not at the top: the launcher of serveWithNodeFlags never needs them (half a second of imports).
+      const { startRunguard } = await import("../app/runguard.js");
       const runguard = await startRunguard(config);
       const { endpoints } = runguard;
       console.log(`runguard is up (data in ${config.dataDir})`);
@@ -138,6 +138,7 @@ export function registerUp(program: Command): void {
         `  point gcloud:   eval "$(runguard env)"   or as someone else: eval "$(runguard env --as user:alice@example.com)"`,
       );
       if (options.demo) {
+        const { runDemo } = await import("../../examples/demo/demo.js");
         const asExpected = await runDemo(runguard);
         if (options.exitAfterDemo) {
           await runguard.close();
