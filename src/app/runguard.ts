@@ -46,7 +46,6 @@ import { endpointsFile, type Endpoints } from "./endpoints.js";
 
 export { endpointsFile, type Endpoints } from "./endpoints.js";
 
-
 export interface Runguard {
   platform: OpenedPlatform;
   dataPlane: DataPlane;
@@ -71,7 +70,6 @@ function imageBuilderOf(engine: ContainerEngine): ImageBuilder {
 
 /** Cloud Build's default build timeout. */
 const BUILD_TIMEOUT_MS = 10 * 60_000;
-
 
 export async function startRunguard(
   config: Config,
