@@ -95,7 +95,7 @@ async function runExec(argv: string[], options: ExecOptions, command: Command): 
     const env = { ...process.env, ...runguard.env, ...serviceVariables(await runguard.services()) };
     console.error(
       `runguard exec: runguard is up (control plane ${runguard.endpoints.api}, front end ${runguard.endpoints.frontEnd}` +
-        `${startOptions.config ? `, ${startOptions.config} applied` : ""}); running ${argv.join(" ")}`,
+        `${startOptions.config ? `, ${startOptions.config} applied` : ""}); running ${programOf(argv)}`,
     );
     return await runCommand(argv, env);
   } finally {
@@ -136,6 +136,11 @@ function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
       resolve(exitCodeOf(code, signal));
     });
   });
+}
+
+/** Only the program: its arguments may carry what should not be in a CI log (a token, a password). */
+function programOf(argv: readonly string[]): string {
+  return argv[0]?.trim().split(/\s+/)[0] ?? "";
 }
 
 function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {

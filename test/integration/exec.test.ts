@@ -27,8 +27,9 @@ function running(marker: string): boolean {
 
 describe("runguard exec", () => {
   it("exits 0 with CMD, which sees runguard's environment; the throwaway data directory is removed", async () => {
-    const result = await runExec(["exec", "--", node, "-e", PRINT_ENV]);
+    const result = await runExec(["exec", "--", node, "-e", PRINT_ENV, "--", "--password=hunter2"]);
     assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(result.stderr, /hunter2/, "CMD's arguments stay out of runguard's own output");
     const env = JSON.parse(result.stdout) as Record<string, string>;
     assert.match(env["RUNGUARD_API_URL"] ?? "", /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.match(env["RUNGUARD_FRONT_END_URL"] ?? "", /^http:\/\/127\.0\.0\.1:\d+$/);
