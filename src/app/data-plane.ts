@@ -8,7 +8,7 @@ import type { Platform } from "./platform.js";
 import type { ServiceDirectory } from "../gateway/directory.js";
 import { createFrontEnd, type FrontEnd } from "../gateway/front-end.js";
 import { createForwarder } from "../gateway/forward.js";
-import { createRequestLog } from "../gateway/request-log.js";
+import { createRequestLog, type RequestWatcher } from "../gateway/request-log.js";
 import type { InstanceProvider } from "../runtime/instance-lease.js";
 import type { TrafficSource } from "../network/traffic-source.js";
 import { servicePortHandler } from "../gateway/service-ports.js";
@@ -54,11 +54,13 @@ export function createDataPlane(
     iap: IapStage;
     /** IAP's cache of users and service agents (owned by the caller): flushed with the logs. */
     iapAccounts: IapAccounts;
+    /** Told of every request answered (`runguard up`'s terminal). */
+    watchRequests?: RequestWatcher;
   },
 ): DataPlane {
   const { directory, ports, host } = options;
   const forwarder = createForwarder();
-  const requestLog = createRequestLog(platform.store);
+  const requestLog = createRequestLog(platform.store, options.watchRequests);
   const external: TrafficSource = { kind: "external" };
   const frontEnd = createFrontEnd({
     directory,

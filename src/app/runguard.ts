@@ -19,7 +19,8 @@ import { createLogger } from "./logger.js";
 import { cannotBuild, openPlatform, type OpenedPlatform } from "./platform.js";
 import { controlPlaneRoutes } from "./routes.js";
 import { createDataPlane, type DataPlane, type DataPlanePorts } from "./data-plane.js";
-import { createInstanceManager, type InstanceManager } from "../runtime/instance-manager.js";
+import { createInstanceManager, type InstanceManager, type InstanceWatcher } from "../runtime/instance-manager.js";
+import { failureText, watchChanges, watchProgress, type LiveSink } from "./live-feed.js";
 import { openLocalCa } from "../network/local-ca.js";
 import { detectIsolation } from "../runtime/isolation.js";
 import { detectContainerEngine, type ContainerEngine } from "../containers/engine.js";
@@ -59,28 +60,61 @@ export interface Runguard {
 }
 
 /** Builds from source with podman, as `runguard build` does, where container instances can run the result. */
-function imageBuilderOf(engine: ContainerEngine): ImageBuilder {
+function imageBuilderOf(engine: ContainerEngine, live: LiveSink | undefined): ImageBuilder {
   const unavailable = engine.images.unavailable;
   if (unavailable) return cannotBuild(unavailable);
+  let builds = 0;
   return {
-    build: async ({ contextDir, tag, onProgress }) =>
-      buildImage({ contextDir, tag, ...(onProgress ? { onProgress } : {}), timeoutMs: BUILD_TIMEOUT_MS }),
+    build: async ({ contextDir, tag, onProgress }) => {
+      const built = buildImage({ contextDir, tag, ...(onProgress ? { onProgress } : {}), timeoutMs: BUILD_TIMEOUT_MS });
+      return live ? watchProgress(live, Date.now, `build ${++builds}`, `building ${tag}`, built) : built;
+    },
+  };
+}
+
+/** Instances' lines and starts as live events. */
+function watchInstances(live: LiveSink): InstanceWatcher {
+  return {
+    line: (revision, instanceId, stream, text) =>
+      live({ kind: "line", atMs: Date.now(), service: revision.service, instanceId, stream, text }),
+    starting: (revision, instanceId) => {
+      live({
+        kind: "progress",
+        phase: "begin",
+        atMs: Date.now(),
+        key: instanceId,
+        label: `starting ${revision.service}`,
+      });
+      return (error) =>
+        live({
+          kind: "progress",
+          phase: "end",
+          atMs: Date.now(),
+          key: instanceId,
+          ok: error === undefined,
+          outcome: error === undefined ? "ready" : failureText(error),
+        });
+    },
   };
 }
 
 /** Cloud Build's default build timeout. */
 const BUILD_TIMEOUT_MS = 10 * 60_000;
 
-export async function startRunguard(
-  config: Config,
-  options: { clock?: Clock; logger?: Logger } = {},
-): Promise<Runguard> {
+export interface StartOptions {
+  clock?: Clock;
+  logger?: Logger;
+  /** Told of requests, instance lines and starts, builds and access changes as they happen (live-feed.ts). */
+  live?: LiveSink;
+}
+
+export async function startRunguard(config: Config, options: StartOptions = {}): Promise<Runguard> {
   const logger = options.logger ?? createLogger();
   const lock = lockDataDir(config.dataDir);
   // A start that fails part way (a port in use, a wrong KEK) undoes what it did, so nothing is left running.
   const undo: (() => Promise<void> | void)[] = [() => lock.release()];
   try {
-    return await start(config, logger, options.clock, lock, undo);
+    return await start(config, logger, options.clock, options.live, lock, undo);
   } catch (error) {
     for (const step of undo.reverse()) await step();
     throw error;
@@ -91,13 +125,16 @@ async function start(
   config: Config,
   logger: Logger,
   clock: Clock | undefined,
+  live: LiveSink | undefined,
   lock: { release(): void },
   undo: (() => Promise<void> | void)[],
 ): Promise<Runguard> {
   const isolation = detectIsolation(config.isolation);
   const engine = detectContainerEngine(isolation === "netns");
-  const platform = await openPlatform(config, engine.images, clock, imageBuilderOf(engine));
+  const platform = await openPlatform(config, engine.images, clock, imageBuilderOf(engine, live));
   undo.push(() => platform.close());
+  const stopWatchingChanges = live ? platform.store.onChange(watchChanges(live, Date.now)) : () => undefined;
+  undo.push(stopWatchingChanges);
   // Every port first: one that is taken stops the start before anything is built, and every URL is final
   // before the components that hand it out exist. Nothing answers on them until serve().
   const ports = await bindPorts(config, undo);
@@ -145,6 +182,7 @@ async function start(
     ca,
     iap,
     iapAccounts,
+    ...(live ? { watchRequests: (row, stored) => live({ kind: "request", row, stored }) } : {}),
   });
   undo.push(() => dataPlane.close());
   const serveRunApp = (req: IncomingMessage, res: ServerResponse, source: TrafficSource) =>
@@ -189,6 +227,7 @@ async function start(
     confinement,
     containers: engine,
     idleTimeoutMs: config.idleTimeoutMs,
+    ...(live ? { watch: watchInstances(live) } : {}),
   });
   undo.push(() => instances.close());
   await ports.controlPlane.serve(api);
@@ -218,6 +257,7 @@ async function start(
     iapSigner: signer,
     grpc,
     async close() {
+      stopWatchingChanges();
       // Connections handed to the gRPC gateway or waiting in the listener are the port's too: ended first, or
       // closing the port would wait for them forever.
       apiListener.close();

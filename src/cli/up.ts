@@ -6,6 +6,7 @@ import { createLogger } from "../app/logger.js";
 import { installProcessGuard } from "../app/process-guard.js";
 import { serveWithNodeFlags } from "../app/node-flags.js";
 import { loadDeclaredConfig, applyDeclaredConfig } from "./up-state.js";
+import { createTerminal, wantsColour } from "./terminal.js";
 
 interface UpOptions {
   project?: string;
@@ -23,6 +24,7 @@ interface UpOptions {
   demo: boolean;
   exitAfterDemo: boolean;
   config?: string;
+  quiet: boolean;
 }
 
 export function registerUp(program: Command): void {
@@ -70,6 +72,7 @@ export function registerUp(program: Command): void {
       process.env["RUNGUARD_PENDING_SIGN_INS"],
     )
     .option("--config <file>", "apply this state file at start (default: ./runguard.yaml when it exists)")
+    .option("--quiet", "print only the banner and errors: no line per request, instance output or change", false)
     .option("--demo", "deploy demo services and show calls succeeding and failing as on Cloud Run", false)
     .option("--exit-after-demo", "stop after the demo (exit code 0 when every call answered as on Cloud Run)", false)
     .action(async (options: UpOptions, command: Command) => {
@@ -107,7 +110,13 @@ export function registerUp(program: Command): void {
       installProcessGuard(createLogger());
       // Loaded here, not at the top: the launcher of serveWithNodeFlags never needs them (half a second of imports).
       const { startRunguard } = await import("../app/runguard.js");
-      const runguard = await startRunguard(config);
+      const terminal = options.quiet
+        ? undefined
+        : createTerminal({ fd: 1, colour: wantsColour(process.env, process.stdout.isTTY === true) });
+      const runguard = await startRunguard(config, terminal ? { live: terminal.sink } : {}).catch(async (error) => {
+        await terminal?.stop(0);
+        throw error;
+      });
       const { endpoints } = runguard;
       console.log(`runguard is up (data in ${config.dataDir})`);
       console.log(
@@ -137,21 +146,36 @@ export function registerUp(program: Command): void {
       console.log(
         `  point gcloud:   eval "$(runguard env)"   or as someone else: eval "$(runguard env --as user:alice@example.com)"`,
       );
+      // From here on, each request, instance line and change gets a line (written in the terminal's own thread).
+      terminal?.start();
+      let exitWhenDone = false;
+      /** Writes what the terminal holds (briefly: a reader that does not read must not hold up the exit). */
+      const stopTerminal = async () => {
+        if (terminal && !(await terminal.stop(TERMINAL_FLUSH_MS))) exitWhenDone = true;
+      };
       if (options.demo) {
         const { runDemo } = await import("../../examples/demo/demo.js");
         const asExpected = await runDemo(runguard);
         if (options.exitAfterDemo) {
           await runguard.close();
+          await stopTerminal();
           process.exitCode = asExpected ? 0 : 1;
+          if (exitWhenDone) process.exit();
           return;
         }
       }
       await waitForSignal();
+      await stopTerminal();
       console.log("\nrunguard is shutting down...");
       await runguard.close();
       console.log("stopped.");
+      // The terminal's thread is blocked writing to a reader that stopped reading: it would hold the exit forever.
+      if (exitWhenDone) process.exit();
     });
 }
+
+/** How long a stopping `up` waits for the terminal to take what is still queued. */
+const TERMINAL_FLUSH_MS = 1000;
 
 const BYTE_UNITS: Record<string, number> = {
   "": 1,

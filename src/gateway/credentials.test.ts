@@ -27,9 +27,13 @@ describe("credential reader", () => {
     const read = createCredentialReader();
     const connection = {};
     assert.equal(read(["Authorization", `Bearer ${TOKEN}`], connection).kind, "bearer");
-    assert.deepEqual(read(["Authorization", `Bearer ${TOKEN} extra`], connection), { kind: "invalid" });
+    assert.deepEqual(read(["Authorization", `Bearer ${TOKEN} extra`], connection), {
+      kind: "invalid",
+      problem: "not-bearer",
+    });
     assert.deepEqual(read(["Authorization", `Bearer ${TOKEN}`, "Authorization", `Bearer ${TOKEN}`], connection), {
       kind: "invalid",
+      problem: "several-headers",
     });
     assert.deepEqual(read(["Host", "x"], connection), { kind: "none" });
     const serverless = read(["X-Serverless-Authorization", `Bearer ${TOKEN}`], connection);
@@ -42,7 +46,7 @@ describe("credential reader", () => {
     const read = createCredentialReader();
     const [one, two] = [{}, {}];
     assert.equal(read(["Authorization", `Bearer ${TOKEN}`], one).kind, "bearer");
-    assert.deepEqual(read(["Authorization", "Basic dXNlcjpwYXNz"], two), { kind: "invalid" });
+    assert.deepEqual(read(["Authorization", "Basic dXNlcjpwYXNz"], two), { kind: "invalid", problem: "not-bearer" });
     assert.equal(read(["Authorization", `Bearer ${TOKEN}`], one).kind, "bearer");
   });
 });

@@ -1,9 +1,12 @@
 // Which credential Cloud Run checks: X-Serverless-Authorization if present, else Authorization. Several
 // authorization headers, or several tokens in one, are a 401; none at all is a 403.
 
+/** Why a credential header could not be read, for the refusal's reason. */
+export type CredentialProblem = "several-headers" | "not-bearer";
+
 export type CredentialResult =
   | { kind: "none" }
-  | { kind: "invalid" }
+  | { kind: "invalid"; problem: CredentialProblem }
   | {
       kind: "bearer";
       header: Header;
@@ -14,14 +17,15 @@ export type CredentialResult =
     };
 
 const NONE = Object.freeze({ kind: "none" } as const);
-const INVALID = Object.freeze({ kind: "invalid" } as const);
+const SEVERAL = Object.freeze({ kind: "invalid", problem: "several-headers" } as const);
+const NOT_BEARER = Object.freeze({ kind: "invalid", problem: "not-bearer" } as const);
 
 const BEARER = /^(bearer)[ \t]+([A-Za-z0-9._~+/=-]+)[ \t]*$/i;
 const AUTHORIZATION = "authorization";
 const SERVERLESS = "x-serverless-authorization";
 
 type Header = "authorization" | "x-serverless-authorization";
-type Found = typeof NONE | typeof INVALID | { kind: "one"; header: Header; value: string };
+type Found = typeof NONE | typeof SEVERAL | { kind: "one"; header: Header; value: string };
 
 /**
  * Counts raw header occurrences: Node keeps only the first Authorization when a client sends several. One pass,
@@ -48,7 +52,7 @@ function findCredentialHeader(rawHeaders: readonly string[]): Found {
   const useServerless = serverlessCount > 0;
   const count = useServerless ? serverlessCount : authorizationCount;
   if (count === 0) return NONE;
-  if (count > 1) return INVALID;
+  if (count > 1) return SEVERAL;
   return useServerless
     ? { kind: "one", header: SERVERLESS, value: serverless as string }
     : { kind: "one", header: AUTHORIZATION, value: authorization as string };
@@ -57,7 +61,7 @@ function findCredentialHeader(rawHeaders: readonly string[]): Found {
 function parseBearer(header: Header, value: string): CredentialResult {
   const match = BEARER.exec(value);
   const [, scheme, token] = match ?? [];
-  if (!scheme || !token) return INVALID;
+  if (!scheme || !token) return NOT_BEARER;
   return { kind: "bearer", header, scheme, token, forwardedValue: stripSignature(scheme, token) };
 }
 

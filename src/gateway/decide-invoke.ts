@@ -7,6 +7,14 @@ import type { IdTokenVerification, TokenService } from "../tokens/types.js";
 import type { CredentialReader, CredentialResult } from "./credentials.js";
 import type { RoutedService } from "./directory.js";
 import { LOG_TEXT } from "./pages.js";
+import {
+  NO_CREDENTIAL_REASON,
+  clientAudienceReason,
+  credentialProblemReason,
+  disabledReason,
+  missingInvokeReason,
+  tokenFailureReason,
+} from "./refusal-reasons.js";
 
 export type InvokeVerdict =
   | {
@@ -23,7 +31,15 @@ export type InvokeVerdict =
       /** The checked header's value as the instance receives it, signature stripped. */
       forwardedValue: string;
     }
-  | { allowed: false; status: 401 | 403; logText: string; principal?: Principal };
+  | {
+      allowed: false;
+      status: 401 | 403;
+      /** Cloud Run's request-log text. */
+      logText: string;
+      /** runguard's words for why (refusal-reasons.ts), made from this decision. */
+      reason: string;
+      principal?: Principal;
+    };
 
 export interface InvokeDeps {
   engine: Pick<PolicyEngine, "decide">;
@@ -45,8 +61,15 @@ const NOT_AUTHENTICATED: InvokeVerdict = Object.freeze({
   allowed: false,
   status: 403,
   logText: LOG_TEXT.notAuthenticated,
+  reason: NO_CREDENTIAL_REASON,
 });
-const NOT_AUTHORIZED: InvokeVerdict = Object.freeze({ allowed: false, status: 401, logText: LOG_TEXT.notAuthorized });
+const notAuthorized = (reason: string, principal?: Principal): InvokeVerdict => ({
+  allowed: false,
+  status: 401,
+  logText: LOG_TEXT.notAuthorized,
+  reason,
+  ...(principal ? { principal } : {}),
+});
 
 /** `connection` is what the request came over (its socket), for deps.readCredential's memory. */
 export async function decideInvoke(
@@ -58,7 +81,7 @@ export async function decideInvoke(
   if (isPublic(deps, service)) return identifyPublicCaller(deps, service, rawHeaders, connection);
   const credential = deps.readCredential(rawHeaders, connection);
   if (credential.kind === "none") return NOT_AUTHENTICATED;
-  if (credential.kind === "invalid") return NOT_AUTHORIZED;
+  if (credential.kind === "invalid") return notAuthorized(credentialProblemReason(credential.problem));
   return judge(deps, service, credential, await verify(deps, service, credential.token));
 }
 
@@ -105,16 +128,22 @@ function judge(
   credential: Extract<CredentialResult, { kind: "bearer" }>,
   verdict: IdTokenVerification,
 ): InvokeVerdict {
-  if (!verdict.ok) return NOT_AUTHORIZED;
+  if (!verdict.ok) return notAuthorized(tokenFailureReason(verdict.reason));
   const principal = verdict.principal;
-  if (deps.subjects.isDisabled(principal.email))
-    return { allowed: false, status: 401, logText: LOG_TEXT.notAuthorized, principal };
+  if (deps.subjects.isDisabled(principal.email)) return notAuthorized(disabledReason(principal), principal);
   // Only developers' own tokens (gcloud's OAuth client as audience) may skip the service-URL audience.
   if (!service.audiences.has(verdict.claims.aud) && principal.kind !== "user") {
-    return { allowed: false, status: 401, logText: LOG_TEXT.notAuthorized, principal };
+    return notAuthorized(clientAudienceReason(principal), principal);
   }
-  if (!deps.engine.decide(principal, "run.routes.invoke", service.resource).allowed) {
-    return { allowed: false, status: 403, logText: LOG_TEXT.missingInvoke, principal };
+  const decision = deps.engine.decide(principal, "run.routes.invoke", service.resource);
+  if (!decision.allowed) {
+    return {
+      allowed: false,
+      status: 403,
+      logText: LOG_TEXT.missingInvoke,
+      reason: missingInvokeReason(decision.principal, service.resource),
+      principal,
+    };
   }
   return {
     allowed: true,

@@ -15,6 +15,7 @@ import {
 import { decideInvoke, type InvokeVerdict } from "./decide-invoke.js";
 import { createCredentialReader } from "./credentials.js";
 import { admitsSource } from "./ingress.js";
+import { ingressReason } from "./refusal-reasons.js";
 import type { TrafficSource } from "../network/traffic-source.js";
 import {
   badRequestPage,
@@ -32,6 +33,7 @@ import { iapProtects, type IapAnswer, type IapStage, type IapVerdict } from "./i
 import type { Forwarder } from "./forward.js";
 import type { InstanceProvider } from "../runtime/instance-lease.js";
 import type { RequestLog } from "./request-log.js";
+import type { RequestLogRow } from "../store/store.js";
 import { declaredTooLarge } from "./request-body.js";
 import { parseRequestUrl } from "../core/http-input.js";
 
@@ -69,6 +71,8 @@ interface Answer {
   principalEmail: string | undefined;
   /** Why runguard answered itself instead of the service. */
   textPayload?: string | undefined;
+  /** runguard's own words for a refusal (refusal-reasons.ts). */
+  reason?: string | undefined;
 }
 
 const UNAUTHORIZED_HEADERS = {
@@ -108,9 +112,15 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
   const { clock, requestLog } = options;
 
   /** One request log row per request (store/store.ts); the LogEntry is made of it only when logs are read. */
-  const log = (req: IncomingMessage, service: RoutedService, path: string, started: number, answer: Answer) => {
+  const rowOf = (
+    req: IncomingMessage,
+    service: RoutedService,
+    path: string,
+    started: number,
+    answer: Answer,
+  ): RequestLogRow => {
     const contentLength = req.headers["content-length"];
-    requestLog.write({
+    return {
       timestampMs: started,
       projectId: service.projectId,
       serviceName: service.name,
@@ -127,8 +137,11 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
       principalEmail: answer.principalEmail || undefined,
       textPayload: answer.textPayload,
       trace: undefined,
-    });
+      reason: answer.reason,
+    };
   };
+  const log = (req: IncomingMessage, service: RoutedService, path: string, started: number, answer: Answer) =>
+    requestLog.write(rowOf(req, service, path, started, answer));
 
   const reject = (
     req: IncomingMessage,
@@ -150,6 +163,7 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
       responseSize: size,
       principalEmail: email,
       textPayload: verdict.logText,
+      reason: verdict.reason,
     });
   };
 
@@ -261,10 +275,21 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
       sendPage(res, 404, notFoundPage(path));
       return;
     }
-    // Ingress first: a request from a source the setting does not admit never reaches IAM and is not logged.
-    if (!admitsSource(service.ingress, route.source ?? options.classifySource(req), service.projectId)) {
+    // Ingress first: a request from a source the setting does not admit never reaches IAM and is not logged
+    // (only shown to a live watcher, with the setting that refused it).
+    const source = route.source ?? options.classifySource(req);
+    if (!admitsSource(service.ingress, source, service.projectId)) {
       req.resume();
-      sendPage(res, 404, notFoundPage(path));
+      const size = sendPage(res, 404, notFoundPage(path));
+      requestLog.refusedUnlogged(
+        rowOf(req, service, path, started, {
+          revision: service.revision,
+          status: 404,
+          responseSize: size,
+          principalEmail: undefined,
+          reason: ingressReason(service.ingress, source, service.projectId),
+        }),
+      );
       return;
     }
     // Then IAP on the service itself (direct IAP), unless the load balancer's IAP has already run both.

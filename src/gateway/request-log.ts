@@ -5,14 +5,31 @@ import { createBatcher } from "../audit/log-batcher.js";
 
 export interface RequestLog {
   write(row: RequestLogRow): void;
+  /**
+   * A request refused before Cloud Run would log it (ingress): not stored, only shown to whoever watches
+   * requests live (`runguard up`'s terminal).
+   */
+  refusedUnlogged(row: RequestLogRow): void;
   flush(): Promise<void>;
   close(): Promise<void>;
 }
 
-export function createRequestLog(store: Pick<Store, "appendRequestLogs">): RequestLog {
+/**
+ * Told of every row as the front end answers, stored or not. Called on the request path: it must only queue
+ * (and never throw).
+ */
+export type RequestWatcher = (row: RequestLogRow, stored: boolean) => void;
+
+export function createRequestLog(store: Pick<Store, "appendRequestLogs">, watch?: RequestWatcher): RequestLog {
   const batcher = createBatcher<RequestLogRow>((batch) => store.appendRequestLogs(batch));
   return {
-    write: (row) => batcher.enqueue(row),
+    write: watch
+      ? (row) => {
+          batcher.enqueue(row);
+          watch(row, true);
+        }
+      : (row) => batcher.enqueue(row),
+    refusedUnlogged: (row) => watch?.(row, false),
     flush: () => batcher.flush(),
     close: () => batcher.close(),
   };

@@ -14,6 +14,17 @@ export interface InstanceLogWriter {
   close(): Promise<void>;
 }
 
+/**
+ * Told of each line the writer keeps (within the limits above: a dropped line is not passed on), for a live view
+ * (`runguard up`'s terminal). Called as the line is read: it must only queue, and never throw.
+ */
+export type InstanceLineWatcher = (
+  revision: StoredRevision,
+  instanceId: string,
+  stream: "stdout" | "stderr",
+  line: string,
+) => void;
+
 export interface InstanceLogLimits {
   /** Bytes per second an instance may log, sustained. A line counts its length plus ENTRY_OVERHEAD_BYTES. */
   instanceBytesPerSecond: number;
@@ -116,6 +127,7 @@ export function createInstanceLogWriter(
   store: Store,
   limits: InstanceLogLimits = DEFAULT_INSTANCE_LOG_LIMITS,
   now: () => number = Date.now,
+  watch?: InstanceLineWatcher,
 ): InstanceLogWriter {
   const instances = new Map<string, InstanceState>();
   let queue: Queued[] = [];
@@ -251,6 +263,7 @@ export function createInstanceLogWriter(
         instance: state,
       });
       schedule();
+      watch?.(revision, instanceId, stream, line);
     },
     async close() {
       closed = true;

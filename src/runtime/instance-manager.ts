@@ -7,13 +7,22 @@ import type { Change } from "../store/store.js";
 import { createInstancePool, type InstancePool } from "./instance-pool.js";
 import { InstanceStartError } from "./instance-errors.js";
 import type { InstanceLease, InstanceProvider } from "./instance-lease.js";
-import { createInstanceLogWriter } from "./instance-logs.js";
+import { createInstanceLogWriter, DEFAULT_INSTANCE_LOG_LIMITS, type InstanceLineWatcher } from "./instance-logs.js";
 import type { InstanceSecrets } from "./secret-mounts.js";
 import { startInstance, type InstanceStartContext, type InstanceStartOptions } from "./start-instance.js";
 import { createWarmLauncher, type WarmLauncher } from "./warm-launcher.js";
 
+/** What a live view (`runguard up`'s terminal) is told about instances. Each callback must only queue. */
+export interface InstanceWatcher {
+  /** Each line an instance writes, within the bounds instance-logs.ts applies. */
+  line?: InstanceLineWatcher;
+  /** An instance starts; the function returned is called once, when it is ready or with why it failed. */
+  starting?: (revision: StoredRevision, instanceId: string) => (error?: unknown) => void;
+}
+
 export interface InstanceManagerOptions extends InstanceStartOptions {
   idleTimeoutMs?: number;
+  watch?: InstanceWatcher;
 }
 
 export interface InstanceManager extends InstanceProvider {
@@ -43,7 +52,7 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
   const { store } = options.platform;
   const pools = new Map<string, PoolEntry>();
   const context: InstanceStartContext & { launchers: WarmLauncher } = {
-    logs: createInstanceLogWriter(store),
+    logs: createInstanceLogWriter(store, DEFAULT_INSTANCE_LOG_LIMITS, Date.now, options.watch?.line),
     running: new Map<string, InstanceSecrets>(),
     launchers: createWarmLauncher(),
   };
@@ -53,7 +62,12 @@ export function createInstanceManager(options: InstanceManagerOptions): Instance
       revision: revision.name,
       ...scaleOf(revision),
       idleTimeoutMs: options.idleTimeoutMs ?? 15 * 60_000,
-      startInstance: (instanceId) => startInstance(options, context, revision, instanceId),
+      startInstance: (instanceId) => {
+        const started = startInstance(options, context, revision, instanceId);
+        const done = options.watch?.starting?.(revision, instanceId);
+        if (done) started.then(() => done(), done);
+        return started;
+      },
       clock: options.platform.clock,
     });
   }

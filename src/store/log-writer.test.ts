@@ -37,6 +37,7 @@ const row = (started: number, path: string): RequestLogRow => ({
   principalEmail: undefined,
   textPayload: undefined,
   trace: undefined,
+  reason: undefined,
 });
 
 /** The request paths stored, in the order the batches were written. */

@@ -107,9 +107,11 @@ export function createMemoryStore(): Store {
       const { fromTimestamp: from, beforeTimestamp: before, after } = scan;
       const records: LogEntryRecord[] = [];
       let scanned = 0;
+      let lastSeen = after;
       for (let k = 0; k < logs.length; k++) {
         const row = scan.newestFirst ? logs.length - k : k + 1;
         if (after && (scan.newestFirst ? row >= after.row : row <= after.row)) continue;
+        lastSeen = { row, step: 0 };
         const record = logs[row - 1] as LogEntryRecord;
         if (!scan.logNamePrefixes.some((prefix) => record.logName.startsWith(prefix))) continue;
         if ((from !== undefined && record.timestamp < from) || (before !== undefined && record.timestamp >= before))
@@ -118,7 +120,7 @@ export function createMemoryStore(): Store {
         if (scan.matches(record)) records.push(copyLog(record));
         if (records.length >= scan.limit || scanned >= scan.maxScanned) return { records, next: { row, step: 0 } };
       }
-      return { records };
+      return lastSeen ? { records, end: lastSeen } : { records };
     },
     async scrub() {
       // Nothing outlives the process: overwritten values are garbage.

@@ -3,6 +3,10 @@
 import { toRfc3339 } from "../core/clock.js";
 import type { LogEntryRecord, RequestLogRow } from "./store.js";
 
+/** Labels runguard adds to a request's LogEntry: who called, and why runguard refused the request. */
+export const PRINCIPAL_LABEL = "runguard.dev/principal";
+export const REASON_LABEL = "runguard.dev/reason";
+
 export const requestLogName = (projectId: string) => `projects/${projectId}/logs/run.googleapis.com%2Frequests`;
 
 function severityOf(status: number, hasText: boolean): string {
@@ -46,7 +50,14 @@ export function requestLogEntry(row: Readonly<RequestLogRow>, insertId: string):
       },
       severity: severityOf(status, textPayload !== undefined),
       ...(textPayload ? { textPayload } : {}),
-      ...(principalEmail ? { labels: { "runguard.dev/principal": principalEmail } } : {}),
+      ...(principalEmail || row.reason
+        ? {
+            labels: {
+              ...(principalEmail ? { [PRINCIPAL_LABEL]: principalEmail } : {}),
+              ...(row.reason ? { [REASON_LABEL]: row.reason } : {}),
+            },
+          }
+        : {}),
       timestamp,
       ...(traceId ? { trace: `projects/${projectId}/traces/${traceId}` } : {}),
     },

@@ -28,6 +28,7 @@ const base: RequestLogRow = {
   principalEmail: undefined,
   textPayload: undefined,
   trace: undefined,
+  reason: undefined,
 };
 
 const variant = (changes: Partial<RequestLogRow>): RequestLogRow => ({ ...base, ...changes });

@@ -29,6 +29,8 @@ const COLUMNS: ReadonlyArray<keyof RequestLogRow> = [
   "principalEmail",
   "textPayload",
   "trace",
+  // Added later: batches stored before it have no such column and read back without a reason.
+  "reason",
 ];
 
 /** Per column: { same: value } when every row has it, else the values in row order. */

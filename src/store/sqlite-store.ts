@@ -272,9 +272,11 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       ).iterate(...params) as IterableIterator<LogRow>;
       const records: LogEntryRecord[] = [];
       let scanned = 0;
+      let lastSeen = after;
       for (const r of rows) {
         for (const [record, step] of rowEntries(r, newestFirst)) {
           if (after && r.id === after.row && step <= after.step) continue;
+          lastSeen = { row: r.id, step };
           if ((from !== undefined && record.timestamp < from) || (before !== undefined && record.timestamp >= before))
             continue;
           scanned += 1;
@@ -285,7 +287,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       }
       // The window is read; rows lie beyond it unless it reached the table's other end. Resume at its edge.
       const more = newestFirst ? end >= last : end <= last;
-      return more ? { records, next: { row: end, step: -1 } } : { records };
+      if (more) return { records, next: { row: end, step: -1 } };
+      return lastSeen ? { records, end: lastSeen } : { records };
     },
     async scrub() {
       assertOpen();

@@ -322,6 +322,7 @@ for (const [backend, open] of backends) {
           principalEmail: undefined,
           textPayload: undefined,
           trace: undefined,
+          reason: undefined,
         });
         await store.appendLog({ timestamp: "2026-01-01T00:00:00.000Z", logName: "projects/p/logs/x", entry: { i: 0 } });
         await store.appendRequestLogs([1, 2, 3, 4, 5].map((i) => row(i, i === 3 ? "q" : "p")));

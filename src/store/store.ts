@@ -84,6 +84,11 @@ export interface RequestLogRow {
   /** Why runguard answered the request itself (a refusal, a failed instance). */
   textPayload: string | undefined;
   trace: string | undefined;
+  /**
+   * runguard's own words for a refusal, from the decision itself (which credential problem, which permission,
+   * which ingress setting); Cloud Run's textPayload says only that it refused. Never holds a credential.
+   */
+  reason: string | undefined;
 }
 
 export interface LogQuery {
@@ -127,6 +132,11 @@ export interface LogScanPage {
   records: LogEntryRecord[];
   /** Where to resume; absent when no entries are left. */
   next?: LogPosition;
+  /**
+   * When no entries are left: the last entry looked at, so that a scan `after` it later sees only entries
+   * recorded since (`runguard logs --follow`). Absent when there was none.
+   */
+  end?: LogPosition;
 }
 
 export interface Store {
