@@ -3,8 +3,11 @@ import { runIamDecisionBench } from "./iam-decisions.js";
 import { formatFrontEndReport, runFrontEndBench } from "./front-end.js";
 import { runAnalyzerBench } from "./analyzer.js";
 import { formatGrpcReport, runGrpcBench } from "./grpc.js";
+import { formatStartupReport, runStartupBench } from "./startup.js";
 import { containerBenchSkipReason, formatContainerReport, runContainerBench } from "./containers.js";
 
+console.log('runguard up readiness (warm data directory, to the "front end:" line):');
+console.log(formatStartupReport(await runStartupBench(Number(process.env["BENCH_UP_STARTS"] ?? 5))));
 const iam = runIamDecisionBench();
 console.log("IAM decisions (10k bindings, 1k principals, 100 groups):");
 console.log(

@@ -1,6 +1,6 @@
 // The Node settings `runguard up` serves with, applied by runguard itself: V8 reads them only when the process
 // starts, so `up` started without them runs itself again once, with them, and stays as its launcher (Node 20 has
-// no exec). Why these: one V8 helper thread, because parallel garbage collection on four took the other core of a
+// no exec). bin/runguard.js's #! line passes them, so a `runguard up` from a shell needs no second start. Why these: one V8 helper thread, because parallel garbage collection on four took the other core of a
 // small machine while the front end was paused; semi-spaces of at most 4 MB, because scavenges of the 16 MB young
 // generation V8 grows under load paused the front end for 0.6-1 ms instead of 0.1-0.3 ms (docs/benchmark.md).
 import { spawn } from "node:child_process";

@@ -22,11 +22,11 @@ import { createDataPlane, type DataPlane, type DataPlanePorts } from "./data-pla
 import { createInstanceManager, type InstanceManager, type InstanceWatcher } from "../runtime/instance-manager.js";
 import { failureText, watchChanges, watchProgress, type LiveSink } from "./live-feed.js";
 import { openLocalCa } from "../network/local-ca.js";
-import { detectIsolation, type IsolationMode } from "../runtime/isolation.js";
+import { detectIsolation } from "../runtime/isolation.js";
 import { detectContainerEngine, type ContainerEngine } from "../containers/engine.js";
 import { buildImage } from "../containers/podman-build.js";
 import type { ImageBuilder } from "../builds/types.js";
-import { detectConfinement, type ConfinementReport } from "../runtime/confinement.js";
+import { detectConfinement } from "../runtime/confinement.js";
 import { openInstanceDirs } from "../runtime/instance-dirs.js";
 import { createPrivateResourceIndex } from "../network/private-resources.js";
 import { createVpcGateway } from "../egress/vpc-gateway.js";
@@ -43,26 +43,9 @@ import { directIapClientHosts } from "../iap/direct-iap.js";
 import { createServiceDirectory } from "../gateway/directory.js";
 import type { TrafficSource } from "../network/traffic-source.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { endpointsFile, type Endpoints } from "./endpoints.js";
 
-export interface Endpoints {
-  api: string;
-  loadBalancer: string;
-  loadBalancerHttps: string;
-  /** The file holding runguard's local CA (PEM), which signs the load balancer's certificates. */
-  caCertificatePath: string;
-  /** runguard's local CA followed by the system CAs, for clients that trust one bundle file. */
-  caBundlePath: string;
-  isolation: IsolationMode;
-  /** What confines each instance here, and one line per protection this machine lacks. */
-  confinement: ConfinementReport;
-  /** "available", or why container images cannot run here (then only catalogue images do). */
-  containers: string;
-  frontEnd: string;
-  projectId: string;
-  projectNumber: string;
-  region: string;
-  ownerEmail: string;
-}
+export { endpointsFile, type Endpoints } from "./endpoints.js";
 
 export interface Runguard {
   platform: OpenedPlatform;
@@ -117,10 +100,6 @@ function watchInstances(live: LiveSink): InstanceWatcher {
 
 /** Cloud Build's default build timeout. */
 const BUILD_TIMEOUT_MS = 10 * 60_000;
-
-export function endpointsFile(dataDir: string): string {
-  return join(dataDir, "endpoints.json");
-}
 
 export interface StartOptions {
   clock?: Clock;

@@ -6,7 +6,7 @@ import type { Command } from "commander";
 import { systemClock } from "../core/clock.js";
 import { openSqliteStore } from "../store/sqlite-store.js";
 import { createTokenService } from "../tokens/token-service.js";
-import { endpointsFile, type Endpoints } from "../app/runguard.js";
+import { endpointsFile, type Endpoints } from "../app/endpoints.js";
 import type { LocalSigner } from "../app/local-credentials.js";
 import { mintAccessToken } from "../app/local-credentials.js";
 import { parsePrincipal } from "../iam/principal-parse.js";

@@ -15,6 +15,7 @@ import { registerAudit } from "./audit.js";
 import { registerLb } from "./lb.js";
 import { registerBuild } from "./build.js";
 import { registerState } from "./state.js";
+import { registerExec } from "./exec.js";
 
 export function buildCli(): Command {
   const program = new Command("runguard")
@@ -45,6 +46,7 @@ export function buildCli(): Command {
   registerLb(program);
   registerBuild(program);
   registerState(program);
+  registerExec(program);
   return program;
 }
 

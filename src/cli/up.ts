@@ -1,9 +1,7 @@
 // `runguard up`: start everything in the foreground, print the endpoints, shut down cleanly on Ctrl-C.
 import type { Command } from "commander";
 import { parseConfig } from "../core/config.js";
-import { startRunguard } from "../app/runguard.js";
 import { dataDirOf } from "./local.js";
-import { runDemo } from "../../examples/demo/demo.js";
 import { createLogger } from "../app/logger.js";
 import { installProcessGuard } from "../app/process-guard.js";
 import { serveWithNodeFlags } from "../app/node-flags.js";
@@ -110,6 +108,8 @@ export function registerUp(program: Command): void {
       });
       // Before anything listens: an error a handler missed is logged, and runguard keeps serving.
       installProcessGuard(createLogger());
+      // Loaded here, not at the top: the launcher of serveWithNodeFlags never needs them (half a second of imports).
+      const { startRunguard } = await import("../app/runguard.js");
       const terminal = options.quiet
         ? undefined
         : createTerminal({ fd: 1, colour: wantsColour(process.env, process.stdout.isTTY === true) });
@@ -154,6 +154,7 @@ export function registerUp(program: Command): void {
         if (terminal && !(await terminal.stop(TERMINAL_FLUSH_MS))) exitWhenDone = true;
       };
       if (options.demo) {
+        const { runDemo } = await import("../../examples/demo/demo.js");
         const asExpected = await runDemo(runguard);
         if (options.exitAfterDemo) {
           await runguard.close();
