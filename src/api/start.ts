@@ -16,7 +16,14 @@ import type { StoredService } from "../run/types.js";
 import { urlsOf } from "../run/render.js";
 import { createAdminClient } from "./admin-client.js";
 import { endpointVariables, type ServiceAddress } from "./environment.js";
-import { applyState, loadState, resetState, type ApplySummary, type DeclaredState } from "../declarative/index.js";
+import {
+  applyState,
+  loadState,
+  loadStateDocument,
+  resetState,
+  type ApplySummary,
+  type DeclaredState,
+} from "../declarative/index.js";
 import {
   createDeployer,
   waitForLocalUrl,
@@ -68,8 +75,11 @@ export interface StartedRunguard {
     policy: { bindings: { role: string; members: string[] }[] },
     region?: string,
   ): Promise<void>;
-  /** Applies a state file or export directory (docs/declarative.md): creates and updates, never deletes. */
-  apply(path: string): Promise<ApplySummary>;
+  /**
+   * Applies a state file or export directory, or an object in runguard.yaml's shape (its file paths relative to
+   * the working directory), as docs/declarative.md describes: creates and updates, never deletes.
+   */
+  apply(config: string | Record<string, unknown>): Promise<ApplySummary>;
   /** The project back to how a first start leaves it: no services, service accounts, secrets, groups… */
   reset(): Promise<ApplySummary>;
   /** Every service, with its URL and loopback URL. */
@@ -126,8 +136,11 @@ async function applyOrStop(started: StartedRunguard, apply: () => Promise<unknow
   }
 }
 
-async function applyFile(runguard: Runguard, path: string): Promise<ApplySummary> {
-  const state: DeclaredState = await loadState(resolve(path));
+async function applyFile(runguard: Runguard, config: string | Record<string, unknown>): Promise<ApplySummary> {
+  const state: DeclaredState =
+    typeof config === "string"
+      ? await loadState(resolve(config))
+      : await loadStateDocument(config, "apply(config)", process.cwd());
   return applyState(runguard.platform, state);
 }
 
@@ -178,7 +191,7 @@ async function wrap(runguard: Runguard, dataDir: string, throwaway: boolean): Pr
     addBinding: (binding) => deployer.changeBinding(binding, "add"),
     removeBinding: (binding) => deployer.changeBinding(binding, "remove"),
     setIamPolicy: (service, policy, region) => deployer.setIamPolicy(service, policy, region),
-    apply: (path) => applyFile(runguard, path),
+    apply: (config) => applyFile(runguard, config),
     reset: () => resetState(platform),
     async services() {
       const services = await platform.store.list<StoredService>("service");

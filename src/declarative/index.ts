@@ -13,7 +13,7 @@
 // `platform` is app/platform.ts's Platform (or any object with its config, clock, store, engine, envelope and
 // containerImages). Every change goes through the same domain functions the Google APIs call, as the project's
 // owner, so validation and IAM checks are those of `gcloud`. docs/declarative.md is the format's reference.
-export { loadState } from "./load.js";
+export { loadState, loadStateDocument } from "./load.js";
 export { STATE_FILE_NAME } from "./files.js";
 export { applyState, type ApplyOptions } from "./apply.js";
 export { exportState, renderState } from "./export.js";

@@ -12,8 +12,15 @@ import { readExportDirectory } from "./export-files.js";
 /** Reads a state file and every file it names (paths relative to it). */
 export async function loadStateFile(path: string): Promise<DeclaredState> {
   const source = resolve(path);
-  const file = parseStateFile(parseYaml(await readText(source), source), source);
-  const base = dirname(source);
+  return loadStateDocument(parseYaml(await readText(source), source), source, dirname(source));
+}
+
+/**
+ * A state document already parsed (an object in runguard.yaml's shape, as the npm API's `apply` takes it),
+ * checked by the same schema; `source` names it in errors, and the files it names are relative to `base`.
+ */
+export async function loadStateDocument(document: unknown, source: string, base: string): Promise<DeclaredState> {
+  const file = parseStateFile(document, source);
   const services: DeclaredService[] = [];
   for (const [index, entry] of file.services.entries()) {
     const where = `${source}: services[${index}]`;

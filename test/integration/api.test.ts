@@ -155,6 +155,31 @@ describe("declared state through the API", () => {
     );
   });
 
+  it("apply() takes an object in runguard.yaml's shape, checked by the same schema", async () => {
+    await using runguard = await start();
+    const applied = await runguard.apply({
+      serviceAccounts: [{ name: "api-sa" }],
+      services: [
+        {
+          apiVersion: "serving.knative.dev/v1",
+          kind: "Service",
+          metadata: { name: "api" },
+          spec: { template: { spec: { containers: [{ image: HELLO }] } } },
+        },
+      ],
+    });
+    assert.ok(applied.changes.length > 0);
+    const [api] = await runguard.services();
+    assert.equal(api?.name, "api");
+    // Private by default: no invoker binding was declared.
+    assert.equal(await call(api?.localUrl ?? ""), 403);
+    await assert.rejects(
+      runguard.apply({ serviceAccounts: 7 }),
+      (error: unknown) =>
+        error instanceof ApiError && error.status === "INVALID_ARGUMENT" && error.message.includes("apply(config)"),
+    );
+  });
+
   it("a malformed state file stops start() with INVALID_ARGUMENT naming it, before anything starts", async () => {
     writeFileSync(join(project, "bad.yaml"), "serviceAccounts: 7\n");
     await assert.rejects(
