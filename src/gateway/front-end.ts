@@ -230,6 +230,7 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
     iap: IapStage,
     service: RoutedService,
     backend: RouteOptions["backend"],
+    started: number,
   ): Promise<IapPass | undefined> => {
     let verdict: IapVerdict;
     try {
@@ -240,6 +241,18 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
     }
     if (verdict.pass) return verdict;
     sendIapAnswer(req, res, verdict.answer);
+    // IAP answers before Cloud Run sees the request: not in the service's request log, only shown live.
+    if (verdict.refusal) {
+      requestLog.refusedUnlogged(
+        rowOf(req, service, req.url ?? "/", started, {
+          revision: service.revision,
+          status: verdict.answer.status,
+          responseSize: Buffer.byteLength(verdict.answer.body ?? ""),
+          principalEmail: verdict.refusal.principalEmail,
+          reason: verdict.refusal.reason,
+        }),
+      );
+    }
     return undefined;
   };
 
@@ -249,7 +262,7 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
     // Cloud Run's target, size and ingress checks see the request.
     let iapPass: IapPass | undefined;
     if (options.iap && route.pinned && route.backend?.iap.enabled === true) {
-      iapPass = await passIap(req, res, options.iap, route.pinned, route.backend);
+      iapPass = await passIap(req, res, options.iap, route.pinned, route.backend, started);
       if (!iapPass) return;
     }
     // Google's front end forwards origin-form targets only: an absolute-form one becomes its path, anything
@@ -294,7 +307,7 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
     }
     // Then IAP on the service itself (direct IAP), unless the load balancer's IAP has already run both.
     if (!iapPass && options.iap && iapProtects(service, route.backend)) {
-      iapPass = await passIap(req, res, options.iap, service, route.backend);
+      iapPass = await passIap(req, res, options.iap, service, route.backend, started);
       if (!iapPass) return;
     }
     // Then Cloud Run's invoker check, of IAP's service agent when IAP let the request through.

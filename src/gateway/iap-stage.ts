@@ -13,7 +13,12 @@ export type IapVerdict =
       /** The identity headers IAP vouches for (the signed assertion, the user's email and id). */
       identityHeaders: Readonly<Record<string, string>>;
     }
-  | { pass: false; answer: IapAnswer };
+  | {
+      pass: false;
+      answer: IapAnswer;
+      /** Why IAP refused, in words, for whoever watches requests live; absent for sign-in steps. */
+      refusal?: { reason: string; principalEmail?: string };
+    };
 
 /** A response IAP gives itself, written as is. */
 export interface IapAnswer {

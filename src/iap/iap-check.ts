@@ -63,9 +63,15 @@ export interface IapCheckDeps {
 
 type Caller = { principal: Exclude<Principal, { kind: "anonymous" }>; sub?: string };
 
-const refusal = (status: number, body: string, contentType = "text/plain"): IapVerdict => ({
+const refusal = (
+  status: number,
+  body: string,
+  why: { reason: string; principalEmail?: string },
+  contentType = "text/plain",
+): IapVerdict => ({
   pass: false,
   answer: { status, headers: { "content-type": contentType, ...IAP_GENERATED }, body },
+  refusal: why,
 });
 
 const answered = (answer: IapAnswer): IapVerdict => ({ pass: false, answer });
@@ -106,13 +112,23 @@ export function createIapCheck(deps: IapCheckDeps): IapStage {
     const credential = extractCredential(clientRawHeaders(req.rawHeaders, true));
     if (credential.kind === "bearer") {
       const verdict = await tokens.verifyIdToken(credential.token, () => true);
-      if (!verdict.ok) return refusal(401, "Invalid IAP credentials: JWT signature is invalid");
-      if (verdict.claims.aud !== target.clientId) return refusal(401, "Invalid JWT audience");
+      if (!verdict.ok)
+        return refusal(401, "Invalid IAP credentials: JWT signature is invalid", {
+          reason: "IAP: the bearer token is not a valid Google-signed ID token",
+        });
+      if (verdict.claims.aud !== target.clientId)
+        return refusal(401, "Invalid JWT audience", {
+          reason: `IAP: the ID token's audience is not IAP's OAuth client (${target.clientId})`,
+          principalEmail: verdict.principal.email,
+        });
       return { principal: verdict.principal, ...(verdict.claims.sub ? { sub: verdict.claims.sub } : {}) };
     }
     const email = await signIn.sessionEmail(req, target);
     if (email) return { principal: { kind: "user", email } };
-    if (isXhr(req)) return refusal(401, "Invalid IAP credentials: empty token");
+    if (isXhr(req))
+      return refusal(401, "Invalid IAP credentials: empty token", {
+        reason: "IAP: no credential (an XMLHttpRequest is not redirected to sign in)",
+      });
     return answered(await signIn.start(req, target));
   }
 
@@ -130,6 +146,11 @@ export function createIapCheck(deps: IapCheckDeps): IapStage {
       return refusal(
         500,
         "The IAP service account is not provisioned. Run: gcloud beta services identity create --service=iap.googleapis.com",
+        {
+          reason:
+            "IAP's service agent is not provisioned (try: gcloud beta services identity create --service=iap.googleapis.com)",
+          principalEmail: email,
+        },
       );
     const agentToken = await tokens.signIdToken({
       principal: { kind: "serviceAccount", email: agentEmail },
@@ -164,7 +185,16 @@ export function createIapCheck(deps: IapCheckDeps): IapStage {
     const { principal } = caller;
     const granted = engine.decide(principal, "iap.webServiceVersions.accessViaIAP", target.resource).allowed;
     audit(target, principal.email, granted);
-    if (!granted) return refusal(403, forbiddenPage(principal.email), "text/html; charset=UTF-8");
+    if (!granted)
+      return refusal(
+        403,
+        forbiddenPage(principal.email),
+        {
+          reason: `IAP: ${principal.kind}:${principal.email} lacks iap.webServiceVersions.accessViaIAP (try: runguard iam explain ${principal.kind}:${principal.email} iap.webServiceVersions.accessViaIAP ${target.resource})`,
+          principalEmail: principal.email,
+        },
+        "text/html; charset=UTF-8",
+      );
     const userId = principal.kind === "user" ? accounts.userId(principal.email) : (caller.sub ?? "");
     return vouch(req, service, target, { email: principal.email, userId });
   }

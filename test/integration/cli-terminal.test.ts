@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 import { gcloud } from "../helpers/gcloud.js";
 import { invokeUrl } from "../helpers/invoke.js";
 import { bin, spawnUp, whenUp, type UpProcess } from "../helpers/up-process.js";
+import { serviceIapClientId } from "../../src/iap/direct-iap.js";
 
 const run = promisify(execFile);
 const apps = fileURLToPath(new URL("../../../test/fixtures/apps/", import.meta.url));
@@ -195,6 +196,55 @@ describe("runguard up's terminal and runguard logs", () => {
   it("a request refused by ingress: 404 naming the setting and where it came from", async () => {
     assert.equal((await invokeUrl(frontEnd, internalUrl, { path: "/in" })).status, 404);
     await waitFor(up.stdout, /404 internal-api GET \/in - \S+ ms +ingress internal: request came from the internet/);
+  });
+
+  it("IAP's refusals get a line too: no credential, an audience not IAP's, a user without accessViaIAP", async () => {
+    const agent = await gcloud(env, ["beta", "services", "identity", "create", "--service=iap.googleapis.com"]);
+    assert.equal(agent.code, 0, agent.stderr);
+    const deployed = await gcloud(env, [
+      "beta",
+      "run",
+      "deploy",
+      "gated-api",
+      `--image=${LOGGER}`,
+      "--region=us-central1",
+      "--no-allow-unauthenticated",
+      "--iap",
+    ]);
+    assert.equal(deployed.code, 0, deployed.stderr);
+    const url = (
+      await gcloud(env, [
+        "run",
+        "services",
+        "describe",
+        "gated-api",
+        "--region=us-central1",
+        "--format=value(status.url)",
+      ])
+    ).stdout.trim();
+    const xhr = { "x-requested-with": "XMLHttpRequest" };
+    assert.equal((await invokeUrl(frontEnd, url, { path: "/xhr", headers: xhr })).status, 401);
+    await waitFor(up.stdout, /401 gated-api GET \/xhr - \S+ ms +IAP: no credential/);
+    const runAudience = await token("--as", "user:erin@example.com", "--audience", url);
+    assert.equal((await invokeUrl(frontEnd, url, { path: "/aud", headers: bearer(runAudience) })).status, 401);
+    await waitFor(
+      up.stdout,
+      /401 gated-api GET \/aud user:erin@example\.com \S+ ms +IAP: the ID token's audience is not IAP's OAuth client/,
+    );
+    const { projectNumber } = JSON.parse(readFileSync(join(dataDir, "endpoints.json"), "utf8")) as {
+      projectNumber: string;
+    };
+    const iapAudience = await token(
+      "--as",
+      "user:erin@example.com",
+      "--audience",
+      serviceIapClientId(projectNumber, "us-central1", "gated-api"),
+    );
+    assert.equal((await invokeUrl(frontEnd, url, { path: "/in", headers: bearer(iapAudience) })).status, 403);
+    await waitFor(
+      up.stdout,
+      /403 gated-api GET \/in user:erin@example\.com \S+ ms +IAP: user:erin@example\.com lacks iap\.webServiceVersions\.accessViaIAP \(try: runguard iam explain /,
+    );
   });
 
   it("policy and secret changes get a line; secret values and tokens never do; no colour without a TTY", async () => {
