@@ -6,8 +6,8 @@ import { createBatcher } from "../audit/log-batcher.js";
 export interface RequestLog {
   write(row: RequestLogRow): void;
   /**
-   * A request refused before Cloud Run would log it (ingress): not stored, only shown to whoever watches
-   * requests live (`runguard up`'s terminal).
+   * A request refused before Cloud Run would log it (ingress, IAP): stored marked `unlogged`, so that
+   * `runguard logs --denied` lists it and the Logging API does not, and shown to whoever watches live.
    */
   refusedUnlogged(row: RequestLogRow): void;
   flush(): Promise<void>;
@@ -29,7 +29,10 @@ export function createRequestLog(store: Pick<Store, "appendRequestLogs">, watch?
           watch(row, true);
         }
       : (row) => batcher.enqueue(row),
-    refusedUnlogged: (row) => watch?.(row, false),
+    refusedUnlogged: (row) => {
+      batcher.enqueue({ ...row, unlogged: true });
+      watch?.(row, false);
+    },
     flush: () => batcher.flush(),
     close: () => batcher.close(),
   };

@@ -6,6 +6,8 @@ import type { LogEntryRecord, RequestLogRow } from "./store.js";
 /** Labels runguard adds to a request's LogEntry: who called, and why runguard refused the request. */
 export const PRINCIPAL_LABEL = "runguard.dev/principal";
 export const REASON_LABEL = "runguard.dev/reason";
+/** On a refusal Cloud Run would not have logged (ingress, IAP): the Logging API leaves such entries out. */
+export const UNLOGGED_LABEL = "runguard.dev/not-in-cloud-logging";
 
 export const requestLogName = (projectId: string) => `projects/${projectId}/logs/run.googleapis.com%2Frequests`;
 
@@ -50,11 +52,12 @@ export function requestLogEntry(row: Readonly<RequestLogRow>, insertId: string):
       },
       severity: severityOf(status, textPayload !== undefined),
       ...(textPayload ? { textPayload } : {}),
-      ...(principalEmail || row.reason
+      ...(principalEmail || row.reason || row.unlogged
         ? {
             labels: {
               ...(principalEmail ? { [PRINCIPAL_LABEL]: principalEmail } : {}),
               ...(row.reason ? { [REASON_LABEL]: row.reason } : {}),
+              ...(row.unlogged ? { [UNLOGGED_LABEL]: "true" } : {}),
             },
           }
         : {}),

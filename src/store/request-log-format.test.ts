@@ -29,6 +29,7 @@ const base: RequestLogRow = {
   textPayload: undefined,
   trace: undefined,
   reason: undefined,
+  unlogged: undefined,
 };
 
 const variant = (changes: Partial<RequestLogRow>): RequestLogRow => ({ ...base, ...changes });

@@ -31,6 +31,8 @@ const COLUMNS: ReadonlyArray<keyof RequestLogRow> = [
   "trace",
   // Added later: batches stored before it have no such column and read back without a reason.
   "reason",
+  // Added later still: stored batches without it read back as logged requests.
+  "unlogged",
 ];
 
 /** Per column: { same: value } when every row has it, else the values in row order. */

@@ -89,6 +89,11 @@ export interface RequestLogRow {
    * which ingress setting); Cloud Run's textPayload says only that it refused. Never holds a credential.
    */
   reason: string | undefined;
+  /**
+   * Refused before Cloud Run would log it (ingress, IAP): kept for `runguard logs`, never listed by the Logging
+   * API, as Cloud Run's request log has no such entry. Absent for every other request.
+   */
+  unlogged?: true | undefined;
 }
 
 export interface LogQuery {

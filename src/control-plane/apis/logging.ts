@@ -8,6 +8,7 @@ import { parseLogFilter, SEVERITIES, type LogEntryJson } from "../../core/loggin
 import { toRfc3339 } from "../../core/clock.js";
 import type { Project } from "../../accounts/projects.js";
 import type { LogEntryRecord, LogPosition } from "../../store/store.js";
+import { UNLOGGED_LABEL } from "../../store/request-log-entry.js";
 import { path, type ApiCall, type Route } from "../route.js";
 import { auditAs } from "../audit-target.js";
 import { projectOf } from "../call-project.js";
@@ -199,6 +200,8 @@ async function listEntries(call: ApiCall) {
       matches: (record) => {
         if (record.logName.endsWith(DATA_ACCESS_LOG) && !privateLogs.has(record.logName.split("/")[1] ?? ""))
           return false;
+        // Refusals Cloud Run would not have logged (ingress, IAP) are runguard's alone (`runguard logs`).
+        if ((record.entry["labels"] as Record<string, string> | undefined)?.[UNLOGGED_LABEL]) return false;
         return filter.matches(entryOf(record));
       },
     });
