@@ -88,6 +88,7 @@ export async function generateAccessToken(
   }
   const issued = await deps.tokens.issueAccessToken({
     principal: { kind: "serviceAccount", email: account.email },
+    uniqueId: account.uniqueId,
     scopes: scopes as string[],
     lifetimeSeconds: parseLifetime(request.lifetime),
   });

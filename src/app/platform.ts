@@ -44,7 +44,14 @@ export async function openPlatform(
   if ((await sealClearSigningKeys(store, envelope)) > 0) await store.scrub();
   const engine = createPolicyEngine({ clock });
   const subjects = await createSubjectIndex(store);
-  const tokens = createTokenService({ store, clock, envelope, resolveSubject: (sub) => subjects.resolve(sub) });
+  const tokens = createTokenService({
+    store,
+    clock,
+    envelope,
+    resolveSubject: (sub) => subjects.resolve(sub),
+    serviceAccountUniqueId: (email) => subjects.serviceAccountUniqueId(email),
+    onServiceAccountChange: (listener) => subjects.onServiceAccountChange(listener),
+  });
   const sourceBuilds = createSourceBuildsRuntime(config.dataDir, imageBuilder);
   const platform: Platform = {
     config,

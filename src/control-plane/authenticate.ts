@@ -21,12 +21,13 @@ export interface CallAudience {
 
 /**
  * The hosts a self-signed JWT's `aud` may name for this call: the API's own host, and the host the client
- * addressed when that is a Google API host (a regional one such as us-central1-run.googleapis.com).
+ * addressed when that is a host of the same API (a regional one such as us-central1-run.googleapis.com). A JWT
+ * for one API is never accepted by another, and none with an `aud` by runguard's own routes (only one with scopes).
  */
 function audienceHosts({ target, api }: CallAudience): string[] {
-  const hosts: string[] = [];
-  if (api !== "runguard") hosts.push(api === "oauth2" ? "oauth2.googleapis.com" : `${api}.googleapis.com`);
-  if (target.api !== undefined && !hosts.includes(target.host)) hosts.push(target.host);
+  if (api === "runguard") return [];
+  const hosts = [api === "oauth2" ? "oauth2.googleapis.com" : `${api}.googleapis.com`];
+  if (target.api === api && !hosts.includes(target.host)) hosts.push(target.host);
   return hosts;
 }
 

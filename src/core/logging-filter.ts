@@ -10,6 +10,13 @@ import { invalidArgument, type ApiError } from "./errors.js";
 export const MAX_FILTER_LENGTH = 20_000;
 /** Parentheses and NOTs nested deeper than this are refused rather than recursed into. */
 export const MAX_FILTER_DEPTH = 64;
+/**
+ * Restrictions (comparisons, bare words, log_id()) one filter may hold: each is evaluated on every entry a page
+ * looks at, so their number bounds a page's work (20,000 characters would otherwise allow about 2,000).
+ */
+export const MAX_FILTER_TERMS = 200;
+/** Objects and arrays nested deeper than this inside an entry are not searched (nor recursed into). */
+export const MAX_VALUE_DEPTH = 64;
 
 export const SEVERITIES = [
   "DEFAULT",
@@ -33,8 +40,14 @@ export type LogEntryJson = Record<string, unknown>;
 /** Compiles a pattern of `=~` / `!~` into a search (partial match); throws on a pattern it refuses. */
 export type CompileRegex = (pattern: string) => (text: string) => boolean;
 
+/** Counts the work matches() did: about one unit per character it searched, and one per restriction. */
+export interface WorkMeter {
+  units: number;
+}
+
 export interface LogFilter {
-  matches(entry: LogEntryJson): boolean;
+  /** Whether the entry matches; the work it took is added to `meter`, when given. */
+  matches(entry: LogEntryJson, meter?: WorkMeter): boolean;
   /**
    * The narrowest timestamp window every matching entry lies in, from comparisons on `timestamp` that the whole
    * filter ANDs (for an index to start from); matches() still checks each entry.
@@ -51,6 +64,7 @@ type Node =
   | { type: "and" | "or"; children: Node[] }
   | { type: "not"; child: Node }
   | { type: "compare"; path: string[]; kind: FieldKind; op: Operator; value: string; regex?: (text: string) => boolean }
+  /** value is lower-cased: the search ignores case. */
   | { type: "global"; value: string }
   | { type: "logId"; logId: string };
 
@@ -220,6 +234,7 @@ const fieldName = (path: readonly string[]) =>
 class Parser {
   private pos = 0;
   private depth = 0;
+  private terms = 0;
   constructor(
     private readonly tokens: Token[],
     private readonly compileRegex: CompileRegex,
@@ -283,6 +298,10 @@ class Parser {
   private primary(): Node {
     const token = this.next();
     if (!token) throw unparseable("unexpected end of filter");
+    if (token.t !== "(" && ++this.terms > MAX_FILTER_TERMS)
+      throw invalidArgument(
+        `The filter has more than ${MAX_FILTER_TERMS} restrictions (comparisons and search terms); at most ${MAX_FILTER_TERMS} are allowed.`,
+      );
     switch (token.t) {
       case "(":
         return this.nest(token.at, () => {
@@ -292,7 +311,7 @@ class Parser {
           return inner;
         });
       case "string":
-        return { type: "global", value: token.value };
+        return { type: "global", value: token.value.toLowerCase() };
       case "path":
         return this.afterPath(token);
       default:
@@ -312,7 +331,7 @@ class Parser {
     }
     if (following?.t !== "op") {
       // A bare word searches every field, as a quoted string does.
-      if (token.segments.length === 1) return { type: "global", value: token.segments[0] as string };
+      if (token.segments.length === 1) return { type: "global", value: (token.segments[0] as string).toLowerCase() };
       throw unparseable(`'${fieldName(token.segments)}' needs a comparison`, token.at);
     }
     this.pos += 1;
@@ -396,16 +415,52 @@ function valuesAt(entry: unknown, path: readonly string[]): unknown[] {
   return current.flatMap((value) => (Array.isArray(value) ? (value as unknown[]) : [value]));
 }
 
-/** Every scalar under a value, as text (for `:` on a message and for global restrictions). */
-function leaves(value: unknown, out: string[] = []): string[] {
-  if (value === null || value === undefined) return out;
-  if (typeof value === "object") {
-    for (const child of Object.values(value as Record<string, unknown>)) leaves(child, out);
-  } else out.push(String(value));
+/**
+ * Every scalar under a value, as text (for `:` on a message and for global restrictions), in document order.
+ * Iterative, and blind below MAX_VALUE_DEPTH levels, so that a deeply nested value cannot overflow the stack.
+ */
+export function leaves(value: unknown): string[] {
+  const out: string[] = [];
+  const stack: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const current = item.value;
+    if (current === null || current === undefined) continue;
+    if (typeof current !== "object") {
+      out.push(String(current));
+      continue;
+    }
+    if (item.depth >= MAX_VALUE_DEPTH) continue;
+    const children = Object.values(current as Record<string, unknown>);
+    for (let i = children.length - 1; i >= 0; i--) stack.push({ value: children[i], depth: item.depth + 1 });
+  }
   return out;
 }
 
 const contains = (haystack: string, needle: string) => haystack.toLowerCase().includes(needle.toLowerCase());
+
+/** One entry being evaluated: its leaves, lower-cased, computed once however many words search them. */
+interface Evaluation {
+  entry: LogEntryJson;
+  lowerLeaves?: string[];
+  /** Their total length: what one search through them costs. */
+  leavesLength: number;
+  meter: WorkMeter;
+}
+
+function entryLeaves(evaluation: Evaluation): string[] {
+  if (evaluation.lowerLeaves === undefined) {
+    evaluation.lowerLeaves = leaves(evaluation.entry).map((leaf) => leaf.toLowerCase());
+    evaluation.leavesLength = evaluation.lowerLeaves.reduce((sum, leaf) => sum + leaf.length, 0);
+  }
+  return evaluation.lowerLeaves;
+}
+
+/** The leaves of one field's value, with their length counted as work. */
+function metered(value: unknown, meter: WorkMeter): string[] {
+  const found = leaves(value);
+  for (const leaf of found) meter.units += leaf.length;
+  return found;
+}
 
 function order(op: Operator, difference: number): boolean {
   switch (op) {
@@ -441,11 +496,11 @@ function keyOf(kind: FieldKind, value: unknown): number | string | undefined {
   }
 }
 
-function compareOne(node: Extract<Node, { type: "compare" }>, actual: unknown): boolean {
+function compareOne(node: Extract<Node, { type: "compare" }>, actual: unknown, meter: WorkMeter): boolean {
   const { op, value, kind } = node;
-  if (op === ":") return value === "*" || leaves(actual).some((leaf) => contains(leaf, value));
+  if (op === ":") return value === "*" || metered(actual, meter).some((leaf) => contains(leaf, value));
   if (node.regex) {
-    const found = leaves(actual).some((leaf) => node.regex?.(leaf) === true);
+    const found = metered(actual, meter).some((leaf) => node.regex?.(leaf) === true);
     return op === "=~" ? found : !found;
   }
   const left = keyOf(kind, actual);
@@ -456,16 +511,21 @@ function compareOne(node: Extract<Node, { type: "compare" }>, actual: unknown): 
   return order(op, a === b ? 0 : a < b ? -1 : 1);
 }
 
-function evaluate(node: Node, entry: LogEntryJson): boolean {
+function evaluate(node: Node, evaluation: Evaluation): boolean {
+  const { entry, meter } = evaluation;
+  meter.units += 1;
   switch (node.type) {
     case "and":
-      return node.children.every((child) => evaluate(child, entry));
+      return node.children.every((child) => evaluate(child, evaluation));
     case "or":
-      return node.children.some((child) => evaluate(child, entry));
+      return node.children.some((child) => evaluate(child, evaluation));
     case "not":
-      return !evaluate(node.child, entry);
-    case "global":
-      return leaves(entry).some((leaf) => contains(leaf, node.value));
+      return !evaluate(node.child, evaluation);
+    case "global": {
+      const lowerLeaves = entryLeaves(evaluation);
+      meter.units += evaluation.leavesLength;
+      return lowerLeaves.some((leaf) => leaf.includes(node.value));
+    }
     case "logId": {
       const logName = entry["logName"];
       return typeof logName === "string" && logName.endsWith(`/logs/${encodeURIComponent(node.logId)}`);
@@ -476,8 +536,8 @@ function evaluate(node: Node, entry: LogEntryJson): boolean {
       if (actual.length === 0 && node.kind === "severity") actual.push("DEFAULT");
       // A field the entry lacks matches no comparison (NOT field=value does match it), as in Logging.
       if (actual.length === 0) return false;
-      if (node.op === "!=" || node.op === "!~") return actual.every((value) => compareOne(node, value));
-      return actual.some((value) => compareOne(node, value));
+      if (node.op === "!=" || node.op === "!~") return actual.every((value) => compareOne(node, value, meter));
+      return actual.some((value) => compareOne(node, value, meter));
     }
   }
 }
@@ -507,7 +567,13 @@ export function parseLogFilter(text: string, compileRegex: CompileRegex): LogFil
     throw invalidArgument(`The filter is ${text.length} characters long; at most ${MAX_FILTER_LENGTH} are allowed.`);
   const root = new Parser(tokenize(text), compileRegex).parse();
   return {
-    matches: (entry) => root === undefined || evaluate(root, entry),
+    matches: (entry, meter = { units: 0 }) => {
+      if (root === undefined) {
+        meter.units += 1;
+        return true;
+      }
+      return evaluate(root, { entry, leavesLength: 0, meter });
+    },
     ...timestampWindow(root),
   };
 }

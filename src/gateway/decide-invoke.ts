@@ -11,6 +11,7 @@ import {
   NO_CREDENTIAL_REASON,
   clientAudienceReason,
   credentialProblemReason,
+  deletedAccountReason,
   disabledReason,
   missingInvokeReason,
   tokenFailureReason,
@@ -44,8 +45,12 @@ export type InvokeVerdict =
 export interface InvokeDeps {
   engine: Pick<PolicyEngine, "decide">;
   tokens: Pick<TokenService, "verifyIdToken" | "verifyIdTokenCached">;
-  /** A disabled service account's tokens stop working at once, as on Google Cloud. */
-  subjects: { isDisabled(email: string): boolean };
+  /**
+   * A disabled service account's tokens stop working at once, as on Google Cloud; a deleted one's ID tokens stay
+   * valid until they expire, but name a principal IAM no longer grants anything (serviceAccountUniqueId: the
+   * account that has the email now).
+   */
+  subjects: { isDisabled(email: string): boolean; serviceAccountUniqueId?(email: string): string | undefined };
   /** Finds and parses the credential headers, remembering each connection's last (createCredentialReader). */
   readCredential: CredentialReader;
 }
@@ -100,7 +105,8 @@ const acceptedAudience = (service: RoutedService) => (aud: string) =>
 
 /** The principal a verified token names, if the token would also be accepted on a private service. */
 function validCaller(deps: InvokeDeps, service: RoutedService, verdict: IdTokenVerification): string | undefined {
-  if (!verdict.ok || deps.subjects.isDisabled(verdict.principal.email)) return undefined;
+  if (!verdict.ok || deps.subjects.isDisabled(verdict.principal.email) || deletedAccount(deps, verdict))
+    return undefined;
   if (!service.audiences.has(verdict.claims.aud) && verdict.principal.kind !== "user") return undefined;
   return verdict.principal.email;
 }
@@ -122,6 +128,13 @@ async function identifyPublicCaller(
   return caller ? { allowed: true, public: true, caller } : PUBLIC;
 }
 
+/** Whether a verified ID token names a service account that was deleted since it was signed. */
+function deletedAccount(deps: InvokeDeps, verdict: Extract<IdTokenVerification, { ok: true }>): boolean {
+  const { principal, claims } = verdict;
+  if (principal.kind !== "serviceAccount" || deps.subjects.serviceAccountUniqueId === undefined) return false;
+  return deps.subjects.serviceAccountUniqueId(principal.email) !== claims.sub;
+}
+
 function judge(
   deps: InvokeDeps,
   service: RoutedService,
@@ -135,6 +148,15 @@ function judge(
   if (!service.audiences.has(verdict.claims.aud) && principal.kind !== "user") {
     return notAuthorized(clientAudienceReason(principal), principal);
   }
+  // As on Google: the signature still verifies, but the deleted principal holds no role (403, not 401).
+  if (deletedAccount(deps, verdict))
+    return {
+      allowed: false,
+      status: 403,
+      logText: LOG_TEXT.missingInvoke,
+      reason: deletedAccountReason(principal, verdict.claims.sub),
+      principal,
+    };
   const decision = deps.engine.decide(principal, "run.routes.invoke", service.resource);
   if (!decision.allowed) {
     return {

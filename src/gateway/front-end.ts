@@ -12,7 +12,7 @@ import {
   type ServiceDirectory,
   type RoutedService,
 } from "./directory.js";
-import { decideInvoke, type InvokeVerdict } from "./decide-invoke.js";
+import { decideInvoke, type InvokeDeps, type InvokeVerdict } from "./decide-invoke.js";
 import { createCredentialReader } from "./credentials.js";
 import { admitsSource } from "./ingress.js";
 import { ingressReason } from "./refusal-reasons.js";
@@ -41,7 +41,7 @@ export interface FrontEndOptions {
   directory: ServiceDirectory;
   engine: Pick<PolicyEngine, "decide">;
   tokens: Pick<TokenService, "verifyIdToken" | "verifyIdTokenCached">;
-  subjects: { isDisabled(email: string): boolean };
+  subjects: InvokeDeps["subjects"];
   instances: InstanceProvider;
   forwarder: Forwarder;
   requestLog: RequestLog;

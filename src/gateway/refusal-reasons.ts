@@ -42,6 +42,10 @@ export const disabledReason = (principal: SignedIn) => `${memberOf(principal)} i
 export const clientAudienceReason = (principal: SignedIn) =>
   `bad audience: ${memberOf(principal)}'s token is for an OAuth client, which only users' own tokens may be; a service account's needs one of the service's URLs (${MINT_HINT})`;
 
+/** A valid ID token of a service account deleted since (perhaps recreated under the same email). */
+export const deletedAccountReason = (principal: SignedIn, sub: string) =>
+  `${memberOf(principal)} with unique id ${sub} was deleted: its ID token is still signed and unexpired, but IAM grants nothing to a deleted account (a new account with the same email is another principal)`;
+
 export const missingInvokeReason = (member: string, resource: string) =>
   `${member} lacks run.routes.invoke (no binding grants it; try: runguard iam explain ${member} run.routes.invoke ${resource})`;
 

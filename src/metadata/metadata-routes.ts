@@ -39,6 +39,7 @@ export function createAccessTokenCache(deps: MetadataDeps) {
     if (!cached || cached.scopes !== key || cached.expiresAtMs - now < 5 * 60_000) {
       const issued = await deps.tokens.issueAccessToken({
         principal: { kind: "serviceAccount", email: deps.identity.serviceAccountEmail },
+        uniqueId: deps.identity.serviceAccountUniqueId,
         scopes,
       });
       cached = { ...issued, scopes: key };

@@ -118,7 +118,8 @@ export function createMemoryStore(): Store {
           continue;
         scanned += 1;
         if (scan.matches(record)) records.push(copyLog(record));
-        if (records.length >= scan.limit || scanned >= scan.maxScanned) return { records, next: { row, step: 0 } };
+        if (records.length >= scan.limit || scanned >= scan.maxScanned || scan.budgetSpent?.() === true)
+          return { records, next: { row, step: 0 } };
       }
       return lastSeen ? { records, end: lastSeen } : { records };
     },

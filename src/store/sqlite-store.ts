@@ -282,7 +282,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
           scanned += 1;
           if (scan.matches(record)) records.push(record);
           // Leaving the loop ends the statement's iteration (return() resets it).
-          if (records.length >= scan.limit || scanned >= scan.maxScanned) return { records, next: { row: r.id, step } };
+          if (records.length >= scan.limit || scanned >= scan.maxScanned || scan.budgetSpent?.() === true)
+            return { records, next: { row: r.id, step } };
         }
       }
       // The window is read; rows lie beyond it unless it reached the table's other end. Resume at its edge.

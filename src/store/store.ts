@@ -127,6 +127,11 @@ export interface LogScan {
   limit: number;
   /** The most entries to look at (matching or not) before answering, so that one page is bounded work. */
   maxScanned: number;
+  /**
+   * Asked after each entry looked at: true ends the page there, resumable, as maxScanned does (a page whose
+   * filter is costly stops once its work budget is spent, however few entries it looked at).
+   */
+  budgetSpent?(): boolean;
   /** The most table rows to read, where the backend keeps rows (SQLite); a page may then end with no entries. */
   maxRows?: number;
   /** Which entries to return, of those looked at. */

@@ -37,6 +37,14 @@ export interface TokenServiceOptions {
   accessTokenAudience?: string;
   /** Maps the `sub` of a token without an email claim (a service account's unique id) to its principal. */
   resolveSubject?: (sub: string) => SignedIn | undefined;
+  /**
+   * The unique id of the service account that has this email now. When given, a service account's access token
+   * carries its account's unique id and is valid only while that same account exists (Google revokes a deleted
+   * account's access tokens; one recreated under the same email is another account).
+   */
+  serviceAccountUniqueId?: (email: string) => string | undefined;
+  /** Subscribes to changes of service accounts (to forget cached verifications). */
+  onServiceAccountChange?: (listener: () => void) => () => void;
   /** Seals the signing keys in the store; by default under a key of this process only (for a memory store). */
   envelope?: Envelope;
 }
@@ -66,7 +74,14 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   const keys = createKeyRing(store, clock, MAX_LIFETIME_MS, options.envelope ?? createEnvelope(randomBytes(32)));
   const certificateOf = createSigningCertificates();
   const idCache = createVerificationCache<{ claims: IdTokenClaims; principal: SignedIn }>(10_000);
-  const accessCache = createVerificationCache<VerifiedAccessToken>(10_000);
+  const accessCache = createVerificationCache<VerifiedAccessToken & { uniqueId?: string }>(10_000);
+  // A cached verification names an account as it was: forget them all when accounts change (rare).
+  options.onServiceAccountChange?.(() => accessCache.clear());
+  /** Whether a verified token's service account is still the account it was issued to. */
+  const stillBound = (verified: VerifiedAccessToken, uniqueId: string | undefined) =>
+    verified.principal.kind !== "serviceAccount" ||
+    options.serviceAccountUniqueId === undefined ||
+    (uniqueId !== undefined && options.serviceAccountUniqueId(verified.principal.email) === uniqueId);
   const selfSigned = createSelfSignedJwtVerifier(store, clock);
 
   const keyFor = async (header: { kid?: string; alg?: string }) => {
@@ -110,12 +125,18 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     },
 
     async issueAccessToken(request: AccessTokenRequest): Promise<IssuedAccessToken> {
+      const { principal } = request;
+      const uniqueId =
+        principal.kind === "serviceAccount"
+          ? (request.uniqueId ?? options.serviceAccountUniqueId?.(principal.email))
+          : undefined;
       const { token, expiresAtMs } = await sign(
         {
           iss: issuer,
           aud: accessAudience,
-          sub: request.principal.email,
-          kind: request.principal.kind,
+          sub: principal.email,
+          kind: principal.kind,
+          ...(uniqueId === undefined ? {} : { uid: uniqueId }),
           scope: request.scopes.join(" "),
         },
         "at+jwt",
@@ -165,7 +186,10 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     async verifyAccessToken(token) {
       const now = clock.now();
       const cached = accessCache.get(token, now);
-      if (cached) return cached;
+      if (cached) {
+        const { uniqueId, ...verified } = cached;
+        return stillBound(verified, uniqueId) ? verified : undefined;
+      }
       if (!token.startsWith(ACCESS_PREFIX) || token.length > MAX_TOKEN_BYTES) return undefined;
       try {
         const payload = await verifyRaw(token.slice(ACCESS_PREFIX.length), "at+jwt", accessAudience);
@@ -179,7 +203,10 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
             .filter(Boolean),
           expiresAtMs: (payload.exp ?? 0) * 1000,
         };
-        accessCache.set(token, verified, verified.expiresAtMs);
+        const uniqueId = typeof payload["uid"] === "string" ? payload["uid"] : undefined;
+        // Refused, not cached: the account may be created again later, and this token must stay refused.
+        if (!stillBound(verified, uniqueId)) return undefined;
+        accessCache.set(token, { ...verified, ...(uniqueId === undefined ? {} : { uniqueId }) }, verified.expiresAtMs);
         return verified;
       } catch {
         return undefined;

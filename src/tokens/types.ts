@@ -26,6 +26,11 @@ export interface IdTokenRequest {
 
 export interface AccessTokenRequest {
   principal: Exclude<Principal, { kind: "anonymous" }>;
+  /**
+   * A service account's unique id: its token is bound to it and stops working once the account is deleted, even
+   * if another is created with the same email. Looked up by email when absent.
+   */
+  uniqueId?: string;
   scopes: string[];
   lifetimeSeconds?: number;
 }

@@ -5,6 +5,7 @@ import { RE2JS } from "re2js";
 import {
   MAX_FILTER_DEPTH,
   MAX_FILTER_LENGTH,
+  MAX_FILTER_TERMS,
   parseLogFilter as parseWith,
   type LogEntryJson,
 } from "../../src/core/logging-filter.js";
@@ -222,12 +223,65 @@ describe("Logging filter", () => {
   });
 
   it("parses a long flat filter in bounded time", () => {
-    const long = Array.from({ length: 1500 }, (_, i) => `labels.k${i % 10}=v`)
-      .join(" OR ")
-      .slice(0, MAX_FILTER_LENGTH);
+    const terms = (n: number) => Array.from({ length: n }, (_, i) => `labels.k${i % 10}=v`).join(" OR ");
     const started = performance.now();
-    const parsed = parseLogFilter(long.replace(/ OR [^ ]*$/, ""));
+    const parsed = parseLogFilter(terms(MAX_FILTER_TERMS));
     assert.equal(parsed.matches(request), false);
+    // A filter of the most characters has more terms than allowed: refused while parsing, before any entry.
+    const longest = terms(1500)
+      .slice(0, MAX_FILTER_LENGTH)
+      .replace(/ OR [^ ]*$/, "");
+    assert.throws(
+      () => parseLogFilter(longest),
+      (error: unknown) => isApiError(error),
+    );
     assert.ok(performance.now() - started < 1000);
+  });
+});
+
+describe("logging filter bounds on work", () => {
+  it(`refuses more than ${MAX_FILTER_TERMS} terms with INVALID_ARGUMENT, and takes ${MAX_FILTER_TERMS}`, () => {
+    const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(" OR ");
+    assert.doesNotThrow(() => parseLogFilter(words(MAX_FILTER_TERMS)));
+    assert.throws(
+      () => parseLogFilter(words(MAX_FILTER_TERMS + 1)),
+      (error: unknown) =>
+        isApiError(error) && error.status === "INVALID_ARGUMENT" && /at most 200 are allowed/.test(error.message),
+    );
+    // Comparisons count too, parentheses do not.
+    const comparisons = Array.from({ length: MAX_FILTER_TERMS + 1 }, () => "(severity>=ERROR)").join(" ");
+    assert.throws(
+      () => parseLogFilter(comparisons),
+      (error: unknown) => isApiError(error),
+    );
+  });
+
+  it("searches an entry's fields once however many words the filter has", () => {
+    let reads = 0;
+    const entry: LogEntryJson = { logName: "projects/p/logs/x", textPayload: "plain text" };
+    Object.defineProperty(entry, "jsonPayload", {
+      enumerable: true,
+      get: () => {
+        reads += 1;
+        return { message: "hello" };
+      },
+    });
+    const filter = parseLogFilter(Array.from({ length: 50 }, (_, i) => `"absent${i}"`).join(" OR "));
+    const meter = { units: 0 };
+    assert.equal(filter.matches(entry, meter), false);
+    assert.equal(reads, 1, "the entry's leaves were collected once, not once per word");
+    assert.ok(meter.units >= 50 * "plain text".length, "each word's search is counted as work");
+  });
+
+  it("searches values nested deeply without overflowing the stack, blind below 64 levels", () => {
+    let value: unknown = "bottom-word";
+    for (let i = 0; i < 100_000; i++) value = [value];
+    const deep: LogEntryJson = { textPayload: "top-word", jsonPayload: { nested: value } };
+    assert.equal(parseLogFilter("top-word").matches(deep), true);
+    assert.equal(parseLogFilter("bottom-word").matches(deep), false);
+    assert.equal(parseLogFilter("jsonPayload.nested:bottom").matches(deep), false);
+    let shallow: unknown = "near-word";
+    for (let i = 0; i < 10; i++) shallow = [shallow];
+    assert.equal(parseLogFilter("near-word").matches({ jsonPayload: { nested: shallow } }), true);
   });
 });

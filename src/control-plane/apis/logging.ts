@@ -4,7 +4,13 @@
 import { RE2JS } from "re2js";
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { invalidArgument } from "../../core/errors.js";
-import { parseLogFilter, SEVERITIES, type LogEntryJson } from "../../core/logging-filter.js";
+import {
+  MAX_VALUE_DEPTH,
+  parseLogFilter,
+  SEVERITIES,
+  type LogEntryJson,
+  type WorkMeter,
+} from "../../core/logging-filter.js";
 import { toRfc3339 } from "../../core/clock.js";
 import type { Project } from "../../accounts/projects.js";
 import type { LogEntryRecord, LogPosition } from "../../store/store.js";
@@ -26,6 +32,13 @@ export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 1000;
 /** Entries one page looks at, matching or not, before it answers with what it found and a nextPageToken. */
 export const MAX_SCANNED_PER_PAGE = 20_000;
+/**
+ * The filter work one page may do (WorkMeter units: about one per character searched) before it answers with what
+ * it found and a nextPageToken; Logging's pages may be short, even empty, when a token follows. A page of 20,000
+ * entries with a few search words stays well within it; a filter of hundreds of words over every field does not,
+ * and is answered in several pages instead of holding the process for seconds.
+ */
+export const MAX_FILTER_WORK_PER_PAGE = 50_000_000;
 const MAX_RESOURCE_NAMES = 100;
 const DATA_ACCESS_LOG = "/logs/cloudaudit.googleapis.com%2Fdata_access";
 
@@ -110,6 +123,9 @@ function structured(entry: LogEntryJson): LogEntryJson {
     return entry;
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return entry;
+  // A line nested deeper than anything a logger writes stays text: as an object it would overflow the stack of
+  // whatever walks it (the filter, the JSON answer) and fail every read of the project's logs.
+  if (nestedDeeperThan(parsed, MAX_VALUE_DEPTH)) return entry;
   const payload = { ...(parsed as Record<string, unknown>) };
   const { textPayload: _text, ...rest } = entry;
   const out: LogEntryJson = { ...rest };
@@ -139,6 +155,17 @@ function structured(entry: LogEntryJson): LogEntryJson {
   if (typeof httpRequest === "object" && httpRequest !== null) out["httpRequest"] = httpRequest;
   out["jsonPayload"] = payload;
   return out;
+}
+
+/** Whether a parsed JSON value has objects or arrays nested more than `limit` levels deep (iterative). */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: { value: unknown; depth: number }[] = [{ value, depth: 1 }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    if (typeof item.value !== "object" || item.value === null) continue;
+    if (item.depth > limit) return true;
+    for (const child of Object.values(item.value)) stack.push({ value: child, depth: item.depth + 1 });
+  }
+  return false;
 }
 
 /** An instant as the store's timestamps are written, when it compares with them as text (years 0000-9999). */
@@ -187,6 +214,7 @@ async function listEntries(call: ApiCall) {
       if (!entry) rendered.set(record, (entry = render(record)));
       return entry;
     };
+    const work: WorkMeter = { units: 0 };
     const from = storedTimestamp(filter.timestampFromMs);
     const before = storedTimestamp(filter.timestampBeforeMs);
     const page = await call.platform.store.scanLogs({
@@ -197,12 +225,13 @@ async function listEntries(call: ApiCall) {
       ...(after ? { after } : {}),
       limit: pageSize,
       maxScanned: MAX_SCANNED_PER_PAGE,
+      budgetSpent: () => work.units >= MAX_FILTER_WORK_PER_PAGE,
       matches: (record) => {
         if (record.logName.endsWith(DATA_ACCESS_LOG) && !privateLogs.has(record.logName.split("/")[1] ?? ""))
           return false;
         // Refusals Cloud Run would not have logged (ingress, IAP) are runguard's alone (`runguard logs`).
         if ((record.entry["labels"] as Record<string, string> | undefined)?.[UNLOGGED_LABEL]) return false;
-        return filter.matches(entryOf(record));
+        return filter.matches(entryOf(record), work);
       },
     });
     return {

@@ -61,7 +61,11 @@ async function exchangeAssertion(call: ApiCall) {
       });
       return { id_token: idToken };
     }
-    const issued = await call.platform.tokens.issueAccessToken({ principal, scopes: (scope ?? "").split(" ") });
+    const issued = await call.platform.tokens.issueAccessToken({
+      principal,
+      uniqueId: account.uniqueId,
+      scopes: (scope ?? "").split(" "),
+    });
     const expiresIn = Math.max(0, Math.floor((issued.expiresAtMs - call.platform.clock.now()) / 1000));
     return { access_token: issued.token, expires_in: expiresIn, token_type: "Bearer" };
   });
