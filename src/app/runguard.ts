@@ -8,11 +8,12 @@ import type { Config } from "../core/config.js";
 import type { Clock } from "../core/clock.js";
 import {
   answerMalformedApiRequests,
+  createApiAuthenticator,
   createApiDispatch,
   createControlPlaneHandler,
   type ControlPlaneOptions,
 } from "../control-plane/server.js";
-import { createGrpcGateway, type GrpcGateway } from "../control-plane/grpc/gateway.js";
+import { createGrpcGateway, type GrpcGateway, type GrpcLimits } from "../control-plane/grpc/gateway.js";
 import { serveEveryProtocol } from "./api-listener.js";
 import type { Logger } from "../core/logger.js";
 import { createLogger } from "./logger.js";
@@ -106,6 +107,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Told of requests, instance lines and starts, builds and access changes as they happen (live-feed.ts). */
   live?: LiveSink;
+  /** Limits of the gRPC gateway (connections, idle time, buffered bytes); shorter ones for tests. */
+  grpcLimits?: GrpcLimits;
 }
 
 export async function startRunguard(config: Config, options: StartOptions = {}): Promise<Runguard> {
@@ -114,7 +117,7 @@ export async function startRunguard(config: Config, options: StartOptions = {}):
   // A start that fails part way (a port in use, a wrong KEK) undoes what it did, so nothing is left running.
   const undo: (() => Promise<void> | void)[] = [() => lock.release()];
   try {
-    return await start(config, logger, options.clock, options.live, lock, undo);
+    return await start(config, logger, options, lock, undo);
   } catch (error) {
     for (const step of undo.reverse()) await step();
     throw error;
@@ -124,8 +127,7 @@ export async function startRunguard(config: Config, options: StartOptions = {}):
 async function start(
   config: Config,
   logger: Logger,
-  clock: Clock | undefined,
-  live: LiveSink | undefined,
+  { clock, live, grpcLimits }: StartOptions,
   lock: { release(): void },
   undo: (() => Promise<void> | void)[],
 ): Promise<Runguard> {
@@ -205,7 +207,9 @@ async function start(
   const controlPlane = createControlPlaneHandler(controlPlaneOptions);
   const grpc = createGrpcGateway({
     dispatch: createApiDispatch(controlPlaneOptions),
+    authenticate: createApiAuthenticator(controlPlaneOptions),
     maxMessageBytes: config.maxBodyBytes,
+    ...(grpcLimits ? { limits: grpcLimits } : {}),
     onUnexpectedError: (requestId, error) => logger.error({ requestId, err: error }, "unexpected gRPC error"),
   });
   undo.push(() => grpc.close());

@@ -12,7 +12,7 @@ import { authenticateCaller } from "./authenticate.js";
 import { requireScopes } from "./scopes.js";
 import { parseJsonBody, readBody } from "./read-body.js";
 import { errorBody, sendError, sendJson, sendReply, toApiError } from "./respond.js";
-import { isReply, type ApiCall, type Route } from "./route.js";
+import { isReply, type ApiCall, type ApiName, type Route } from "./route.js";
 import { decodeBody } from "./wire/proto.js";
 import { parseTarget, type RequestTarget } from "./target.js";
 import { decodeComponent } from "../core/http-input.js";
@@ -117,6 +117,36 @@ export function createApiDispatch(options: ControlPlaneOptions): ApiDispatch {
   return (request) => dispatch(options, request);
 }
 
+/** Who is calling, from the request headers alone: UNAUTHENTICATED as REST answers it, else the caller. */
+export type ApiAuthenticator = (
+  headers: IncomingHttpHeaders,
+  target: Pick<RequestTarget, "host" | "api">,
+  api: ApiName,
+) => Promise<Caller>;
+
+type Caller = Awaited<ReturnType<typeof authenticateCaller>>;
+
+/**
+ * The check dispatch makes before it reads a body, for a transport that must refuse an unauthenticated call
+ * before buffering or decoding its message (the gRPC gateway).
+ */
+export function createApiAuthenticator(options: ControlPlaneOptions): ApiAuthenticator {
+  return (headers, target, api) => authenticate(options.platform, headers, target, api);
+}
+
+function authenticate(
+  platform: ApiDeps,
+  headers: IncomingHttpHeaders,
+  target: Pick<RequestTarget, "host" | "api">,
+  api: ApiName,
+): Promise<Caller> {
+  return authenticateCaller(headers, platform.tokens, (email) => platform.subjects.isDisabled(email), {
+    target,
+    api,
+    keys: platform,
+  });
+}
+
 async function handle(options: ControlPlaneOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   let target: RequestTarget;
   try {
@@ -162,12 +192,7 @@ async function dispatch(options: ControlPlaneOptions, request: ApiRequest): Prom
   let answered: AuditTarget = {};
   try {
     if (!route.anonymous) {
-      const caller = await authenticateCaller(
-        request.headers,
-        platform.tokens,
-        (email) => platform.subjects.isDisabled(email),
-        { target, api: route.api, keys: platform },
-      );
+      const caller = await authenticate(platform, request.headers, target, route.api);
       requireScopes(route, caller.scopes);
       principal = caller.principal;
     }

@@ -293,9 +293,17 @@ describe("gRPC gateway (h2c, transcoded to the REST routes)", () => {
       assert.equal(audited[0]?.protoPayload?.type_url, "type.googleapis.com/google.cloud.audit.AuditLog");
     });
 
+    /** The owner's token: an unauthenticated call is refused before its message is read (grpc-limits.test.ts). */
+    const ownerMetadata = async () => {
+      const metadata = new grpc.Metadata();
+      metadata.set("authorization", `Bearer ${await rg.accessTokenFor(`user:${OWNER}`)}`);
+      return metadata;
+    };
+
     it("a message that does not decode is INVALID_ARGUMENT", async () => {
       const client = raw();
-      const answer = await unary(client, ACCESS, Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01]));
+      const junk = Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01]);
+      const answer = await unary(client, ACCESS, junk, await ownerMetadata());
       assert.equal((answer as grpc.ServiceError).code, grpc.status.INVALID_ARGUMENT);
       client.close();
     });
@@ -303,7 +311,7 @@ describe("gRPC gateway (h2c, transcoded to the REST routes)", () => {
     it("a message over the size limit is RESOURCE_EXHAUSTED, never read whole", async () => {
       const client = raw();
       const huge = Buffer.alloc(rg.platform.config.maxBodyBytes + 1024, 0x41);
-      const answer = await unary(client, ACCESS, huge);
+      const answer = await unary(client, ACCESS, huge, await ownerMetadata());
       assert.equal((answer as grpc.ServiceError).code, grpc.status.RESOURCE_EXHAUSTED);
       client.close();
     });

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../../src/core/config.js";
-import { startRunguard, type Runguard } from "../../src/app/runguard.js";
+import { startRunguard, type Runguard, type StartOptions } from "../../src/app/runguard.js";
 import { createLogger } from "../../src/app/logger.js";
 import { gcloudEnv } from "../../src/app/gcloud-env.js";
 import { mintAccessToken, signInGcloudAs } from "../../src/app/local-credentials.js";
@@ -24,7 +24,10 @@ export interface TestRunguard extends Runguard {
 export const OWNER = "developer@example.com";
 export const PROJECT = "my-gcp-project";
 
-export async function startTestRunguard(overrides: Record<string, unknown> = {}): Promise<TestRunguard> {
+export async function startTestRunguard(
+  overrides: Record<string, unknown> = {},
+  startOptions: Pick<StartOptions, "grpcLimits"> = {},
+): Promise<TestRunguard> {
   const dataDir = mkdtempSync(join(tmpdir(), "runguard-test-"));
   const config = parseConfig({
     dataDir,
@@ -36,7 +39,7 @@ export async function startTestRunguard(overrides: Record<string, unknown> = {})
     ownerEmail: OWNER,
     ...overrides,
   });
-  const runguard = await startRunguard(config, { logger: createLogger({ level: "silent" }) });
+  const runguard = await startRunguard(config, { ...startOptions, logger: createLogger({ level: "silent" }) });
   const { platform } = runguard;
   const accessTokenFor = async (text: string) => {
     const principal = parsePrincipal(text);
