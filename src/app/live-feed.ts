@@ -8,7 +8,7 @@ import type { StoredPolicy } from "../policies/policy-ops.js";
 import type { StoredSecret, StoredVersion } from "../secrets/types.js";
 
 export type LiveEvent =
-  /** `stored`: false for a request refused before Cloud Run logs it (ingress). */
+  /** `stored`: false for a request refused before Cloud Run would log it (ingress, IAP): kept marked unlogged. */
   | { kind: "request"; row: RequestLogRow; stored: boolean }
   | {
       kind: "line";

@@ -64,7 +64,8 @@ function denied(record: LogEntryRecord): boolean {
   if (kindOf(record.logName) === "requests") {
     const entry = record.entry as RequestEntry;
     const status = entry.httpRequest?.status ?? 0;
-    return (status === 401 || status === 403 || status === 404) && entry.labels?.[REASON_LABEL] !== undefined;
+    // Only refusals carry a reason: 401, 403, ingress 404s, and IAP's 500 when its service agent is missing.
+    return status >= 400 && entry.labels?.[REASON_LABEL] !== undefined;
   }
   const payload = record.entry["protoPayload"] as AuditPayload | undefined;
   return payload?.authorizationInfo?.some((a) => !a.granted) === true;

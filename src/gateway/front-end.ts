@@ -241,7 +241,7 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
     }
     if (verdict.pass) return verdict;
     sendIapAnswer(req, res, verdict.answer);
-    // IAP answers before Cloud Run sees the request: not in the service's request log, only shown live.
+    // IAP answers before Cloud Run sees the request: stored marked unlogged (runguard logs, never the Logging API).
     if (verdict.refusal) {
       requestLog.refusedUnlogged(
         rowOf(req, service, req.url ?? "/", started, {
@@ -288,8 +288,8 @@ export function createFrontEnd(options: FrontEndOptions): FrontEnd {
       sendPage(res, 404, notFoundPage(path));
       return;
     }
-    // Ingress first: a request from a source the setting does not admit never reaches IAM and is not logged
-    // (only shown to a live watcher, with the setting that refused it).
+    // Ingress first: a request from a source the setting does not admit never reaches IAM, and Cloud Run does not
+    // log it: stored marked unlogged, with the setting that refused it (runguard logs, a live watcher).
     const source = route.source ?? options.classifySource(req);
     if (!admitsSource(service.ingress, source, service.projectId)) {
       req.resume();

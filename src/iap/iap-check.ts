@@ -148,7 +148,7 @@ export function createIapCheck(deps: IapCheckDeps): IapStage {
         "The IAP service account is not provisioned. Run: gcloud beta services identity create --service=iap.googleapis.com",
         {
           reason:
-            "IAP's service agent is not provisioned (try: gcloud beta services identity create --service=iap.googleapis.com)",
+            "IAP: its service agent is not provisioned (try: gcloud beta services identity create --service=iap.googleapis.com)",
           principalEmail: email,
         },
       );
