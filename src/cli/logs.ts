@@ -6,7 +6,7 @@ import { GOOGLE_STATUSES, invalidArgument } from "../core/errors.js";
 import { toRfc3339 } from "../core/clock.js";
 import type { LogEntryRecord, LogPosition, Store } from "../store/store.js";
 import { PRINCIPAL_LABEL, REASON_LABEL } from "../store/request-log-entry.js";
-import { formatLatency, printable } from "./terminal.js";
+import { formatLatency, printable, printableOutput } from "./terminal.js";
 
 interface AuditPayload {
   methodName?: string;
@@ -21,6 +21,7 @@ interface RequestEntry {
   resource?: { labels?: { service_name?: string } };
   labels?: Record<string, string>;
   textPayload?: string;
+  jsonPayload?: unknown;
 }
 
 /** --log's values: the last part of each log's name (after %2F). */
@@ -99,23 +100,26 @@ const statusName = (code: number) => GOOGLE_STATUSES[code - 1] ?? `ERROR(${code}
 
 /** One table row: time, status, principal, method, URL or resource, latency, and why (refusals, errors). */
 export function formatRecord(record: LogEntryRecord): string {
+  // Every field may carry what a caller or an instance wrote: printed without control characters.
   const kind = kindOf(record.logName);
   if (kind === "audit") {
     const payload = (record.entry["protoPayload"] ?? {}) as AuditPayload;
     const code = payload.status?.code;
     const outcome = code ? statusName(code) : "OK";
-    const why = code && payload.status?.message ? `  ${payload.status.message}` : "";
-    return `${record.timestamp}  ${outcome.padEnd(17)} ${payload.authenticationInfo?.principalEmail ?? "-"}  ${payload.methodName ?? ""}  ${payload.resourceName ?? ""}  -${why}`;
+    const why = code && payload.status?.message ? `  ${printable(payload.status.message)}` : "";
+    return `${record.timestamp}  ${outcome.padEnd(17)} ${printable(payload.authenticationInfo?.principalEmail ?? "-")}  ${printable(payload.methodName ?? "")}  ${printable(payload.resourceName ?? "")}  -${why}`;
   }
   const entry = record.entry as RequestEntry;
   if (kind === "requests") {
     const request = entry.httpRequest ?? {};
     const latency = request.latency ? formatLatency(Number.parseFloat(request.latency) * 1000) : "-";
     const reason = entry.labels?.[REASON_LABEL];
-    return `${record.timestamp}  ${String(request.status ?? "-").padEnd(17)} ${entry.labels?.[PRINCIPAL_LABEL] ?? "-"}  ${printable(request.requestMethod ?? "")}  ${printable(request.requestUrl ?? "")}  ${latency}${reason ? `  ${reason}` : ""}`;
+    return `${record.timestamp}  ${String(request.status ?? "-").padEnd(17)} ${printable(entry.labels?.[PRINCIPAL_LABEL] ?? "-")}  ${printable(request.requestMethod ?? "")}  ${printable(request.requestUrl ?? "")}  ${latency}${reason ? `  ${printable(reason)}` : ""}`;
   }
   const stream = record.logName.slice(record.logName.lastIndexOf("%2F") + 3);
-  return `${record.timestamp}  ${stream.padEnd(17)} [${entry.resource?.labels?.service_name ?? "-"}]  ${entry.textPayload ?? ""}`;
+  // A structured line (jsonPayload) is shown as its JSON.
+  const text = entry.textPayload ?? (entry.jsonPayload === undefined ? "" : JSON.stringify(entry.jsonPayload));
+  return `${record.timestamp}  ${printable(stream).padEnd(17)} [${printable(entry.resource?.labels?.service_name ?? "-")}]  ${printableOutput(text)}`;
 }
 
 const SCAN = { maxScanned: 10_000 };

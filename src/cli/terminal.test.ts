@@ -1,7 +1,16 @@
 // How the terminal decides on colour and words a request line.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { COLOURS, PLAIN, formatLatency, formatRequest, memberOfEmail, wantsColour } from "./terminal.js";
+import {
+  COLOURS,
+  PLAIN,
+  formatLatency,
+  formatRequest,
+  memberOfEmail,
+  printableOutput,
+  wantsColour,
+} from "./terminal.js";
+import { formatRecord } from "./logs.js";
 import type { RequestLogRow } from "../store/store.js";
 
 const row: RequestLogRow = {
@@ -48,6 +57,25 @@ describe("terminal", () => {
     const hostile = formatRequest({ ...row, method: "G\x1b[2JET", url: "https://h/a\x1b]0;x\x07b" }, PLAIN);
     assert.doesNotMatch(hostile, /\x1b|\x07/); // eslint-disable-line no-control-regex
     assert.match(hostile, / G\?\[2JET \/a\?\]0;x\?b /);
+  });
+
+  it("prints an instance's output and stored payloads without control characters, tabs kept", () => {
+    const hostile = "a\tb\x1b]52;c;cHduZWQ=\x07\x1b[2J\x9b31m\r\n";
+    const shown = printableOutput(hostile);
+    assert.doesNotMatch(shown, /[\x00-\x08\x0a-\x1f\x7f-\x9f]/); // eslint-disable-line no-control-regex
+    assert.equal(shown, "a\tb?]52;c;cHduZWQ=??[2J?31m??");
+    const record = formatRecord({
+      timestamp: "2026-12-06T00:00:00Z",
+      logName: "projects/p/logs/run.googleapis.com%2Fstdout",
+      entry: { textPayload: hostile, resource: { labels: { service_name: "api" } } },
+    } as never);
+    assert.doesNotMatch(record, /\x1b|\x07|\x9b/); // eslint-disable-line no-control-regex
+    const structured = formatRecord({
+      timestamp: "2026-12-06T00:00:00Z",
+      logName: "projects/p/logs/run.googleapis.com%2Fstdout",
+      entry: { jsonPayload: { message: "\x9b2J" }, resource: { labels: { service_name: "api" } } },
+    } as never);
+    assert.match(structured, /\[api\] {2}\{"message":"\?2J"\}$/);
   });
 
   it("says latency in whole milliseconds, and under one as <1 ms", () => {

@@ -49,6 +49,13 @@ export const clockTime = (ms: number) => {
 // eslint-disable-next-line no-control-regex -- control characters are what it removes
 export const printable = (text: string) => text.replace(/[\x00-\x1f\x7f-\x9f]/g, "?");
 
+/**
+ * An instance's output line (untrusted code wrote it) or a stored payload: as printable, keeping tabs, so an app
+ * cannot move the cursor, retitle the terminal or write the clipboard (OSC 52) of whoever watches its logs.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what it removes
+export const printableOutput = (text: string) => text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, "?");
+
 /** The member a request log's principal email stands for: service accounts' emails say that they are. */
 export const memberOfEmail = (email: string | undefined) =>
   email === undefined ? "-" : `${/\.gserviceaccount\.com$/i.test(email) ? "serviceAccount" : "user"}:${email}`;
@@ -62,7 +69,7 @@ const pathOf = (url: string) => url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, "")
 export function formatRequest(row: RequestLogRow, palette: Palette): string {
   const status = palette.status(row.status, String(row.status));
   const line = `${palette.dim(clockTime(row.timestampMs))} ${status} ${palette.name(row.serviceName)} ${printable(row.method)} ${printable(pathOf(row.url))} ${memberOfEmail(row.principalEmail)} ${formatLatency(row.latencyMs)}`;
-  return row.reason ? `${line}  ${palette.warn(row.reason)}` : line;
+  return row.reason ? `${line}  ${palette.warn(printable(row.reason))}` : line;
 }
 
 interface Progress {
@@ -103,11 +110,11 @@ export function createTerminal(options: { fd: number; colour: boolean; writer?: 
       case "line": {
         const stream = event.stream === "stderr" ? " stderr" : "";
         return writer.line(
-          `${palette.dim(clockTime(event.atMs))} ${palette.name(`[${event.service}${stream}]`)} ${event.text}`,
+          `${palette.dim(clockTime(event.atMs))} ${palette.name(`[${event.service}${stream}]`)} ${printableOutput(event.text)}`,
         );
       }
       case "change":
-        return writer.line(`${palette.dim(clockTime(event.atMs))} * ${event.text}`);
+        return writer.line(`${palette.dim(clockTime(event.atMs))} * ${printable(event.text)}`);
       case "progress": {
         if (event.phase === "begin") {
           if (progress.size >= MAX_PROGRESS) return;
@@ -123,8 +130,10 @@ export function createTerminal(options: { fd: number; colour: boolean; writer?: 
         // A failure is always told; a success only when its start was.
         if (!work.announced && event.ok) return;
         const seconds = ((event.atMs - work.startedMs) / 1000).toFixed(1);
-        const outcome = event.ok ? event.outcome : palette.warn(event.outcome);
-        return writer.line(`${palette.dim(clockTime(event.atMs))} ${work.label}… ${outcome} in ${seconds} s`);
+        const outcome = event.ok ? printable(event.outcome) : palette.warn(printable(event.outcome));
+        return writer.line(
+          `${palette.dim(clockTime(event.atMs))} ${printable(work.label)}… ${outcome} in ${seconds} s`,
+        );
       }
     }
   };

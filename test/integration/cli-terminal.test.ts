@@ -146,6 +146,14 @@ describe("runguard up's terminal and runguard logs", () => {
     );
     await invokeUrl(frontEnd, ordersUrl, { path: "/say?text=oops&stream=stderr", headers: bearer(owner) });
     await waitFor(up.stdout, /\[orders-api stderr\] oops/);
+    // Untrusted code cannot drive the developer's terminal: OSC 52 (clipboard), clear screen, C1 CSI.
+    const hostile = encodeURIComponent("pwn\x1b]52;c;cHduZWQ=\x07\x1b[2J\u009b31m-end");
+    await invokeUrl(frontEnd, ordersUrl, { path: `/say?text=${hostile}`, headers: bearer(owner) });
+    await waitFor(up.stdout, /\[orders-api\] pwn\?\]52;c;cHduZWQ=\?\?\[2J\?31m-end/);
+    assert.doesNotMatch(up.stdout(), /\x1b\]52|\x1b\[2J|\u009b/); // eslint-disable-line no-control-regex
+    const logged = (await cli("logs", "--log", "stdout", "--limit", "20")).stdout;
+    assert.match(logged, /\[orders-api\] {2}pwn\?\]52/);
+    assert.doesNotMatch(logged, /\x1b|\u009b/); // eslint-disable-line no-control-regex
   });
 
   it("an instance that takes over a second to start gets a progress line, then how long it took", async () => {
