@@ -104,35 +104,44 @@ async function runExec(argv: string[], options: ExecOptions, command: Command): 
   }
 }
 
-/** Runs CMD in a process group of its own: each signal reaches it once, from here, with or without a terminal. */
+/**
+ * Runs CMD. Without a terminal (CI), in a process group of its own: each signal reaches it once, from here, and
+ * what it leaves running is stopped with it. On a terminal, in the terminal's foreground group, so that CMD can
+ * read from it (a shell, a prompt): the terminal itself sends Ctrl-C to CMD, and here only SIGTERM and SIGHUP
+ * are passed on.
+ */
 function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const [file, ...args] = argv;
   // One argument with a space is a shell line, as `firebase emulators:exec "npm test"` takes it.
   const shellLine = argv.length === 1 && /\s/.test(file ?? "");
+  const onTerminal = process.stdin.isTTY === true;
   const child = spawn(shellLine ? "/bin/sh" : (file ?? ""), shellLine ? ["-c", file ?? ""] : args, {
     stdio: "inherit",
     env,
-    detached: true,
+    detached: !onTerminal,
   });
-  const toGroup = (signal: NodeJS.Signals) => {
+  const toCommand = (signal: NodeJS.Signals) => {
     try {
-      if (child.pid !== undefined) process.kill(-child.pid, signal);
+      if (child.pid === undefined) return;
+      if (!onTerminal) process.kill(-child.pid, signal);
+      // The terminal delivered Ctrl-C to CMD already: runguard only waits for CMD to end.
+      else if (signal !== "SIGINT") process.kill(child.pid, signal);
     } catch {
-      // The group is gone already: CMD is exiting.
+      // CMD (or its group) is gone already: it is exiting.
     }
   };
-  for (const signal of FORWARDED) process.on(signal, toGroup);
+  for (const signal of FORWARDED) process.on(signal, toCommand);
   return new Promise((resolve) => {
     child.once("error", (error: NodeJS.ErrnoException) => {
-      for (const signal of FORWARDED) process.off(signal, toGroup);
+      for (const signal of FORWARDED) process.off(signal, toCommand);
       console.error(`ERROR: cannot run ${file}: ${error.code ?? error.message}`);
       // A shell's code for a command it cannot find or run.
       resolve(error.code === "ENOENT" ? 127 : 126);
     });
     child.once("exit", (code, signal) => {
-      for (const s of FORWARDED) process.off(s, toGroup);
+      for (const s of FORWARDED) process.off(s, toCommand);
       // What CMD left running in its group would call a runguard that is about to go: it goes first.
-      toGroup("SIGTERM");
+      if (!onTerminal) toCommand("SIGTERM");
       resolve(exitCodeOf(code, signal));
     });
   });

@@ -3,13 +3,14 @@
 // instance, nothing CMD started in the background.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
 import { runExec, spawnExec } from "../helpers/exec-process.js";
+import { bin } from "../helpers/up-process.js";
 import { start } from "../../src/api/index.js";
 
 const node = process.execPath;
@@ -152,6 +153,45 @@ describe("runguard exec", () => {
     } finally {
       rmSync(project, { recursive: true, force: true });
     }
+  });
+
+  it("on a terminal (a pty), CMD reads from it through /dev/tty and its exit code is exec's", async () => {
+    // script(1) gives exec a pty as its controlling terminal; what the test writes is typed at it. CMD reads
+    // /dev/tty as password prompts do (ssh, sudo, gcloud auth login): a CMD in a session of its own has no
+    // controlling terminal, and /dev/tty cannot be opened there.
+    const shell = `${node} ${JSON.stringify(bin)} exec -- sh -c 'read line < /dev/tty; echo "got:$line"; exit 5'`;
+    const child = spawn("script", ["-qfec", shell, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    const deadline = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    // Typed once runguard is up and CMD runs, as a user would.
+    while (!out.includes("runguard exec: runguard is up") && child.exitCode === null)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    child.stdin.write("hello-from-the-terminal\n");
+    const code = await exited;
+    clearTimeout(deadline);
+    assert.match(out, /got:hello-from-the-terminal/);
+    assert.equal(code, 5, out);
+  });
+
+  it("on a terminal, Ctrl-C reaches CMD from the terminal once; exec ends with it (130)", async () => {
+    const marker = `rg-exec-ctrl-c-${randomUUID()}`;
+    const shell = `${node} ${JSON.stringify(bin)} exec -- ${node} -e "console.log('ready-' + 'cmd'); setInterval(() => {}, 1000)" ${marker}`;
+    const child = spawn("script", ["-qfec", shell, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    const deadline = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    // script's own command line names the marker too: wait for CMD's word instead.
+    while (!out.includes("ready-cmd") && child.exitCode === null)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    child.stdin.write("\x03");
+    const code = await exited;
+    clearTimeout(deadline);
+    assert.equal(code, 130, out);
+    assert.equal(running(marker), false);
   });
 
   it("refuses a malformed --config with the file and field, without a stack trace, before CMD runs", async () => {
