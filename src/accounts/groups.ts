@@ -11,7 +11,8 @@ export interface GroupsDeps {
 
 export const groupName = (email: string) => `groups/${email.toLowerCase()}`;
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// eslint-disable-next-line no-control-regex -- control characters are what it refuses
+const EMAIL = /^[^\s@\x00-\x1f\x7f-\x9f]+@[^\s@\x00-\x1f\x7f-\x9f]+\.[^\s@\x00-\x1f\x7f-\x9f]+$/;
 
 /**
  * A group named as `x@example.com` or as the member `group:x@example.com` (how IAM bindings name it); any other

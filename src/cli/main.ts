@@ -14,6 +14,7 @@ import { registerVpc } from "./vpc.js";
 import { registerAudit } from "./audit.js";
 import { registerLb } from "./lb.js";
 import { registerBuild } from "./build.js";
+import { printableMessage } from "./terminal.js";
 import { registerState } from "./state.js";
 import { registerExec } from "./exec.js";
 
@@ -67,7 +68,8 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await buildCli().parseAsync(argv);
   } catch (error) {
-    console.error(`ERROR: ${error instanceof Error ? error.message : String(error)}`);
+    // The message may quote a file's or a caller's words: shown without control characters.
+    console.error(`ERROR: ${printableMessage(error instanceof Error ? error.message : String(error))}`);
     process.exitCode = 1;
   }
 }

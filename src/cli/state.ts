@@ -19,6 +19,7 @@ import {
 } from "../declarative/index.js";
 import { dataDirOf } from "./local.js";
 import { openStateSession, type StateSession } from "./state-session.js";
+import { printable, printableMessage } from "./terminal.js";
 
 export function describeChange(change: StateChange): string {
   if (change.count !== undefined) return `  ${change.action} ${change.count} ${change.name}`;
@@ -41,7 +42,8 @@ async function withState<T>(command: Command, work: (session: StateSession) => P
   }
 }
 
-const printChange = (change: StateChange) => console.log(describeChange(change));
+// Names and details come from the state file: printed without control characters.
+const printChange = (change: StateChange) => console.log(printable(describeChange(change)));
 
 async function confirmReset(projectId: string): Promise<boolean> {
   if (!process.stdin.isTTY) return false;
@@ -65,7 +67,7 @@ export function registerState(program: Command): void {
       const state = await loadState(resolve(options.file));
       await withState(command, async (session) => {
         const summary = await applyState(session.platform, state, { onChange: printChange });
-        for (const note of summary.notes) console.log(`note: ${note}`);
+        for (const note of summary.notes) console.log(`note: ${printableMessage(note)}`);
         console.log(summaryLine(`applied ${options.file}`, summary));
       });
     });
@@ -108,14 +110,14 @@ export function registerState(program: Command): void {
         const local = { projectId: session.platform.config.projectId, projectNumber: session.projectNumber };
         console.log(`importing ${dir} into ${local.projectId}`);
         const mapping = projectMappingNote(state, local);
-        if (mapping) console.log(`note: ${mapping}`);
+        if (mapping) console.log(`note: ${printableMessage(mapping)}`);
         const secretsWithoutValue = state.secrets.filter((s) => s.value === undefined && s.valueFile === undefined);
         if (secretsWithoutValue.length > 0)
           console.log(
             `note: ${secretsWithoutValue.length === 1 ? "1 secret gets a placeholder value" : `${secretsWithoutValue.length} secrets get placeholder values`} (--secret-values FILE gives real ones)`,
           );
         const summary = await applyState(session.platform, state, { onChange: printChange, standInImages: true });
-        for (const note of summary.notes.filter((n) => n !== mapping)) console.log(`note: ${note}`);
+        for (const note of summary.notes.filter((n) => n !== mapping)) console.log(`note: ${printableMessage(note)}`);
         console.log(summaryLine(`imported ${dir}`, summary));
       });
     });

@@ -56,6 +56,14 @@ export const printable = (text: string) => text.replace(/[\x00-\x1f\x7f-\x9f]/g,
 // eslint-disable-next-line no-control-regex -- control characters are what it removes
 export const printableOutput = (text: string) => text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, "?");
 
+/** runguard's own messages, which may quote what a file or a caller said: line breaks and tabs kept. */
+// eslint-disable-next-line no-control-regex -- control characters are what it removes
+export const printableMessage = (text: string) => text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, "?");
+
+/** The most of one instance line the terminal shows: 10,000 waiting lines stay a few tens of MB at most. */
+const MAX_SHOWN_LINE = 4096;
+const clipLine = (text: string) => (text.length > MAX_SHOWN_LINE ? `${text.slice(0, MAX_SHOWN_LINE)}…` : text);
+
 /** The member a request log's principal email stands for: service accounts' emails say that they are. */
 export const memberOfEmail = (email: string | undefined) =>
   email === undefined ? "-" : `${/\.gserviceaccount\.com$/i.test(email) ? "serviceAccount" : "user"}:${email}`;
@@ -68,7 +76,7 @@ const pathOf = (url: string) => url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, "")
 
 export function formatRequest(row: RequestLogRow, palette: Palette): string {
   const status = palette.status(row.status, String(row.status));
-  const line = `${palette.dim(clockTime(row.timestampMs))} ${status} ${palette.name(row.serviceName)} ${printable(row.method)} ${printable(pathOf(row.url))} ${memberOfEmail(row.principalEmail)} ${formatLatency(row.latencyMs)}`;
+  const line = `${palette.dim(clockTime(row.timestampMs))} ${status} ${palette.name(printable(row.serviceName))} ${printable(row.method)} ${printable(pathOf(row.url))} ${printable(memberOfEmail(row.principalEmail))} ${formatLatency(row.latencyMs)}`;
   return row.reason ? `${line}  ${palette.warn(printable(row.reason))}` : line;
 }
 
@@ -98,7 +106,7 @@ export function createTerminal(options: { fd: number; colour: boolean; writer?: 
     const work = progress.get(key);
     if (!work) return;
     work.announced = true;
-    writer.line(`${palette.dim(clockTime(Date.now()))} ${work.label}…`);
+    writer.line(`${palette.dim(clockTime(Date.now()))} ${printable(work.label)}…`);
   };
 
   const print = (event: LiveEvent) => {
@@ -110,7 +118,7 @@ export function createTerminal(options: { fd: number; colour: boolean; writer?: 
       case "line": {
         const stream = event.stream === "stderr" ? " stderr" : "";
         return writer.line(
-          `${palette.dim(clockTime(event.atMs))} ${palette.name(`[${event.service}${stream}]`)} ${printableOutput(event.text)}`,
+          `${palette.dim(clockTime(event.atMs))} ${palette.name(`[${event.service}${stream}]`)} ${printableOutput(clipLine(event.text))}`,
         );
       }
       case "change":

@@ -18,7 +18,11 @@ export interface ParsedMember {
   value: string;
 }
 
-const EMAIL = /^[^\s@:]+@[^\s@:]+\.[^\s@:]+$/;
+// No control characters in any member: members are shown in terminals, logs and gcloud's output.
+// eslint-disable-next-line no-control-regex -- control characters are what it refuses
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
+// eslint-disable-next-line no-control-regex -- control characters are what it refuses
+const EMAIL = /^[^\s@:\x00-\x1f\x7f-\x9f]+@[^\s@:\x00-\x1f\x7f-\x9f]+\.[^\s@:\x00-\x1f\x7f-\x9f]+$/;
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 const DELETED = /^deleted:(user|serviceAccount|group):([^?\s]+)\?uid=\d+$/;
 
@@ -30,6 +34,7 @@ function invalid(member: string) {
 
 export function parseMember(member: string): ParsedMember {
   if (typeof member !== "string" || member !== member.trim() || member.length === 0) throw invalid(String(member));
+  if (CONTROL.test(member)) throw invalid(member);
   if (member === "allUsers") return { kind: "allUsers", value: "" };
   if (member === "allAuthenticatedUsers") return { kind: "allAuthenticatedUsers", value: "" };
   if (DELETED.test(member)) return { kind: "deleted", value: member };
