@@ -121,9 +121,13 @@ export async function applyProjectBindings(session: Session, bindings: readonly 
   const resource = `projects/${session.project.projectId}`;
   const current = await readPolicy(session.deps, resource);
   const merged = normalizedBindings(current);
+  const added: string[] = [];
   for (const declared of normalizedBindings({ bindings: bindings as Binding[] })) {
     const key = canonical([declared.role, declared.condition]);
     const same = merged.find((b) => canonical([b.role, b.condition]) === key);
+    const fresh = declared.members.filter((m) => !same?.members.includes(m));
+    if (fresh.length > 0)
+      added.push(`${declared.role}${declared.condition ? " (conditional)" : ""}: ${fresh.join(", ")}`);
     if (!same) merged.push(declared);
     else same.members = [...new Set([...same.members, ...declared.members])];
   }
@@ -138,7 +142,13 @@ export async function applyProjectBindings(session: Session, bindings: readonly 
     { policy: withVersion({ bindings: merged }) },
     { permission: "resourcemanager.projects.setIamPolicy" },
   );
-  session.record({ action: "updated", kind: "policy", name: resource, detail: describeBindings({ bindings: merged }) });
+  // Who gains what on the whole project is said in full: a project-wide allUsers must not pass unseen.
+  session.record({
+    action: "updated",
+    kind: "policy",
+    name: resource,
+    detail: added.length > 0 ? `adds ${added.join("; ")}` : describeBindings({ bindings: merged }),
+  });
 }
 
 const withVersion = (policy: Policy): Policy => ({

@@ -2,7 +2,6 @@
 // `import --secret-values` gave); otherwise a generated placeholder is its first version. Values are never
 // reported: a change says where the value came from, not what it is.
 import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { failedPrecondition, invalidArgument } from "../core/errors.js";
 import {
   addVersion,
@@ -27,14 +26,14 @@ import type { PrivateResource, StoredConnector, StoredSubnetwork } from "../netw
 import { canonical, type Session } from "./context.js";
 import { applyPolicy } from "./apply-identity.js";
 import type { DeclaredSecret, DeclaredState } from "./schema.js";
+import { readSecretValueFile } from "./files.js";
 
 /** Where a secret's value comes from, read only now: the value itself never leaves this function's callers. */
 async function declaredValue(secret: DeclaredSecret): Promise<{ value: Buffer; from: string } | undefined> {
   if (secret.value !== undefined) return { value: Buffer.from(secret.value, "utf8"), from: "the given value" };
   if (secret.valueFile === undefined) return undefined;
-  const value = await readFile(secret.valueFile).catch(() => {
-    throw invalidArgument(`secrets: ${secret.name}: valueFile ${secret.valueFile ?? ""} cannot be read.`);
-  });
+  // Bounded and regular-file-only here too: a program's state (the npm API) reaches apply without loadState.
+  const value = await readSecretValueFile(secret.valueFile, `secrets: ${secret.name}: valueFile`);
   if (value.length === 0) throw invalidArgument(`secrets: ${secret.name}: valueFile ${secret.valueFile} is empty.`);
   return { value, from: `valueFile ${secret.valueFile}` };
 }

@@ -7,6 +7,7 @@ import { applyGroups, applyProjectBindings, applyServiceAccounts, applyUsers } f
 import { applySecrets, applyVpc } from "./apply-resources.js";
 import { applyServices } from "./apply-services.js";
 import type { DeclaredState } from "./schema.js";
+import { checkDeclaredService } from "./knative-schema.js";
 
 export interface ApplyOptions {
   /** Called once per change, as it is made (the CLI prints them). */
@@ -23,6 +24,9 @@ export async function applyState(
   state: DeclaredState,
   options: ApplyOptions = {},
 ): Promise<ApplySummary> {
+  // loadState checked these already; a program's own DeclaredState reaches here unchecked. Before any change.
+  for (const [index, { service }] of state.services.entries())
+    checkDeclaredService(service, "declared state", `services[${index}].service`);
   const summary: ApplySummary = { changes: [], unchanged: 0, notes: [] };
   const session = await openSession(platform, options.onChange, summary);
   const local = { projectId: session.project.projectId, projectNumber: session.project.projectNumber };

@@ -16,6 +16,7 @@ import { invalidArgument } from "../core/errors.js";
 import { LOCATION_LABEL, parseServiceExports } from "../run/knative-export.js";
 import type { DeclaredPolicy, DeclaredState } from "./schema.js";
 import { STATE_FILE_NAME, parseJson, parsePolicyJson, readText } from "./files.js";
+import { checkDeclaredService } from "./knative-schema.js";
 
 type Json = Record<string, unknown>;
 
@@ -31,6 +32,8 @@ interface Collected {
   servicePolicies: Map<string, DeclaredPolicy>;
   projectIds: Set<string>;
   projectNumbers: Set<string>;
+  /** Names of the services the directory's own YAML files hold (not its runguard.yaml's). */
+  scannedServices: string[];
 }
 
 /** Records the project a list names in its resource names (`projects/X/…`): an id or a number. */
@@ -118,6 +121,8 @@ async function readFileInto(dir: string, file: string, found: Collected): Promis
     const services = parseServiceExports(await readText(path), path);
     if (services.length === 0) throw invalidArgument(`${path}: holds no Knative Service (kind: Service).`);
     for (const service of services) {
+      checkDeclaredService(service, path, "");
+      found.scannedServices.push(service.metadata.name);
       if (service.metadata.namespace)
         (/^\d+$/.test(service.metadata.namespace) ? found.projectNumbers : found.projectIds).add(
           service.metadata.namespace,
@@ -167,6 +172,31 @@ function onlyOne(values: Set<string>, what: string, dir: string): string | undef
   return [...values][0];
 }
 
+/**
+ * A policy file's name says whose policy it is, and a service named `project`, `secret-X` or `sa-X` gives its
+ * policy the name of the project's, a secret's or an account's: guessing would grant the service's members on the
+ * project (allUsers as run.invoker on every service) or on another resource, so such a pair is refused.
+ */
+function refuseAmbiguousPolicies(dir: string, files: readonly string[], services: readonly string[]): void {
+  for (const name of services) {
+    const owner =
+      name === "project"
+        ? "the project's policy"
+        : name.startsWith("secret-")
+          ? `secret ${name.slice("secret-".length)}'s policy`
+          : name.startsWith("sa-")
+            ? `service account ${name.slice("sa-".length)}'s policy`
+            : undefined;
+    const file = `${name}-policy.json`;
+    if (!owner || !files.includes(file)) continue;
+    throw invalidArgument(
+      `${join(dir, file)}: ambiguous: it could be ${owner} or the policy of service ${name} (in this directory's YAML). ` +
+        `Move the service's YAML and, if the file is its policy, the file too into a subdirectory, and name them in ${join(dir, STATE_FILE_NAME)}: ` +
+        `services: [{file: SUBDIR/${name}.yaml, iamPolicyFile: SUBDIR/${file}}].`,
+    );
+  }
+}
+
 /** Adds what the directory's exported files declare to `base` (its runguard.yaml, or an empty state). */
 export async function readExportDirectory(dir: string, base: DeclaredState): Promise<DeclaredState> {
   const found: Collected = {
@@ -174,12 +204,14 @@ export async function readExportDirectory(dir: string, base: DeclaredState): Pro
     servicePolicies: new Map(),
     projectIds: new Set(),
     projectNumbers: new Set(),
+    scannedServices: [],
   };
   const files = (await readdir(dir, { withFileTypes: true }))
     .filter((entry) => entry.isFile() && /\.(ya?ml|json)$/.test(entry.name) && entry.name !== STATE_FILE_NAME)
     .map((entry) => entry.name)
     .sort();
   for (const file of files) await readFileInto(dir, file, found);
+  refuseAmbiguousPolicies(dir, files, found.scannedServices);
   const { state } = found;
   for (const [name, policy] of found.servicePolicies) {
     const service = state.services.find((s) => s.service.metadata.name === name);

@@ -6,10 +6,18 @@ import { dirname, join, resolve } from "node:path";
 import { invalidArgument } from "../core/errors.js";
 import { parseServiceExports } from "../run/knative-export.js";
 import { emptyState, parseStateFile, type DeclaredService, type DeclaredState } from "./schema.js";
-import { STATE_FILE_NAME, parsePolicyJson, parseYaml, readText } from "./files.js";
+import {
+  MAX_SECRET_VALUE_BYTES,
+  STATE_FILE_NAME,
+  containedFile,
+  parsePolicyJson,
+  parseYaml,
+  readText,
+} from "./files.js";
+import { checkDeclaredService } from "./knative-schema.js";
 import { readExportDirectory } from "./export-files.js";
 
-/** Reads a state file and every file it names (paths relative to it). */
+/** Reads a state file and every file it names (paths relative to it, and inside its directory). */
 export async function loadStateFile(path: string): Promise<DeclaredState> {
   const source = resolve(path);
   return loadStateDocument(parseYaml(await readText(source), source), source, dirname(source));
@@ -25,20 +33,25 @@ export async function loadStateDocument(document: unknown, source: string, base:
   for (const [index, entry] of file.services.entries()) {
     const where = `${source}: services[${index}]`;
     if (!("file" in entry) && !("service" in entry)) {
+      checkDeclaredService(entry, source, `services[${index}]`);
       services.push({ service: entry });
       continue;
     }
+    const policyFile = entry.iamPolicyFile
+      ? await containedFile(base, entry.iamPolicyFile, `${where}.iamPolicyFile`)
+      : undefined;
     const iamPolicy =
       entry.iamPolicy ??
-      (entry.iamPolicyFile
-        ? parsePolicyJson(await readText(resolve(base, entry.iamPolicyFile)), `${where}.iamPolicyFile`)
-        : undefined);
-    const exportFile = "file" in entry ? resolve(base, entry.file) : undefined;
+      (policyFile ? parsePolicyJson(await readText(policyFile), `${where}.iamPolicyFile`) : undefined);
+    const exportFile = "file" in entry ? await containedFile(base, entry.file, `${where}.file`) : undefined;
     const found = exportFile
       ? parseServiceExports(await readText(exportFile), exportFile)
       : "service" in entry
         ? [entry.service]
         : [];
+    for (const service of found)
+      if (exportFile) checkDeclaredService(service, exportFile, "");
+      else checkDeclaredService(service, source, `services[${index}].service`);
     if (found.length === 0)
       throw invalidArgument(`${where}.file: ${exportFile ?? ""} holds no Knative Service (kind: Service).`);
     if (iamPolicy && found.length > 1)
@@ -47,13 +60,20 @@ export async function loadStateDocument(document: unknown, source: string, base:
       );
     for (const service of found) services.push({ service, ...(iamPolicy ? { iamPolicy } : {}) });
   }
-  const secrets = file.secrets.map((secret, index) => {
-    if (secret.valueFile === undefined) return secret;
-    const valueFile = resolve(base, secret.valueFile);
-    if (!existsSync(valueFile))
-      throw invalidArgument(`${source}: secrets[${index}].valueFile: ${valueFile} does not exist.`);
-    return { ...secret, valueFile };
-  });
+  const secrets = [];
+  for (const [index, secret] of file.secrets.entries()) {
+    if (secret.valueFile === undefined) {
+      secrets.push(secret);
+      continue;
+    }
+    const where = `${source}: secrets[${index}].valueFile`;
+    const valueFile = await containedFile(base, secret.valueFile, where);
+    if ((await stat(valueFile)).size > MAX_SECRET_VALUE_BYTES)
+      throw invalidArgument(
+        `${where}: ${valueFile} is larger than ${MAX_SECRET_VALUE_BYTES.toLocaleString("en-US")} bytes, Secret Manager's limit for a secret value.`,
+      );
+    secrets.push({ ...secret, valueFile });
+  }
   return {
     ...emptyState(),
     ...(file.project ? { project: file.project } : {}),

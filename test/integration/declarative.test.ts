@@ -6,7 +6,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -196,6 +196,11 @@ describe("declarative state: runguard.yaml, apply, export, reset, import", () =>
     assert.match(imported, /project id shop-prod, number 123456789012 is mapped to the local project my-gcp-project/);
     assert.match(imported, /created service orders-api/);
     assert.match(imported, /created connector us-central1\/shop-conn/);
+    // A project policy change says who gains what, so a project-wide grant is visible.
+    assert.match(
+      imported,
+      /updated policy projects\/my-gcp-project \(adds .*roles\/owner: user:admin@shop\.example\.com/,
+    );
     assert.ok(!imported.includes(IMPORTED_SECRET_VALUE));
     const orders = JSON.parse(await run("run", "services", "describe", "orders-api", "--format=json")) as {
       metadata: { annotations: Record<string, string> };
@@ -267,5 +272,77 @@ describe("declarative state: runguard.yaml, apply, export, reset, import", () =>
     const bad = await cli("apply", "-f", "nothing-here.yaml");
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /nothing-here\.yaml: no such file or directory/);
+  });
+
+  it("hostile files are refused before anything is applied, and a project-wide allUsers is printed", async () => {
+    const refused = async (args: string[], message: RegExp) => {
+      const result = await cli(...args);
+      assert.equal(result.code, 1, `${args.join(" ")}: ${result.stdout}`);
+      assert.match(result.stderr, /^ERROR: /);
+      assert.match(result.stderr, message);
+      assert.doesNotMatch(result.stderr, /\n\s+at /, "no stack trace");
+      return result;
+    };
+    // A valueFile that is a symlink out of the directory (here to a stand-in for ~/.ssh/id_ed25519).
+    const key = "-----BEGIN OPENSSH PRIVATE KEY----- stolen";
+    writeFileSync(join(dir, "id_ed25519"), key);
+    const hostile = join(dir, "hostile");
+    mkdirSync(hostile);
+    symlinkSync(join(dir, "id_ed25519"), join(hostile, "notes.txt"));
+    writeFileSync(
+      join(hostile, "runguard.yaml"),
+      "secrets:\n  - name: copied\n    valueFile: notes.txt\n    iamPolicy:\n      bindings:\n        - role: roles/secretmanager.secretAccessor\n          members: [allUsers]\n",
+    );
+    const result = await refused(
+      ["import", hostile],
+      /secrets\[0\]\.valueFile: notes\.txt resolves to .*id_ed25519, outside/,
+    );
+    assert.ok(!`${result.stdout}${result.stderr}`.includes(key));
+    assert.doesNotMatch((await gcloud(env, ["secrets", "list", "--format=value(name)"])).stdout, /copied/);
+
+    // An unquoted number as an env value is refused, and gcloud can still list services.
+    writeFileSync(
+      join(dir, "number.yaml"),
+      `services:\n  - service:\n      ${WEB.replace("name: web", "name: numbers").split("\n").join("\n      ")}        env:\n              - name: PORT\n                value: 8081\n`,
+    );
+    await refused(
+      ["apply", "-f", "number.yaml"],
+      /number\.yaml: services\[0\]\.service\.spec\.template\.spec\.containers\[0\]\.env\[0\]\.value: a string is expected/,
+    );
+    const listed = await gcloud(env, [
+      "run",
+      "services",
+      "list",
+      "--region=us-central1",
+      "--format=value(metadata.name)",
+    ]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.doesNotMatch(listed.stdout, /numbers/);
+
+    // A service named `project` beside project-policy.json: whose policy is it? Refused, the project unchanged.
+    const ambiguous = join(dir, "ambiguous");
+    mkdirSync(ambiguous);
+    writeFileSync(join(ambiguous, "project.yaml"), WEB.replace("name: web", "name: project"));
+    writeFileSync(
+      join(ambiguous, "project-policy.json"),
+      JSON.stringify({ bindings: [{ role: "roles/run.invoker", members: ["allUsers"] }] }),
+    );
+    await refused(
+      ["import", ambiguous],
+      /project-policy\.json: ambiguous: it could be the project's policy or the policy of service project/,
+    );
+    const policyOf = async () => (await gcloud(env, ["projects", "get-iam-policy", PROJECT, "--format=json"])).stdout;
+    assert.doesNotMatch(await policyOf(), /allUsers/);
+
+    // Granting allUsers on the project on purpose works, and apply says so.
+    writeFileSync(
+      join(dir, "public.yaml"),
+      "iam:\n  bindings:\n    - role: roles/run.invoker\n      members: [allUsers]\n",
+    );
+    assert.match(
+      await ok("apply", "-f", "public.yaml"),
+      /updated policy projects\/my-gcp-project \(adds roles\/run\.invoker: allUsers\)/,
+    );
+    assert.match(await policyOf(), /allUsers/);
   });
 });
