@@ -373,7 +373,8 @@ describe("runguard up's terminal and runguard logs", () => {
     assert.equal(plain.stderr, "");
     // Following, the reader's going is noticed at the next entry written (as `kubectl logs -f | head -1`):
     // requests keep coming until the pipeline ends.
-    const followed = spawn("bash", ["-c", pipeline("--follow")], { stdio: ["ignore", "pipe", "pipe"] });
+    // A group of its own, so that a failure ends the whole pipeline, not only bash.
+    const followed = spawn("bash", ["-c", pipeline("--follow")], { stdio: ["ignore", "pipe", "pipe"], detached: true });
     let stdout = "";
     let stderr = "";
     followed.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -385,7 +386,7 @@ describe("runguard up's terminal and runguard logs", () => {
       await invokeUrl(frontEnd, ordersUrl, { path: "/after-head" });
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
-    if (code === undefined) followed.kill("SIGKILL");
+    if (code === undefined && followed.pid !== undefined) process.kill(-followed.pid, "SIGKILL");
     assert.equal(code, 0, stderr);
     assert.equal(stdout.split("\n").length, 2, stdout);
     assert.equal(stderr, "");
