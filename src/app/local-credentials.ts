@@ -8,6 +8,7 @@ import type { Store } from "../store/store.js";
 import type { Principal } from "../iam/types.js";
 import type { TokenService } from "../tokens/types.js";
 import { signInGcloud } from "./gcloud-credentials.js";
+import { findServiceAccount } from "../accounts/service-accounts.js";
 
 /** Access tokens for the CLI and gcloud live 12 hours (Google's are 1 hour; a deliberate difference, see README). */
 export const LOCAL_ACCESS_TOKEN_SECONDS = 12 * 3600;
@@ -28,10 +29,14 @@ export async function mintAccessToken(
   signer: LocalSigner,
   principal: Exclude<Principal, { kind: "anonymous" }>,
 ): Promise<string> {
+  // A service account's token carries its unique id, which the server checks against the account it has now.
+  const account =
+    principal.kind === "serviceAccount" ? await findServiceAccount(signer, "-", principal.email) : undefined;
   const issued = await signer.tokens.issueAccessToken({
     principal,
     scopes: ["https://www.googleapis.com/auth/cloud-platform"],
     lifetimeSeconds: LOCAL_ACCESS_TOKEN_SECONDS,
+    ...(account ? { uniqueId: account.uniqueId } : {}),
   });
   return issued.token;
 }

@@ -6,7 +6,6 @@ import type { Command } from "commander";
 import { systemClock } from "../core/clock.js";
 import { openSqliteStore } from "../store/sqlite-store.js";
 import { createTokenService } from "../tokens/token-service.js";
-import { createSubjectIndex } from "../accounts/subject-index.js";
 import { endpointsFile, type Endpoints } from "../app/endpoints.js";
 import type { LocalSigner } from "../app/local-credentials.js";
 import { mintAccessToken } from "../app/local-credentials.js";
@@ -43,14 +42,7 @@ export async function openLocal(dataDir: string): Promise<LocalSession> {
   // The CLI signs its own tokens, so it opens the signing keys with the KEK `up` uses (--kek-file, RUNGUARD_KEK…).
   const envelope = createEnvelope(loadKeyEncryptionKey(dataDir, kekSourceOf(undefined)));
   const store: Store = openSqliteStore({ dataDir });
-  // Service-account access tokens carry the account's unique id, which the server checks against its own.
-  const subjects = await createSubjectIndex(store);
-  const tokens = createTokenService({
-    store,
-    clock: systemClock,
-    envelope,
-    serviceAccountUniqueId: (email) => subjects.serviceAccountUniqueId(email),
-  });
+  const tokens = createTokenService({ store, clock: systemClock, envelope });
   return { dataDir, endpoints, store, tokens, clock: systemClock, close: () => store.close() };
 }
 
