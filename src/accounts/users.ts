@@ -3,6 +3,7 @@
 import type { Store } from "../store/store.js";
 import { numericId } from "../core/ids.js";
 import { invalidArgument } from "../core/errors.js";
+import { isEmailAddress } from "../iam/members.js";
 
 /** What this module's operations use. */
 export interface UsersDeps {
@@ -18,12 +19,9 @@ export interface User {
 export const userName = (email: string) => `users/${email.toLowerCase()}`;
 
 /** The user, recorded with `newId` (a fresh one by default) if this is the first time it is seen. */
-// eslint-disable-next-line no-control-regex -- control characters are what it refuses
-const USER_EMAIL = /^[^\s@:\x00-\x1f\x7f-\x9f]+@[^\s@:\x00-\x1f\x7f-\x9f]+\.[^\s@:\x00-\x1f\x7f-\x9f]+$/;
-
 export async function ensureUser(deps: UsersDeps, email: string, newId?: string): Promise<User> {
   // Every user's email ends up in terminals, logs and tokens: nothing that is not an address is recorded.
-  if (!USER_EMAIL.test(email)) throw invalidArgument(`Invalid user email: ${JSON.stringify(email)}.`);
+  if (!isEmailAddress(email)) throw invalidArgument(`Invalid user email: ${JSON.stringify(email)}.`);
   return deps.store.transact(async (tx) => {
     const existing = await tx.get<User>("user", userName(email));
     if (existing) return existing;

@@ -23,6 +23,8 @@ export interface ParsedMember {
 const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
 // eslint-disable-next-line no-control-regex -- control characters are what it refuses
 const EMAIL = /^[^\s@:\x00-\x1f\x7f-\x9f]+@[^\s@:\x00-\x1f\x7f-\x9f]+\.[^\s@:\x00-\x1f\x7f-\x9f]+$/;
+/** An email address as IAM members name one: no whitespace, `:` or control characters. */
+export const isEmailAddress = (text: string): boolean => EMAIL.test(text);
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 const DELETED = /^deleted:(user|serviceAccount|group):([^?\s]+)\?uid=\d+$/;
 
