@@ -4,7 +4,8 @@ import { fileURLToPath } from "node:url";
 
 export const bin = fileURLToPath(new URL("../../../bin/runguard.js", import.meta.url));
 
-const FREE_PORTS = ["--port", "0", "--front-end-port", "0", "--lb-port", "0", "--lb-https-port", "0"];
+/** `up`'s options for free ports on every listener. */
+export const FREE_PORTS = ["--port", "0", "--front-end-port", "0", "--lb-port", "0", "--lb-https-port", "0"];
 
 export interface UpProcess {
   child: ChildProcess;

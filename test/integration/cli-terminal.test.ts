@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gcloud } from "../helpers/gcloud.js";
 import { invokeUrl } from "../helpers/invoke.js";
-import { bin, spawnUp, whenUp, type UpProcess } from "../helpers/up-process.js";
+import { FREE_PORTS, bin, spawnUp, whenUp, type UpProcess } from "../helpers/up-process.js";
 import { serviceIapClientId } from "../../src/iap/direct-iap.js";
 
 const run = promisify(execFile);
@@ -52,6 +52,28 @@ describe("runguard up's terminal and runguard logs", () => {
     return minted;
   };
   const bearer = (value: string) => ({ authorization: `Bearer ${value}` });
+  /** `gcloud [beta] run deploy NAME` of LOGGER (or `image`) in us-central1; the service's URL. */
+  const deploy = async (name: string, flags: string[], { image = LOGGER, beta = false } = {}) => {
+    const deployed = await gcloud(env, [
+      ...(beta ? ["beta"] : []),
+      "run",
+      "deploy",
+      name,
+      `--image=${image}`,
+      "--region=us-central1",
+      ...flags,
+    ]);
+    assert.equal(deployed.code, 0, deployed.stderr);
+    const described = await gcloud(env, [
+      "run",
+      "services",
+      "describe",
+      name,
+      "--region=us-central1",
+      "--format=value(status.url)",
+    ]);
+    return described.stdout.trim();
+  };
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "rg-term-"));
@@ -60,26 +82,6 @@ describe("runguard up's terminal and runguard logs", () => {
     frontEnd = frontEndOf(dataDir);
     env = JSON.parse((await cli("env", "--format", "json")).stdout) as Record<string, string>;
     await cli("images", "add", LOGGER, "--dir", apps, "--", process.execPath, "logger.mjs");
-    const deploy = async (name: string, flags: string[]) => {
-      const deployed = await gcloud(env, [
-        "run",
-        "deploy",
-        name,
-        `--image=${LOGGER}`,
-        "--region=us-central1",
-        ...flags,
-      ]);
-      assert.equal(deployed.code, 0, deployed.stderr);
-      const described = await gcloud(env, [
-        "run",
-        "services",
-        "describe",
-        name,
-        "--region=us-central1",
-        "--format=value(status.url)",
-      ]);
-      return described.stdout.trim();
-    };
     ordersUrl = await deploy("orders-api", ["--no-allow-unauthenticated"]);
     internalUrl = await deploy("internal-api", ["--allow-unauthenticated", "--ingress=internal"]);
   });
@@ -170,25 +172,7 @@ describe("runguard up's terminal and runguard logs", () => {
       "-e",
       slowApp,
     );
-    const deployed = await gcloud(env, [
-      "run",
-      "deploy",
-      "slow-api",
-      "--image=gcr.io/runguard-tests/slow-start",
-      "--region=us-central1",
-      "--allow-unauthenticated",
-    ]);
-    assert.equal(deployed.code, 0, deployed.stderr);
-    const url = (
-      await gcloud(env, [
-        "run",
-        "services",
-        "describe",
-        "slow-api",
-        "--region=us-central1",
-        "--format=value(status.url)",
-      ])
-    ).stdout.trim();
+    const url = await deploy("slow-api", ["--allow-unauthenticated"], { image: "gcr.io/runguard-tests/slow-start" });
     assert.equal((await invokeUrl(frontEnd, url, { path: "/cold" })).status, 200);
     const announced = await waitFor(up.stdout, /\d\d:\d\d:\d\d starting slow-api…\n/);
     const ready = await waitFor(up.stdout, /\d\d:\d\d:\d\d starting slow-api… ready in (\d+\.\d) s\n/);
@@ -209,27 +193,7 @@ describe("runguard up's terminal and runguard logs", () => {
   it("IAP's refusals get a line too: no credential, an audience not IAP's, a user without accessViaIAP", async () => {
     const agent = await gcloud(env, ["beta", "services", "identity", "create", "--service=iap.googleapis.com"]);
     assert.equal(agent.code, 0, agent.stderr);
-    const deployed = await gcloud(env, [
-      "beta",
-      "run",
-      "deploy",
-      "gated-api",
-      `--image=${LOGGER}`,
-      "--region=us-central1",
-      "--no-allow-unauthenticated",
-      "--iap",
-    ]);
-    assert.equal(deployed.code, 0, deployed.stderr);
-    const url = (
-      await gcloud(env, [
-        "run",
-        "services",
-        "describe",
-        "gated-api",
-        "--region=us-central1",
-        "--format=value(status.url)",
-      ])
-    ).stdout.trim();
+    const url = await deploy("gated-api", ["--no-allow-unauthenticated", "--iap"], { beta: true });
     const xhr = { "x-requested-with": "XMLHttpRequest" };
     assert.equal((await invokeUrl(frontEnd, url, { path: "/xhr", headers: xhr })).status, 401);
     await waitFor(up.stdout, /401 gated-api GET \/xhr - \S+ ms +IAP: no credential/);
@@ -403,22 +367,7 @@ describe("runguard up's terminal settings", () => {
     try {
       if (wrap === "pty") {
         // script(1) runs `up` on a pseudo-terminal: stdout is a TTY.
-        const command = [
-          process.execPath,
-          bin,
-          "--data-dir",
-          dataDir,
-          "up",
-          "--port",
-          "0",
-          "--front-end-port",
-          "0",
-          "--lb-port",
-          "0",
-          "--lb-https-port",
-          "0",
-          ...upArgs,
-        ]
+        const command = [process.execPath, bin, "--data-dir", dataDir, "up", ...FREE_PORTS, ...upArgs]
           .map((part) => `'${part}'`)
           .join(" ");
         pty = spawn("script", ["-qfec", command, "/dev/null"], {
