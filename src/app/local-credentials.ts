@@ -41,6 +41,33 @@ export async function mintAccessToken(
   return issued.token;
 }
 
+/** What runguard's API answered a call: whether it succeeded, its HTTP status, and its JSON body (or {}). */
+export interface LocalApiAnswer {
+  ok: boolean;
+  status: number;
+  body: { error?: { status?: unknown; message?: string } } & Record<string, unknown>;
+}
+
+/**
+ * Calls runguard's own Google APIs at `apiUrl` as `principal`, with an access token this signer mints: the path
+ * gcloud's calls take (route, authentication, IAM, audit). Rejects only when nothing answers.
+ */
+export async function callLocalApi(
+  signer: LocalSigner,
+  apiUrl: string,
+  principal: Exclude<Principal, { kind: "anonymous" }>,
+  request: { method: string; path: string; body?: unknown },
+): Promise<LocalApiAnswer> {
+  const token = await mintAccessToken(signer, principal);
+  const response = await fetch(`${apiUrl}${request.path}`, {
+    method: request.method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+  });
+  const body = (await response.json().catch(() => ({}))) as LocalApiAnswer["body"];
+  return { ok: response.ok, status: response.status, body };
+}
+
 /**
  * Signs the real gcloud in as `principal`, in a configuration directory of its own under the data directory
  * (the CLOUDSDK_CONFIG of `runguard env`), and returns that directory.

@@ -8,7 +8,7 @@ import { openSqliteStore } from "../store/sqlite-store.js";
 import { createTokenService } from "../tokens/token-service.js";
 import { endpointsFile, type Endpoints } from "../app/endpoints.js";
 import type { LocalSigner } from "../app/local-credentials.js";
-import { mintAccessToken } from "../app/local-credentials.js";
+import { callLocalApi } from "../app/local-credentials.js";
 import { parsePrincipal } from "../iam/principal-parse.js";
 import type { Principal } from "../iam/types.js";
 import type { Store } from "../store/store.js";
@@ -64,15 +64,10 @@ export async function callApi(
   path: string,
   body?: unknown,
 ): Promise<unknown> {
-  const token = await mintAccessToken(session, principal);
-  const response = await fetch(`${session.endpoints.api}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  }).catch(() => {
+  const answer = await callLocalApi(session, session.endpoints.api, principal, { method, path, body }).catch(() => {
     throw new Error(`runguard is not answering at ${session.endpoints.api}: is \`runguard up\` running?`);
   });
-  const parsed = (await response.json().catch(() => ({}))) as { error?: { status?: string; message?: string } };
-  if (!response.ok) throw new Error(`${parsed.error?.status ?? response.status}: ${parsed.error?.message ?? ""}`);
-  return parsed;
+  const error = answer.body.error;
+  if (!answer.ok) throw new Error(`${String(error?.status ?? answer.status)}: ${error?.message ?? ""}`);
+  return answer.body;
 }
