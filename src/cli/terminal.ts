@@ -45,20 +45,23 @@ export const clockTime = (ms: number) => {
   return `${pad2(at.getHours())}:${pad2(at.getMinutes())}:${pad2(at.getSeconds())}`;
 };
 
-/** What arrived from the network is printed without control characters, so it cannot drive the terminal. */
 // eslint-disable-next-line no-control-regex -- control characters are what it removes
-export const printable = (text: string) => text.replace(/[\x00-\x1f\x7f-\x9f]/g, "?");
+const CONTROL_CHARACTERS = /[\x00-\x1f\x7f-\x9f]/g;
+/** `text` with every control character but those in `kept` shown as `?`. */
+const withoutControls = (text: string, kept: string) =>
+  text.replace(CONTROL_CHARACTERS, (character) => (kept.includes(character) ? character : "?"));
+
+/** What arrived from the network is printed without control characters, so it cannot drive the terminal. */
+export const printable = (text: string) => withoutControls(text, "");
 
 /**
  * An instance's output line (untrusted code wrote it) or a stored payload: as printable, keeping tabs, so an app
  * cannot move the cursor, retitle the terminal or write the clipboard (OSC 52) of whoever watches its logs.
  */
-// eslint-disable-next-line no-control-regex -- control characters are what it removes
-export const printableOutput = (text: string) => text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, "?");
+export const printableOutput = (text: string) => withoutControls(text, "\t");
 
 /** runguard's own messages, which may quote what a file or a caller said: line breaks and tabs kept. */
-// eslint-disable-next-line no-control-regex -- control characters are what it removes
-export const printableMessage = (text: string) => text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, "?");
+export const printableMessage = (text: string) => withoutControls(text, "\t\n");
 
 /** The most of one instance line the terminal shows: 10,000 waiting lines stay a few tens of MB at most. */
 const MAX_SHOWN_LINE = 4096;
